@@ -1,0 +1,361 @@
+/*
+ * Live updates for the dashboard page.
+ *
+ * Socket.IO push on the /live namespace; messages are buffered and applied once per animation
+ * frame with Plotly.extendTraces (never one dcc.Store update per message: Dash merges several
+ * set_props before a render, which would lose data). Every message carries a cursor; a gap is
+ * filled from the server before newer points are drawn, and a point never goes on a trace at or
+ * before the trace's last timestamp, so nothing is drawn twice. While the socket is down the page
+ * polls through a dcc.Interval callback, and the socket reconnects with exponential backoff and
+ * jitter.
+ */
+(function () {
+  "use strict";
+
+  var IDS = {
+    state: "live-state",
+    retry: "live-retry",
+    cursor: "live-cursor",
+    poll: "live-poll",
+  };
+  var BACKOFF = { initial: 1000, factor: 1.5, max: 30000, retries: 10 };
+
+  var st = {
+    config: null,
+    cursor: null,
+    socket: null,
+    pending: {},
+    frameScheduled: false,
+    attempts: 0,
+    retryTimer: null,
+    countdownTimer: null,
+    catchingUp: false,
+    queued: [],
+    polling: false,
+    mode: "connecting",
+  };
+  var stats = { messages: 0, points: 0, frames: 0, lastFrameAt: 0, drawn: {} };
+
+  function setProps(id, props) {
+    var dc = window.dash_clientside;
+    if (dc && dc.set_props) {
+      dc.set_props(id, props);
+    }
+  }
+
+  function parseCursor(text) {
+    var s = String(text || "");
+    var i = s.lastIndexOf("-");
+    return { epoch: s.slice(0, i), seq: parseInt(s.slice(i + 1), 10) };
+  }
+
+  function showState(mode, text) {
+    st.mode = mode;
+    document.documentElement.setAttribute("data-live", mode);
+    setProps(IDS.state, { children: text, className: "live-state " + mode });
+    setProps(IDS.retry, { hidden: mode !== "offline" });
+  }
+
+  /* ---- formatting, kept in step with layouts/stat.py and layouts/status.py ---- */
+
+  function formatValue(v, fmt) {
+    fmt = fmt || {};
+    var d = fmt.decimals || 0;
+    var opts = { minimumFractionDigits: d, maximumFractionDigits: d };
+    if (fmt.percent) {
+      return (v * 100).toLocaleString("en-US", opts) + "%";
+    }
+    return (fmt.prefix || "") + v.toLocaleString("en-US", opts) + (fmt.suffix || "");
+  }
+
+  function valueClass(v, thresholds) {
+    var breach = (thresholds || []).some(function (t) { return v >= t.value; });
+    return breach ? "stat-value stat-breach" : "stat-value";
+  }
+
+  function statusOf(v) {
+    if (v >= 1) { return ["Up", "status-pill status-up"]; }
+    if (v >= 0.5) { return ["Degraded", "status-pill status-degraded"]; }
+    return ["Down", "status-pill status-down"];
+  }
+
+  /* ---- applying points ---- */
+
+  function graphDiv(id) {
+    var outer = document.getElementById(id);
+    if (!outer) { return null; }
+    var gd = outer.classList.contains("js-plotly-plot") ? outer : outer.querySelector(".js-plotly-plot");
+    return gd && gd.data ? gd : null;
+  }
+
+  function firstIndexAtOrAfter(xs, cutoff) {
+    var lo = 0, hi = xs.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (xs[mid] < cutoff) { lo = mid + 1; } else { hi = mid; }
+    }
+    return lo;
+  }
+
+  function apply(series) {
+    if (!st.config) { return; }
+    var targets = st.config.targets || {};
+    Object.keys(series || {}).forEach(function (key) {
+      if (!targets[key]) { return; }
+      var pts = series[key];
+      if (!pts || !pts.length) { return; }
+      st.pending[key] = (st.pending[key] || []).concat(pts);
+      stats.points += pts.length;
+    });
+    scheduleFrame();
+  }
+
+  function scheduleFrame() {
+    if (!st.frameScheduled) {
+      st.frameScheduled = true;
+      window.requestAnimationFrame(onFrame);
+    }
+  }
+
+  function onFrame() {
+    st.frameScheduled = false;
+    var targets = (st.config && st.config.targets) || {};
+    var byGraph = {};
+    var deferred = {};
+    Object.keys(st.pending).forEach(function (key) {
+      var pts = st.pending[key];
+      pts.sort(function (a, b) { return a[0] - b[0]; });
+      var last = pts[pts.length - 1];
+      (targets[key] || []).forEach(function (t) {
+        if (t.type === "text") {
+          setProps(t.id, { children: formatValue(last[1], t.format), className: valueClass(last[1], t.thresholds) });
+        } else if (t.type === "status") {
+          var s = statusOf(last[1]);
+          setProps(t.id, { children: s[0], className: s[1] });
+        } else if (t.type === "trace") {
+          var gd = graphDiv(t.graph);
+          if (!gd || !window.Plotly) {
+            deferred[key] = pts;
+            return;
+          }
+          var g = byGraph[t.graph] || (byGraph[t.graph] = { gd: gd, x: [], y: [], traces: [], max: [] });
+          var trace = gd.data[t.trace];
+          if (!trace) { return; }
+          var xs = trace.x || [];
+          var lastX = xs.length ? xs[xs.length - 1] : -Infinity;
+          var nx = [], ny = [];
+          for (var i = 0; i < pts.length; i++) {
+            if (pts[i][0] > lastX) {
+              nx.push(pts[i][0]);
+              ny.push(pts[i][1]);
+              lastX = pts[i][0];
+            }
+          }
+          if (!nx.length) { return; }
+          var cutoff = nx[nx.length - 1] - t.window;
+          var keep = xs.length - firstIndexAtOrAfter(xs, cutoff) + nx.length;
+          g.x.push(nx);
+          g.y.push(ny);
+          g.traces.push(t.trace);
+          g.max.push(keep);
+          stats.drawn[key] = { ts: nx[nx.length - 1], value: ny[ny.length - 1], at: performance.now() };
+        }
+      });
+    });
+    Object.keys(byGraph).forEach(function (id) {
+      var g = byGraph[id];
+      window.Plotly.extendTraces(g.gd, { x: g.x, y: g.y }, g.traces, g.max);
+    });
+    st.pending = deferred;
+    stats.frames += 1;
+    stats.lastFrameAt = performance.now();
+    if (Object.keys(deferred).length) {
+      window.setTimeout(scheduleFrame, 100);
+    }
+  }
+
+  /* ---- cursors, gaps and catch-up ---- */
+
+  function advance(cursor) {
+    var c = parseCursor(st.cursor), n = parseCursor(cursor);
+    if (!st.cursor || (n.epoch === c.epoch && n.seq > c.seq)) {
+      st.cursor = cursor;
+    }
+  }
+
+  function reset() {
+    // The node restarted or our cursor is older than its log: reload history from scratch.
+    var last = parseInt(window.sessionStorage.getItem("dashLiveReload") || "0", 10);
+    if (Date.now() - last > 30000) {
+      window.sessionStorage.setItem("dashLiveReload", String(Date.now()));
+      window.location.reload();
+    } else {
+      showState("offline", "The server restarted: reload the page");
+    }
+  }
+
+  function onBatch(msg) {
+    stats.messages += 1;
+    if (!st.config || st.catchingUp) {
+      st.queued.push(msg);
+      return;
+    }
+    var c = parseCursor(st.cursor), m = parseCursor(msg.cursor), p = parseCursor(msg.prev);
+    if (m.epoch !== c.epoch) {
+      reset();
+      return;
+    }
+    if (m.seq <= c.seq) {
+      return; // already applied (from a poll or a catch-up)
+    }
+    if (p.epoch === c.epoch && p.seq > c.seq) {
+      st.queued.push(msg);
+      catchUp();
+      return;
+    }
+    apply(msg.series);
+    st.cursor = msg.cursor;
+  }
+
+  function drainQueue() {
+    var q = st.queued;
+    st.queued = [];
+    q.forEach(onBatch);
+  }
+
+  function catchUp() {
+    if (st.catchingUp || !st.socket || !st.socket.connected) { return; }
+    st.catchingUp = true;
+    st.socket.timeout(5000).emit("since", { dashboard: st.config.dashboard, cursor: st.cursor }, function (err, res) {
+      st.catchingUp = false;
+      if (!err && res) {
+        if (res.reset) { reset(); return; }
+        if (!res.error) {
+          apply(res.series);
+          advance(res.cursor);
+        }
+      }
+      drainQueue();
+    });
+  }
+
+  /* ---- connection, backoff and the polling fallback ---- */
+
+  function startPolling() {
+    if (st.polling) { return; }
+    st.polling = true;
+    setProps(IDS.cursor, { data: st.cursor });
+    setProps(IDS.poll, { disabled: false });
+  }
+
+  function stopPolling() {
+    if (!st.polling) { return; }
+    st.polling = false;
+    setProps(IDS.poll, { disabled: true });
+  }
+
+  function clearTimers() {
+    if (st.retryTimer) { window.clearTimeout(st.retryTimer); st.retryTimer = null; }
+    if (st.countdownTimer) { window.clearInterval(st.countdownTimer); st.countdownTimer = null; }
+  }
+
+  function scheduleReconnect() {
+    if (st.retryTimer) { return; }
+    if (st.attempts >= BACKOFF.retries) {
+      clearTimers();
+      showState("offline", "Offline: live updates stopped (polling)");
+      return;
+    }
+    var base = Math.min(BACKOFF.max, BACKOFF.initial * Math.pow(BACKOFF.factor, st.attempts));
+    var delay = base * (0.75 + Math.random() * 0.5);
+    st.attempts += 1;
+    var due = Date.now() + delay;
+    var tick = function () {
+      var secs = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+      showState("reconnecting", "Reconnecting in " + secs + " s (polling)");
+    };
+    tick();
+    st.countdownTimer = window.setInterval(tick, 1000);
+    st.retryTimer = window.setTimeout(function () {
+      clearTimers();
+      showState("reconnecting", "Reconnecting… (polling)");
+      st.socket.connect();
+    }, delay);
+  }
+
+  function subscribe() {
+    st.socket.emit("subscribe", { dashboard: st.config.dashboard }, function (ack) {
+      if (!ack || ack.error) {
+        showState("offline", "Live updates refused: " + ((ack && ack.error) || "no answer"));
+        return;
+      }
+      if (ack.cursor !== st.cursor) {
+        catchUp();
+      }
+    });
+  }
+
+  function connect() {
+    if (typeof window.io !== "function") {
+      showState("offline", "Live client missing");
+      return;
+    }
+    var socket = window.io("/live", {
+      transports: ["websocket", "polling"],
+      reconnection: false,
+      timeout: 10000,
+    });
+    st.socket = socket;
+    socket.on("connect", function () {
+      st.attempts = 0;
+      clearTimers();
+      stopPolling();
+      showState("live", "Live");
+      if (st.config) { subscribe(); }
+    });
+    socket.on("points", onBatch);
+    socket.on("disconnect", function (reason) {
+      if (reason === "io client disconnect") { return; }
+      startPolling();
+      scheduleReconnect();
+    });
+    socket.on("connect_error", function () {
+      startPolling();
+      scheduleReconnect();
+    });
+  }
+
+  document.addEventListener("click", function (ev) {
+    if (ev.target && ev.target.id === IDS.retry && st.socket) {
+      st.attempts = 0;
+      clearTimers();
+      showState("reconnecting", "Reconnecting…");
+      st.socket.connect();
+    }
+  });
+
+  window.dashLive = {
+    configure: function (config) {
+      var first = !st.config;
+      st.config = config;
+      st.cursor = config.cursor;
+      st.pending = {};
+      if (!st.socket) {
+        connect();
+      } else if (st.socket.connected && first) {
+        subscribe();
+      }
+      drainQueue();
+    },
+    receive: function (data, source) {
+      if (!data) { return; }
+      if (data.reset) { reset(); return; }
+      apply(data.series);
+      advance(data.cursor);
+    },
+    state: function () { return st.mode; },
+    cursor: function () { return st.cursor; },
+    stats: stats,
+    socket: function () { return st.socket; },
+  };
+})();

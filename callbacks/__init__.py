@@ -1,0 +1,14 @@
+"""Dash callbacks, one module per concern, each with ``register(app, rt)``."""
+
+from __future__ import annotations
+
+from dash import Dash
+
+from callbacks import live, widgets
+from dashboard.runtime import Runtime
+
+
+def register_all(app: Dash, rt: Runtime) -> None:
+    """Register every callback on this app."""
+    live.register(app, rt)
+    widgets.register(app, rt)

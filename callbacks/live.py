@@ -1,0 +1,46 @@
+"""Live plumbing: hand the page's config to ``assets/live.js``; poll while the socket is down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Dash, Input, Output, State, no_update
+
+from dashboard import dashboards
+from dashboard.runtime import Runtime
+from layouts import ids
+
+
+def register(app: Dash, rt: Runtime) -> None:
+    """Register the live callbacks on ``app``."""
+    app.clientside_callback(
+        "function (config) { if (config && window.dashLive) { window.dashLive.configure(config); }"
+        " return window.dash_clientside.no_update; }",
+        Output(ids.LIVE_SINK, "data"),
+        Input(ids.LIVE_CONFIG, "data"),
+    )
+    app.clientside_callback(
+        "function (data) { if (data && window.dashLive) { window.dashLive.receive(data, 'poll'); }"
+        " return window.dash_clientside.no_update; }",
+        Output(ids.LIVE_SINK, "data", allow_duplicate=True),
+        Input(ids.LIVE_POLL_DATA, "data"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output(ids.LIVE_POLL_DATA, "data"),
+        Output(ids.LIVE_CURSOR, "data"),
+        Input(ids.LIVE_POLL, "n_intervals"),
+        State(ids.LIVE_CURSOR, "data"),
+        State(ids.LIVE_CONFIG, "data"),
+        prevent_initial_call=True,
+    )
+    def poll(_n: int, cursor: str | None, config: dict[str, Any] | None) -> tuple[Any, Any]:
+        """What arrived after the cursor, for the dashboard on the page."""
+        if not cursor or not config:
+            return no_update, no_update
+        dash = dashboards.get_dashboard(str(config.get("dashboard", "")))
+        if dash is None:
+            return no_update, no_update
+        result = rt.hub.since(cursor, dashboards.selectors(dash))
+        return result, result["cursor"]

@@ -1,0 +1,205 @@
+"""Time-indexed numpy ring buffers for one series, with 1m/5m/1h/1d rollups (pure).
+
+The raw ring has one slot per second (slot = second mod capacity), so a range read is a
+contiguous slice already in time order, a replayed point lands on itself, and a late point
+finds its place without a sort. Rollup levels are rings of buckets holding min, max, sum,
+count and last; a write recomputes only the buckets it touched, each from the level below
+(1m from raw, 5m from 1m, 1h from 5m, 1d from 1h), so rollups stay exact under replays,
+late points and overwrites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dashboard.steps import DAY, RAW, ROLLUPS, SECOND, Step
+
+EMPTY = np.int64(-1)
+
+
+@dataclass
+class Buckets:
+    """Aggregated buckets of one step, in time order (numpy arrays of equal length)."""
+
+    start: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    sum: np.ndarray
+    count: np.ndarray
+    last: np.ndarray
+
+    @property
+    def avg(self) -> np.ndarray:
+        """Mean value per bucket."""
+        return self.sum / np.maximum(self.count, 1)
+
+    def __len__(self) -> int:
+        """Number of buckets."""
+        return int(self.start.size)
+
+
+class Level:
+    """A ring of aggregated buckets of one width."""
+
+    def __init__(self, step: Step, capacity: int) -> None:
+        """Allocate ``capacity`` empty buckets of ``step.width_ms``."""
+        self.step = step
+        self.width = step.width_ms
+        self.capacity = capacity
+        self.start = np.full(capacity, EMPTY, dtype=np.int64)
+        self.min = np.zeros(capacity)
+        self.max = np.zeros(capacity)
+        self.sum = np.zeros(capacity)
+        self.count = np.zeros(capacity, dtype=np.int64)
+        self.last = np.zeros(capacity)
+        self.last_ts = np.zeros(capacity, dtype=np.int64)
+
+    def gather(self, starts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Aggregates at bucket ``starts`` (any shape) and a mask of which are present."""
+        slots = (starts // self.width) % self.capacity
+        valid = self.start[slots] == starts
+        return (
+            valid,
+            self.min[slots],
+            self.max[slots],
+            self.sum[slots],
+            np.where(valid, self.count[slots], 0),
+            self.last[slots],
+            self.last_ts[slots],
+        )
+
+    def read(self, start_ms: int, end_ms: int) -> Buckets:
+        """Buckets whose start lies in ``[floor(start/width)*width, end]``, oldest first."""
+        b1 = end_ms // self.width
+        b0 = max(start_ms // self.width, b1 - self.capacity + 1)
+        if b1 < b0:
+            return _empty_buckets()
+        starts = np.arange(b0, b1 + 1, dtype=np.int64) * self.width
+        valid, mn, mx, sm, cnt, last, _ = self.gather(starts)
+        return Buckets(starts[valid], mn[valid], mx[valid], sm[valid], cnt[valid], last[valid])
+
+
+class RawRing:
+    """One slot a second for ``capacity`` seconds, holding the exact timestamp and value."""
+
+    step = RAW
+
+    def __init__(self, capacity: int) -> None:
+        """Allocate ``capacity`` empty one-second slots."""
+        self.width = SECOND
+        self.capacity = capacity
+        self.ts = np.full(capacity, EMPTY, dtype=np.int64)
+        self.value = np.zeros(capacity)
+
+    def gather(self, starts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The point in each one-second bucket at ``starts``, shaped like a Level's gather."""
+        slots = (starts // SECOND) % self.capacity
+        ts = self.ts[slots]
+        valid = (ts >= 0) & (ts // SECOND * SECOND == starts)
+        v = self.value[slots]
+        return valid, v, v, v, valid.astype(np.int64), v, ts
+
+    def read(self, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """Timestamps and values in ``[start_ms, end_ms]``, oldest first."""
+        s1 = end_ms // SECOND
+        s0 = max(start_ms // SECOND, s1 - self.capacity + 1)
+        if s1 < s0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        secs = np.arange(s0, s1 + 1, dtype=np.int64)
+        slots = secs % self.capacity
+        ts = self.ts[slots]
+        mask = (ts >= start_ms) & (ts <= end_ms) & (ts // SECOND == secs)
+        return ts[mask], self.value[slots][mask]
+
+
+def _empty_buckets() -> Buckets:
+    """No buckets."""
+    f = np.empty(0)
+    return Buckets(np.empty(0, dtype=np.int64), f, f, f, np.empty(0, dtype=np.int64), f)
+
+
+class SeriesRing:
+    """Raw points for 24 h at 1 s plus rollups, for one series."""
+
+    def __init__(self, raw_seconds: int = DAY // SECOND) -> None:
+        """Allocate the raw ring and one ring per rollup step, each sized to its retention."""
+        self.raw = RawRing(raw_seconds)
+        self.levels: dict[str, Level] = {
+            step.name: Level(step, step.retention_ms // step.width_ms + 1) for step in ROLLUPS
+        }
+        self.newest_ts = -1
+        self.oldest_ts = -1
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays of this series."""
+        total = self.raw.ts.nbytes + self.raw.value.nbytes
+        for lv in self.levels.values():
+            total += sum(
+                a.nbytes for a in (lv.start, lv.min, lv.max, lv.sum, lv.count, lv.last, lv.last_ts)
+            )
+        return total
+
+    def write(self, ts: np.ndarray, values: np.ndarray) -> int:
+        """Store sorted, unique-timestamp points; return how many changed the ring.
+
+        A point already stored with the same timestamp is kept (idempotent replay). Points
+        older than the raw window (relative to the newest point seen) are ignored here.
+        """
+        if ts.size == 0:
+            return 0
+        newest = max(self.newest_ts, int(ts[-1]))
+        secs = ts // SECOND
+        keep = secs > newest // SECOND - self.raw.capacity
+        # one point per second: the last one of each second wins
+        if secs.size > 1:
+            keep[:-1] &= secs[1:] != secs[:-1]
+        ts, values, secs = ts[keep], values[keep], secs[keep]
+        slots = secs % self.raw.capacity
+        fresh = self.raw.ts[slots] != ts
+        if not fresh.any():
+            return 0
+        ts, values, slots = ts[fresh], values[fresh], slots[fresh]
+        self.raw.ts[slots] = ts
+        self.raw.value[slots] = values
+        self.newest_ts = newest
+        first = int(ts[0])
+        self.oldest_ts = first if self.oldest_ts < 0 else min(self.oldest_ts, first)
+        touched = np.unique(ts // SECOND * SECOND)
+        source: RawRing | Level = self.raw
+        for level in self.levels.values():
+            touched = np.unique(touched // level.width * level.width)
+            _recompute(level, touched, source)
+            source = level
+        return int(ts.size)
+
+    def read_raw(self, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw points in the range."""
+        return self.raw.read(start_ms, end_ms)
+
+    def read_buckets(self, step: Step, start_ms: int, end_ms: int) -> Buckets:
+        """Rollup buckets of ``step`` in the range."""
+        return self.levels[step.name].read(start_ms, end_ms)
+
+
+def _recompute(level: Level, starts: np.ndarray, source: RawRing | Level) -> None:
+    """Recompute the buckets of ``level`` at ``starts`` from the finer ``source`` level."""
+    ratio = level.width // source.width
+    sub = starts[:, None] + np.arange(ratio, dtype=np.int64)[None, :] * source.width
+    valid, mn, mx, sm, cnt, last, last_ts = source.gather(sub)
+    present = valid & (cnt > 0)
+    count = cnt.sum(axis=1)
+    # the last present sub-bucket of each row
+    rev = present[:, ::-1]
+    last_idx = ratio - 1 - rev.argmax(axis=1)
+    rows = np.arange(starts.size)
+    slots = (starts // level.width) % level.capacity
+    level.start[slots] = np.where(count > 0, starts, EMPTY)
+    level.min[slots] = np.where(present, mn, np.inf).min(axis=1)
+    level.max[slots] = np.where(present, mx, -np.inf).max(axis=1)
+    level.sum[slots] = np.where(present, sm, 0.0).sum(axis=1)
+    level.count[slots] = count
+    level.last[slots] = last[rows, last_idx]
+    level.last_ts[slots] = last_ts[rows, last_idx]

@@ -1,0 +1,178 @@
+"""One node's running parts: stores, bus, hub and counters, wired together once per app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
+from dashboard.realtime import Hub
+from dashboard.settings import Settings
+from dashboard.steps import DAY, RAW, Step
+from dashboard.store.base import MetricStore, SeriesFrame, SeriesInfo
+from dashboard.store.memory import MemoryStore
+from dashboard.store.sqlite import SQLiteStore
+from ingest.bus import EmbeddedBus
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    """Wall-clock time in Unix milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+class Metrics:
+    """The node's Prometheus counters, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        """Create every counter and gauge."""
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.ingest_points = Counter(
+            "dashboard_ingest_points", "Points accepted", ["source"], registry=r
+        )
+        self.ingest_batches = Counter(
+            "dashboard_ingest_batches", "Batches accepted", ["source"], registry=r
+        )
+        self.ingest_rejected = Counter(
+            "dashboard_ingest_rejected", "Requests refused", ["source", "reason"], registry=r
+        )
+        self.live_messages = Counter(
+            "dashboard_live_messages", "Points messages emitted to rooms", registry=r
+        )
+        self.live_clients = Gauge(
+            "dashboard_live_clients", "Browsers connected to /live", registry=r
+        )
+        self.live_flush_seconds = Histogram(
+            "dashboard_live_flush_seconds",
+            "Time to encode and emit one flush",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+            registry=r,
+        )
+        self.hot_store_bytes = Gauge(
+            "dashboard_hot_store_bytes", "Memory held by the hot store", registry=r
+        )
+        self.hot_series = Gauge("dashboard_hot_series", "Series in the hot store", registry=r)
+
+
+def open_store(settings: Settings) -> MetricStore:
+    """The persistent store the database URL names."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        return SQLiteStore(url.removeprefix("sqlite:///"))
+    if url.startswith("sqlite://"):
+        return SQLiteStore(":memory:")
+    if url.startswith(("postgresql://", "postgres://")):
+        raise SystemExit(
+            "DASHBOARD_DATABASE_URL: PostgreSQL storage is not available yet in this version;"
+            " leave it unset to use the embedded SQLite store"
+        )
+    raise SystemExit(f"DASHBOARD_DATABASE_URL: unsupported scheme in {url.split(':', 1)[0]!r}")
+
+
+def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
+    """A secret kept in a file readable only by its owner, created on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value
+
+
+@dataclass
+class Runtime:
+    """Everything a node needs at run time; built once by ``Runtime.open``."""
+
+    settings: Settings
+    store: MetricStore
+    hot: MemoryStore
+    hub: Hub
+    bus: EmbeddedBus
+    metrics: Metrics
+    ingest_tokens: frozenset[str]
+    limits: Limits
+    started_at: float = field(default_factory=time.time)
+    live_clients: int = 0
+    live_sink: Callable[[Batch], None] | None = None
+    tasks: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        """Open the store, warm the hot store from it, and wire the bus to its consumers."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(settings)
+        hot = MemoryStore()
+        hub = Hub(window_s=settings.live_window_ms / 1000)
+        bus = EmbeddedBus(store)
+        tokens = set(settings.ingest_tokens)
+        if not tokens:
+            tokens.add(read_or_create_secret(settings.data_dir / "ingest_token", 24))
+        limits = Limits(
+            max_points=settings.max_batch_points,
+            max_age_ms=settings.max_point_age_s * 1000,
+            max_future_ms=settings.max_future_skew_s * 1000,
+        )
+        rt = cls(settings, store, hot, hub, bus, Metrics(), frozenset(tokens), limits)
+        rt.warm_hot_store()
+        bus.subscribe(hot.write)
+        bus.subscribe(rt.publish_live)
+        rt.metrics.hot_store_bytes.set_function(hot.memory_bytes)
+        rt.metrics.hot_series.set_function(lambda: len(hot.list_series()))
+        rt.metrics.live_clients.set_function(lambda: rt.live_clients)
+        return rt
+
+    def publish_live(self, batch: Batch) -> None:
+        """Hand a batch to the live edge (``live_sink``), or straight to the hub without one."""
+        if self.live_sink is not None:
+            self.live_sink(batch)
+        elif self.hub.publish(batch) is not None:
+            self.hub.flush()
+
+    def warm_hot_store(self) -> None:
+        """Load the last 24 h of raw points from the persistent store into the hot store."""
+        end = now_ms()
+        start = end - DAY
+        loaded = 0
+        for info in self.store.list_series():
+            if info.last_ts < start:
+                continue
+            frame = self.store.query(info.key, start, end + DAY, RAW)
+            if len(frame):
+                self.hot.write(Batch([SeriesPoints(info.key, frame.ts, frame.value, info.unit)]))
+                loaded += len(frame)
+        if loaded:
+            log.info("hot store warmed with %d points from %s", loaded, self.store.kind)
+
+    def series_list(self) -> list[SeriesInfo]:
+        """Known series: the persistent store's, with the hot store's newer last timestamps."""
+        merged = {i.key: i for i in self.store.list_series()}
+        for info in self.hot.list_series():
+            old = merged.get(info.key)
+            if old is None or info.last_ts > old.last_ts:
+                merged[info.key] = SeriesInfo(
+                    info.key,
+                    info.unit or (old.unit if old else ""),
+                    min(info.first_ts, old.first_ts) if old else info.first_ts,
+                    info.last_ts,
+                )
+        return [merged[k] for k in sorted(merged)]
+
+    def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
+        """Read from the hot store when the range lies in its 24 h, else from the database."""
+        if start_ms >= now_ms() - DAY:
+            return self.hot.query(key, start_ms, end_ms, step)
+        return self.store.query(key, start_ms, end_ms, step)
+
+    def close(self) -> None:
+        """Close the stores."""
+        self.store.close()
+        self.hot.close()

@@ -1,0 +1,58 @@
+"""Typed settings, read from ``DASHBOARD_*`` environment variables (and a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split(value: object) -> object:
+    """Comma-separated text to a list of stripped, non-empty items."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of a node; see ``.env.example`` and the README's table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DASHBOARD_", env_file=".env", extra="ignore", frozen=False
+    )
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: SecretStr | None = None
+    admin_user: str = "admin"
+    admin_password: SecretStr | None = None
+    ingest_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    demo: bool = False
+    demo_backfill_step_s: int = 10
+    poll_targets: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    poll_interval: float = 5.0
+    host: str = "127.0.0.1"
+    port: int = 8050
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch_points: int = 50_000
+    max_point_age_s: int = 86_400
+    max_future_skew_s: int = 300
+    live_window_ms: int = 50
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    @field_validator("ingest_tokens", "poll_targets", "cors_allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """Accept comma-separated text for list settings."""
+        return _split(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dashboard.db').as_posix()}"

@@ -1,0 +1,55 @@
+"""``POST /api/v1/ingest``: validated batches onto the bus, answered once durable."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from dashboard.http import error, runtime
+from dashboard.model import ValidationError, validate_batch
+from dashboard.runtime import now_ms
+
+bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
+
+
+def token_ok(given: str, accepted: frozenset[str]) -> bool:
+    """Compare a presented token with every accepted one in constant time."""
+    found = False
+    for token in accepted:
+        found |= hmac.compare_digest(given.encode(), token.encode())
+    return found
+
+
+@bp.post("/ingest")
+def ingest() -> ResponseReturnValue:
+    """Accept a JSON batch of points; 202 with the count once it is stored."""
+    rt = runtime()
+    rejected = rt.metrics.ingest_rejected
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token or not token_ok(token.strip(), rt.ingest_tokens):
+        rejected.labels("http", "auth").inc()
+        return error(
+            401,
+            "unauthorized",
+            "send an ingest token as 'Authorization: Bearer <token>'",
+            WWW_Authenticate='Bearer realm="ingest"',
+        )
+    if not request.is_json:
+        rejected.labels("http", "content_type").inc()
+        return error(415, "unsupported media type", "send the batch as application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        rejected.labels("http", "invalid").inc()
+        return error(400, "invalid JSON", "body: not a JSON document")
+    try:
+        batch = validate_batch(body, now_ms=now_ms(), limits=rt.limits)
+    except ValidationError as exc:
+        rejected.labels("http", "invalid").inc()
+        return error(400, "invalid batch", {"field": exc.field, "message": exc.message})
+    accepted = rt.bus.publish(batch)
+    rt.metrics.ingest_points.labels("http").inc(accepted)
+    rt.metrics.ingest_batches.labels("http").inc()
+    return {"accepted": accepted}, 202

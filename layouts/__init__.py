@@ -1,0 +1,1 @@
+"""Dash layout functions: the page shell and one module per widget kind."""

@@ -1,0 +1,39 @@
+"""Component ids, prefixed by their area (``header-``, ``live-``, ``widget-``)."""
+
+HEADER_TITLE = "header-title"
+HEADER_UPDATED = "header-updated"
+LIVE_STATE = "live-state"
+LIVE_RETRY = "live-retry"
+LIVE_CONFIG = "live-config"
+LIVE_CURSOR = "live-cursor"
+LIVE_POLL = "live-poll"
+LIVE_POLL_DATA = "live-poll-data"
+LIVE_SINK = "live-sink"
+WIDGETS_GRID = "widgets-grid"
+WIDGETS_REFRESH = "widgets-refresh"
+SLOW_GRAPH = "widget-slow-graph"
+
+
+def widget(wid: str) -> str:
+    """The card of a widget."""
+    return f"widget-{wid}"
+
+
+def graph(wid: str) -> str:
+    """The main chart of a widget."""
+    return f"widget-{wid}-graph"
+
+
+def value(wid: str) -> str:
+    """The big number of a stat widget."""
+    return f"widget-{wid}-value"
+
+
+def spark(wid: str) -> str:
+    """The sparkline of a stat widget."""
+    return f"widget-{wid}-spark"
+
+
+def status_item(wid: str, index: int) -> str:
+    """One service's pill in a status widget."""
+    return f"widget-{wid}-status-{index}"

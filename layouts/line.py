@@ -1,0 +1,45 @@
+"""Line widget: several series over the dashboard's range, extended live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc
+
+from dashboard.store.base import SeriesFrame
+from dashboard.timerange import resolve_range
+from layouts import ids
+from layouts.figures import GRAPH_CONFIG, base_layout, line_trace, threshold_shapes
+
+
+def figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
+    """One trace per series, with threshold lines."""
+    return {
+        "data": [line_trace(f, i) for i, f in enumerate(frames)],
+        "layout": base_layout(
+            shapes=threshold_shapes(widget.get("thresholds", [])),
+            showlegend=len(frames) > 1,
+            legend={"orientation": "h", "y": -0.15},
+        ),
+    }
+
+
+def render(
+    widget: dict[str, Any], frames: list[SeriesFrame], window_ms: int
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """The chart and its live targets (each series extends its trace)."""
+    gid = ids.graph(widget["id"])
+    graph = dcc.Graph(
+        id=gid, figure=figure(widget, frames), config=GRAPH_CONFIG, className="widget-graph"
+    )
+    targets = {
+        str(f.key): [{"type": "trace", "graph": gid, "trace": i, "window": window_ms}]
+        for i, f in enumerate(frames)
+    }
+    return graph, targets
+
+
+def window_of(rng: dict[str, Any], now: int) -> int:
+    """The width of a range in ms (the live tail keeps that much)."""
+    start, end = resolve_range(rng, now)
+    return end - start

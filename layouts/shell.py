@@ -1,0 +1,103 @@
+"""The page: header with the connection state, the widget grid, and the live plumbing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard import dashboards
+from dashboard.queries import widget_frames
+from dashboard.runtime import Runtime, now_ms
+from layouts import bar, ids, line, pie, stat, status
+
+SLOW_REFRESH_MS = 30_000
+POLL_MS = 2_000
+
+
+def header(dashboard: dict[str, Any]) -> html.Header:
+    """Title, connection state and a retry button (shown when the live feed gave up)."""
+    return html.Header(
+        [
+            html.H1("Dashboard", className="brand"),
+            html.H2(dashboard["title"], id=ids.HEADER_TITLE, className="dashboard-title"),
+            html.Div(
+                [
+                    html.Span("Connecting…", id=ids.LIVE_STATE, className="live-state connecting",
+                              role="status", **{"aria-live": "polite"}),
+                    html.Button("Retry", id=ids.LIVE_RETRY, className="live-retry", hidden=True,
+                                type="button"),
+                ],
+                className="live-box",
+            ),
+        ],
+        className="header",
+    )
+
+
+def widget_card(widget: dict[str, Any], body: Any) -> html.Section:
+    """A widget's card, placed on the 12-column grid by its layout."""
+    lay = widget["layout"]
+    style = {
+        "gridColumn": f"{lay['x'] + 1} / span {lay['w']}",
+        "gridRow": f"{lay['y'] + 1} / span {lay['h']}",
+    }
+    return html.Section(
+        [html.H3(widget["title"], className="widget-title"), body],
+        id=ids.widget(widget["id"]),
+        className=f"widget widget-{widget['kind']}",
+        style=style,
+        **{"aria-label": widget["title"]},
+    )
+
+
+def render_widget(
+    widget: dict[str, Any], frames: list[Any], window_ms: int
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """A widget's body and its live targets, by kind."""
+    kind = widget["kind"]
+    if kind == "line":
+        return line.render(widget, frames, window_ms)
+    if kind == "stat":
+        return stat.render(widget, frames)
+    if kind == "status":
+        return status.render(widget, frames)
+    if kind == "bar":
+        return bar.render(widget, frames), {}
+    if kind == "pie":
+        return pie.render(widget, frames), {}
+    return html.P(f"Unknown widget kind {kind!r}", className="widget-error"), {}
+
+
+def page(rt: Runtime, dashboard: dict[str, Any]) -> html.Div:
+    """The whole page for a dashboard, with history read now and the cursor it starts from."""
+    cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
+    now = now_ms()
+    window = line.window_of(dashboard["range"], now)
+    cards = []
+    targets: dict[str, list[dict[str, Any]]] = {}
+    for widget in dashboard["widgets"]:
+        frames = widget_frames(rt, widget, dashboard["range"], now)
+        body, widget_targets = render_widget(widget, frames, window)
+        cards.append(widget_card(widget, body))
+        for key, items in widget_targets.items():
+            targets.setdefault(key, []).extend(items)
+    config = {"dashboard": dashboard["id"], "cursor": cursor, "targets": targets}
+    return html.Div(
+        [
+            header(dashboard),
+            html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
+            dcc.Store(id=ids.LIVE_CONFIG, data=config),
+            dcc.Store(id=ids.LIVE_CURSOR, data=cursor),
+            dcc.Store(id=ids.LIVE_POLL_DATA),
+            dcc.Store(id=ids.LIVE_SINK),
+            dcc.Interval(id=ids.LIVE_POLL, interval=POLL_MS, disabled=True),
+            dcc.Interval(id=ids.WIDGETS_REFRESH, interval=SLOW_REFRESH_MS),
+        ],
+        className="app",
+    )
+
+
+def serve_layout(rt: Runtime) -> html.Div:
+    """The layout Dash serves on each page load (the default dashboard for now)."""
+    return page(rt, dashboards.default_dashboard())

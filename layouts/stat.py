@@ -1,0 +1,84 @@
+"""Stat (KPI) widget: the latest value, coloured by thresholds, over a one-hour sparkline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard.steps import HOUR
+from dashboard.store.base import SeriesFrame
+from layouts import ids
+from layouts.figures import COLORS, SPARK_CONFIG
+
+
+def format_value(value: float | None, fmt: dict[str, Any]) -> str:
+    """The number as the tile shows it (``assets/live.js`` formats the same way)."""
+    if value is None:
+        return "–"
+    decimals = int(fmt.get("decimals", 0))
+    if fmt.get("percent"):
+        return f"{value * 100:,.{decimals}f}%"
+    return f"{fmt.get('prefix', '')}{value:,.{decimals}f}{fmt.get('suffix', '')}"
+
+
+def value_class(value: float | None, thresholds: list[dict[str, Any]]) -> str:
+    """``stat-value``, plus ``stat-breach`` when the value reaches a threshold."""
+    breached = value is not None and any(value >= t["value"] for t in thresholds)
+    return "stat-value stat-breach" if breached else "stat-value"
+
+
+def spark_figure(frame: SeriesFrame | None) -> dict[str, Any]:
+    """A bare area line of the last hour."""
+    x = frame.ts.tolist() if frame is not None else []
+    y = frame.value.tolist() if frame is not None else []
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": y,
+                "line": {"width": 1.5, "color": COLORS[0]},
+                "fill": "tozeroy",
+                "fillcolor": "rgba(59,130,246,0.12)",
+                "hoverinfo": "skip",
+            }
+        ],
+        "layout": {
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "xaxis": {"visible": False, "type": "date"},
+            "yaxis": {"visible": False},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "showlegend": False,
+            "autosize": True,
+        },
+    }
+
+
+def render(
+    widget: dict[str, Any], frames: list[SeriesFrame]
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """The tile and its live targets (the number and the sparkline)."""
+    frame = frames[0] if frames else None
+    last = float(frame.value[-1]) if frame is not None and len(frame) else None
+    fmt = widget.get("format", {})
+    thresholds = widget.get("thresholds", [])
+    vid, sid = ids.value(widget["id"]), ids.spark(widget["id"])
+    body = html.Div(
+        [
+            html.Div(format_value(last, fmt), id=vid, className=value_class(last, thresholds),
+                     **{"aria-live": "off"}),
+            dcc.Graph(id=sid, figure=spark_figure(frame), config=SPARK_CONFIG,
+                      className="stat-spark"),
+        ],
+        className="stat-body",
+    )
+    targets: dict[str, list[dict[str, Any]]] = {}
+    if frame is not None:
+        targets[str(frame.key)] = [
+            {"type": "text", "id": vid, "format": fmt, "thresholds": thresholds},
+            {"type": "trace", "graph": sid, "trace": 0, "window": HOUR},
+        ]
+    return body, targets
