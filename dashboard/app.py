@@ -32,11 +32,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build a node: the Flask server with the API, the Dash UI and the /live namespace."""
     settings = settings or Settings()
     server = Flask(__name__)
-    secret = (
-        settings.secret_key.get_secret_value()
-        if settings.secret_key
-        else read_or_create_secret(settings.data_dir / "secret_key")
-    )
+    given = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    secret = given or read_or_create_secret(settings.data_dir / "secret_key")
     server.config.update(
         SECRET_KEY=secret,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,

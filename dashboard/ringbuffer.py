@@ -17,6 +17,8 @@ import numpy as np
 from dashboard.steps import DAY, RAW, ROLLUPS, SECOND, Step
 
 EMPTY = np.int64(-1)
+# Up to this many in-order points a write updates rollups point by point instead of recomputing.
+FAST_PATH_POINTS = 16
 
 
 @dataclass
@@ -150,7 +152,8 @@ class SeriesRing:
         """
         if ts.size == 0:
             return 0
-        newest = max(self.newest_ts, int(ts[-1]))
+        previous = self.newest_ts
+        newest = max(previous, int(ts[-1]))
         secs = ts // SECOND
         keep = secs > newest // SECOND - self.raw.capacity
         # one point per second: the last one of each second wins
@@ -167,6 +170,12 @@ class SeriesRing:
         self.newest_ts = newest
         first = int(ts[0])
         self.oldest_ts = first if self.oldest_ts < 0 else min(self.oldest_ts, first)
+        if ts.size <= FAST_PATH_POINTS and int(ts[0]) // SECOND > previous // SECOND:
+            # the live case: a few points, each in a second after everything held
+            for t, v in zip(ts.tolist(), values.tolist(), strict=True):
+                for level in self.levels.values():
+                    _append(level, t, v)
+            return int(ts.size)
         touched = np.unique(ts // SECOND * SECOND)
         source: RawRing | Level = self.raw
         for level in self.levels.values():
@@ -182,6 +191,25 @@ class SeriesRing:
     def read_buckets(self, step: Step, start_ms: int, end_ms: int) -> Buckets:
         """Rollup buckets of ``step`` in the range."""
         return self.levels[step.name].read(start_ms, end_ms)
+
+
+def _append(level: Level, t: int, v: float) -> None:
+    """Fold a point newer than everything in its bucket into the bucket (or start the bucket)."""
+    start = t // level.width * level.width
+    slot = (t // level.width) % level.capacity
+    if level.start[slot] != start:
+        level.start[slot] = start
+        level.min[slot] = level.max[slot] = level.sum[slot] = level.last[slot] = v
+        level.count[slot] = 1
+    else:
+        if v < level.min[slot]:
+            level.min[slot] = v
+        if v > level.max[slot]:
+            level.max[slot] = v
+        level.sum[slot] += v
+        level.count[slot] += 1
+        level.last[slot] = v
+    level.last_ts[slot] = t
 
 
 def _recompute(level: Level, starts: np.ndarray, source: RawRing | Level) -> None:
