@@ -317,10 +317,21 @@
     socket.on("disconnect", function (reason) {
       if (reason === "io client disconnect") { return; }
       startPolling();
+      if (reason === "io server disconnect" && window.dashAuth) {
+        // the server ends a socket when its session expires: renew the session, then reconnect
+        window.dashAuth.refresh().then(function () { scheduleReconnect(); });
+        return;
+      }
       scheduleReconnect();
     });
-    socket.on("connect_error", function () {
+    socket.on("connect_error", function (err) {
       startPolling();
+      if (err && err.message === "unauthorized" && window.dashAuth) {
+        window.dashAuth.refresh().then(function (ok) {
+          if (ok) { scheduleReconnect(); } else { window.dashAuth.toLogin(); }
+        });
+        return;
+      }
       scheduleReconnect();
     });
   }

@@ -39,9 +39,12 @@ def report(results: dict[str, dict[str, list[float]]], runs: int) -> str:
         f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
         f"Python {platform.python_version()} on {platform.platform()}.",
-        "Versions: " + ", ".join(
-            f"{p} {version(p)}" for p in ("dash", "flask-socketio", "gevent", "numpy", "tsdownsample")
-        ) + ".",
+        "Versions: "
+        + ", ".join(
+            f"{p} {version(p)}"
+            for p in ("dash", "flask-socketio", "gevent", "numpy", "tsdownsample")
+        )
+        + ".",
         f"Each figure: median over {runs} runs, and [min, max]. Baselines run in the same process.",
         "",
         "| benchmark | figure | median | min | max |",

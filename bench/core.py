@@ -8,8 +8,8 @@ import numpy as np
 
 from dashboard.downsample import downsample
 from dashboard.model import Batch, SeriesKey, SeriesPoints
-from dashboard.store.memory import MemoryStore
 from dashboard.steps import RAW
+from dashboard.store.memory import MemoryStore
 
 
 def hot_store_write(series: int = 100, seconds: int = 600) -> dict[str, float]:
@@ -63,4 +63,8 @@ def history_read(width: int = 1000) -> dict[str, float]:
     values.copy()
     baseline = time.perf_counter() - started
     assert len(frame) == 86_400 and x.size <= width
-    return {"read_ms": read * 1e3, "downsample_ms": sampled * 1e3, "baseline_copy_ms": baseline * 1e3}
+    return {
+        "read_ms": read * 1e3,
+        "downsample_ms": sampled * 1e3,
+        "baseline_copy_ms": baseline * 1e3,
+    }

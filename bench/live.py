@@ -42,7 +42,9 @@ def ingest_to_push(samples: int = 100, interval_s: float = 0.05) -> dict[str, fl
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "dashboard.cli", "serve"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             for _ in range(300):
@@ -81,8 +83,9 @@ def _measure(url: str, samples: int, interval_s: float) -> dict[str, float]:
         session.get(url + "/healthz", timeout=5)
         rtt.append(time.perf_counter() - t0)
         value = float(i + 1)
-        body = {"metrics": [{"name": "demo.active_users",
-                             "points": [[int(time.time() * 1000), value]]}]}
+        body = {
+            "metrics": [{"name": "demo.active_users", "points": [[int(time.time() * 1000), value]]}]
+        }
         sent[value] = time.perf_counter()
         session.post(url + "/api/v1/ingest", json=body, headers=headers, timeout=5)
         time.sleep(interval_s)

@@ -1,7 +1,8 @@
-"""The app factory: Flask, Dash, Socket.IO and the node's runtime, wired once per app."""
+"""The app factory: Flask, Dash, Socket.IO, auth and the node's runtime, wired once per app."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from dashboard import api, live, observability
+from dashboard.auth import guard
+from dashboard.auth import routes as auth_routes
+from dashboard.auth.bootstrap import ensure_first_admin
 from dashboard.runtime import Runtime, read_or_create_secret
 from dashboard.settings import Settings
 
@@ -28,6 +32,12 @@ def async_mode() -> str:
     return "gevent" if monkey.is_module_patched("socket") else "threading"
 
 
+def _finish_dash_setup(server: Flask, dash_app: Dash) -> None:
+    """Dash marks its set-up done before it finishes it; do it now, before any request."""
+    with server.test_request_context(dash_app.config.routes_pathname_prefix):
+        dash_app._setup_server()
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build a node: the Flask server with the API, the Dash UI and the /live namespace."""
     settings = settings or Settings()
@@ -36,17 +46,26 @@ def create_app(settings: Settings | None = None) -> Flask:
     secret = given or read_or_create_secret(settings.data_dir / "secret_key")
     server.config.update(
         SECRET_KEY=secret,
+        JWT_SECRET_KEY=hashlib.sha256(b"jwt:" + secret.encode()).hexdigest(),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
     )
     rt = Runtime.open(settings)
     server.extensions["dashboard"] = rt
+    ensure_first_admin(rt.users, settings)
 
     from ingest import http as ingest_http
 
+    server.register_blueprint(auth_routes.bp)
     server.register_blueprint(ingest_http.bp)
     server.register_blueprint(api.bp)
     server.register_blueprint(observability.bp)
+    limiter = guard.init_auth(server, settings, rt.users)
+    _apply_limits(server, limiter, settings)
+
+    from callbacks import login as login_callbacks
+    from callbacks import register_all
+    from layouts import login as login_layout
+    from layouts.shell import serve_layout
 
     dash_app = Dash(
         __name__,
@@ -57,13 +76,25 @@ def create_app(settings: Settings | None = None) -> Flask:
         serve_locally=True,
         compress=False,
     )
-    from callbacks import register_all
-    from layouts.shell import serve_layout
-
     dash_app.layout = lambda: serve_layout(rt)
     register_all(dash_app, rt)
     dash_app.init_app(server)
+    login_app = Dash(
+        "dashboard_login",
+        server=False,
+        url_base_pathname="/login/",
+        assets_folder=str(ASSETS),
+        assets_ignore=r"live\.js|socket\.io",
+        title="Sign in · Dashboard",
+        update_title=None,
+        serve_locally=True,
+        compress=False,
+    )
+    login_app.layout = login_layout.layout
+    login_callbacks.register(login_app)
+    login_app.init_app(server)
     server.extensions["dash_app"] = dash_app
+    server.extensions["login_app"] = login_app
 
     socketio = SocketIO(
         server,
@@ -72,18 +103,42 @@ def create_app(settings: Settings | None = None) -> Flask:
         ping_interval=10,
         ping_timeout=10,
     )
-    live.register(socketio, rt)
+    server.extensions["live_namespace"] = live.register(socketio, rt)
 
-    # Dash marks its set-up done before it finishes it; do it now, before any request.
-    with server.test_request_context("/"):
-        dash_app._setup_server()
+    _finish_dash_setup(server, dash_app)
+    _finish_dash_setup(server, login_app)
+    guard.security_headers(
+        server, settings, lambda: [*dash_app.csp_hashes(), *login_app.csp_hashes()]
+    )
     return server
 
 
+def _apply_limits(server: Flask, limiter, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Rate limits: sign-in per address and per user, ingest per token, the API per user."""
+    from ingest.http import bearer_token
+
+    def token_key() -> str:
+        token = bearer_token()
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16] if token else "token:-"
+
+    views = server.view_functions
+    login = views["auth.login"]
+    login = limiter.limit(settings.login_ip_rate_limit, key_func=guard.remote_address)(login)
+    login = limiter.limit(settings.login_rate_limit, key_func=auth_routes.login_username)(login)
+    views["auth.login"] = login
+    views["ingest.ingest"] = limiter.limit(settings.ingest_rate_limit, key_func=token_key)(
+        views["ingest.ingest"]
+    )
+    limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(api.bp)
+
+
 def start_background(server: Flask) -> None:
-    """Start the node's background tasks (the demo source when enabled)."""
+    """Start the node's background tasks: session sweeps, and the demo source when enabled."""
     rt: Runtime = server.extensions["dashboard"]
     socketio: SocketIO = server.extensions["socketio"]
+    socketio.start_background_task(
+        live.run_session_sweeper, socketio, server.extensions["live_namespace"]
+    )
     if rt.settings.demo:
         from ingest import demo
 

@@ -36,7 +36,11 @@ def serve(args: argparse.Namespace) -> int:
     socketio = app.extensions["socketio"]
     log.info(
         "serving on http://%s:%d (store: %s, bus: %s, demo: %s)",
-        settings.host, settings.port, rt.store.kind, rt.bus.kind, "on" if settings.demo else "off",
+        settings.host,
+        settings.port,
+        rt.store.kind,
+        rt.bus.kind,
+        "on" if settings.demo else "off",
     )
     server = WSGIServer(listener(settings.host, settings.port), app, log=None)
     socketio.wsgi_server = server  # lets socketio.stop() end it

@@ -40,23 +40,50 @@ def default_dashboard() -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "range": {"from": "now-24h", "to": "now"},
         "widgets": [
-            _widget("kpi-users", "stat", "Active users", users, (0, 0, 3, 2),
-                    format={"decimals": 0}),
-            _widget("kpi-revenue", "stat", "Revenue", revenue, (3, 0, 3, 2),
-                    format={"prefix": "$", "suffix": "/h", "decimals": 0}),
-            _widget("kpi-errors", "stat", "Error rate", errors, (6, 0, 3, 2),
-                    format={"percent": True, "decimals": 2},
-                    thresholds=[{"value": 0.05, "color": "red"}]),
+            _widget(
+                "kpi-users", "stat", "Active users", users, (0, 0, 3, 2), format={"decimals": 0}
+            ),
+            _widget(
+                "kpi-revenue",
+                "stat",
+                "Revenue",
+                revenue,
+                (3, 0, 3, 2),
+                format={"prefix": "$", "suffix": "/h", "decimals": 0},
+            ),
+            _widget(
+                "kpi-errors",
+                "stat",
+                "Error rate",
+                errors,
+                (6, 0, 3, 2),
+                format={"percent": True, "decimals": 2},
+                thresholds=[{"value": 0.05, "color": "red"}],
+            ),
             _widget("status-health", "status", "System health", health, (9, 0, 3, 2)),
             _widget("line-users", "line", "Active users, 24 h", users, (0, 2, 6, 4)),
-            _widget("line-errors", "line", "Error rate, 24 h", errors, (6, 2, 6, 4),
-                    thresholds=[{"value": 0.05, "color": "red"}]),
-            _widget("line-requests", "line", "Requests per second by route", requests,
-                    (0, 6, 6, 4)),
-            _widget("bar-revenue", "bar", "Revenue per hour (USD)", revenue, (6, 6, 3, 4),
-                    step="1h"),
-            _widget("pie-requests", "pie", "Traffic by route, last hour", requests,
-                    (9, 6, 3, 4), range={"from": "now-1h", "to": "now"}),
+            _widget(
+                "line-errors",
+                "line",
+                "Error rate, 24 h",
+                errors,
+                (6, 2, 6, 4),
+                thresholds=[{"value": 0.05, "color": "red"}],
+            ),
+            _widget(
+                "line-requests", "line", "Requests per second by route", requests, (0, 6, 6, 4)
+            ),
+            _widget(
+                "bar-revenue", "bar", "Revenue per hour (USD)", revenue, (6, 6, 3, 4), step="1h"
+            ),
+            _widget(
+                "pie-requests",
+                "pie",
+                "Traffic by route, last hour",
+                requests,
+                (9, 6, 3, 4),
+                range={"from": "now-1h", "to": "now"},
+            ),
         ],
     }
 

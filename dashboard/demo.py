@@ -26,9 +26,7 @@ ERROR_RATE = SeriesKey.of("demo.error_rate")
 
 def _block_random(block: np.ndarray, salt: int) -> np.ndarray:
     """A stable pseudo-random number in [0, 1) per time block (a cheap integer hash)."""
-    x = (block.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt)) & np.uint64(
-        0xFFFFFFFF
-    )
+    x = (block.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt)) & np.uint64(0xFFFFFFFF)
     x ^= x >> np.uint64(15)
     x = (x * np.uint64(2246822519)) & np.uint64(0xFFFFFFFF)
     x ^= x >> np.uint64(13)
@@ -42,7 +40,7 @@ def daily_users(ts: np.ndarray) -> np.ndarray:
 
 
 def spike_level(ts: np.ndarray) -> np.ndarray:
-    """0 outside error spikes, up to 1 inside: a spike of 40-160 s in about half of the half hours."""
+    """0 outside error spikes, up to 1 inside: a 40-160 s spike in about half the half hours."""
     block = ts // SPIKE_BLOCK_MS
     happens = _block_random(block, 3) < 0.5
     start = _block_random(block, 1) * (SPIKE_BLOCK_MS - 3 * MINUTE)

@@ -22,9 +22,7 @@ def downsample_indices(ts: np.ndarray, values: np.ndarray, n_out: int) -> np.nda
     return np.asarray(_DOWNSAMPLER.downsample(x, y, n_out=n_out), dtype=np.int64)
 
 
-def downsample(
-    ts: np.ndarray, values: np.ndarray, n_out: int
-) -> tuple[np.ndarray, np.ndarray]:
+def downsample(ts: np.ndarray, values: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """The series reduced to at most ``n_out`` points with MinMaxLTTB."""
     idx = downsample_indices(ts, values, n_out)
     return ts[idx], values[idx]

@@ -6,7 +6,11 @@ import logging
 import time
 from typing import Any
 
-from flask_socketio import Namespace, SocketIO, join_room
+from flask import request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
+from jwt.exceptions import PyJWTError
 
 from dashboard import dashboards
 from dashboard.model import Batch
@@ -29,14 +33,28 @@ class LiveNamespace(Namespace):
         """A namespace bound to one node's runtime."""
         super().__init__(NAMESPACE)
         self.rt = rt
+        self.sessions: dict[str, tuple[str, int]] = {}
 
     def on_connect(self, auth: Any = None) -> None:
-        """Count the client (auth arrives with the security work)."""
+        """Accept only a valid session cookie (the handshake's Origin is checked by Engine.IO)."""
+        try:
+            verify_jwt_in_request()
+            user = get_current_user()
+        except (JWTExtendedException, PyJWTError):
+            user = None
+        if user is None:
+            raise ConnectionRefusedError("unauthorized")
+        self.sessions[request.sid] = (user.username, int(get_jwt()["exp"]))  # type: ignore[attr-defined]
         self.rt.live_clients += 1
 
     def on_disconnect(self, reason: Any = None) -> None:
         """Forget the client."""
-        self.rt.live_clients = max(0, self.rt.live_clients - 1)
+        if self.sessions.pop(request.sid, None) is not None:  # type: ignore[attr-defined]
+            self.rt.live_clients = max(0, self.rt.live_clients - 1)
+
+    def expired(self, now_s: float) -> list[str]:
+        """Socket ids whose session ended; the sweeper disconnects them (they reconnect anew)."""
+        return [sid for sid, (_, exp) in list(self.sessions.items()) if exp <= now_s]
 
     def on_subscribe(self, data: Any) -> dict[str, Any]:
         """Join a dashboard's room; the ack carries the current cursor."""
@@ -93,9 +111,29 @@ class LiveEmitter:
             self.rt.metrics.live_flush_seconds.observe(time.perf_counter() - started)
 
 
-def register(socketio: SocketIO, rt: Runtime) -> LiveEmitter:
+def sweep_expired_sessions(socketio: SocketIO, namespace: LiveNamespace) -> int:
+    """Disconnect every socket whose session token has expired; how many were."""
+    sids = namespace.expired(time.time())
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+        namespace.sessions.pop(sid, None)
+    return len(sids)
+
+
+def run_session_sweeper(socketio: SocketIO, namespace: LiveNamespace, every_s: float = 15) -> None:
+    """Sweep expired sessions forever (a background task of ``dashboard serve``)."""
+    while True:
+        socketio.sleep(every_s)
+        try:
+            sweep_expired_sessions(socketio, namespace)
+        except Exception:  # keep sweeping
+            log.exception("session sweep failed")
+
+
+def register(socketio: SocketIO, rt: Runtime) -> LiveNamespace:
     """Attach the namespace and route the bus's live consumer through the emitter."""
-    socketio.on_namespace(LiveNamespace(rt))
+    namespace = LiveNamespace(rt)
+    socketio.on_namespace(namespace)
     emitter = LiveEmitter(rt, socketio)
     rt.live_sink = emitter.publish
-    return emitter
+    return namespace

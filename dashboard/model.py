@@ -75,7 +75,7 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-_KEY_RE = re.compile(r'^([^{}]+)(?:\{(.*)\})?$', re.S)
+_KEY_RE = re.compile(r"^([^{}]+)(?:\{(.*)\})?$", re.S)
 _PAIR_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
@@ -125,9 +125,7 @@ class Batch:
         }
 
 
-def make_points(
-    key: SeriesKey, ts: Any, values: Any, unit: str = ""
-) -> SeriesPoints:
+def make_points(key: SeriesKey, ts: Any, values: Any, unit: str = "") -> SeriesPoints:
     """Build SeriesPoints from sequences, sorted by time, the last value winning per timestamp."""
     ts_arr = np.asarray(ts, dtype=np.int64).reshape(-1)
     val_arr = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -226,7 +224,9 @@ def _check_labels(labels: Any, where: str, limits: Limits) -> dict[str, str]:
 def _check_unit(unit: Any, where: str, limits: Limits) -> str:
     """A unit: a short printable string."""
     if not isinstance(unit, str) or len(unit) > limits.max_unit_len or CONTROL_RE.search(unit):
-        raise ValidationError(where, f"must be a string of at most {limits.max_unit_len} characters")
+        raise ValidationError(
+            where, f"must be a string of at most {limits.max_unit_len} characters"
+        )
     return unit
 
 

@@ -10,16 +10,40 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from dashboard import __version__
-from dashboard.http import runtime
+from dashboard.auth import role_at_least
+from dashboard.auth.guard import public, token_auth
+from dashboard.http import error, runtime
+from ingest.http import bearer_token
 
 bp = Blueprint("observability", __name__)
 
 
+def session_role() -> str | None:
+    """The role of a signed-in caller on a public route, without requiring a session."""
+    from flask_jwt_extended import get_current_user, verify_jwt_in_request
+    from flask_jwt_extended.exceptions import JWTExtendedException
+    from jwt.exceptions import PyJWTError
+
+    try:
+        verify_jwt_in_request(optional=True)
+        user = get_current_user()
+    except (JWTExtendedException, PyJWTError):
+        return None
+    return user.role if user is not None else None
+
+
 @bp.get("/healthz")
+@public
 def healthz() -> ResponseReturnValue:
-    """200 when the node can serve, 503 when its store does not answer."""
+    """200 when the node can serve, 503 when its store does not answer.
+
+    Anyone (a load balancer) gets the status; signed-in users get each part's state.
+    """
     rt = runtime()
     store_ok = rt.store.ping()
+    status = 200 if store_ok else 503
+    if session_role() is None:
+        return {"status": "ok" if store_ok else "degraded"}, status
     body = {
         "status": "ok" if store_ok else "degraded",
         "version": __version__,
@@ -34,10 +58,24 @@ def healthz() -> ResponseReturnValue:
         },
         "tasks": dict(rt.tasks),
     }
-    return body, 200 if store_ok else 503
+    return body, status
 
 
 @bp.get("/metrics")
+@token_auth
 def metrics() -> ResponseReturnValue:
-    """Every counter of this node in the Prometheus text format."""
+    """Every counter of this node in the Prometheus text format.
+
+    For an admin's session, a scraper holding an ingest token, or anyone when
+    ``DASHBOARD_METRICS_PUBLIC=1``.
+    """
+    rt = runtime()
+    token = bearer_token()
+    allowed = (
+        rt.settings.metrics_public
+        or (token and rt.ingest_token_name(token) is not None)
+        or role_at_least(session_role(), "admin")
+    )
+    if not allowed:
+        return error(401, "unauthorized", "sign in as an admin or send a bearer token")
     return Response(generate_latest(runtime().metrics.registry), mimetype=CONTENT_TYPE_LATEST)

@@ -68,10 +68,14 @@ def widget_frames(
     start, end = resolve_range(widget.get("range") or dashboard_range, now)
     step = widget.get("step", "auto")
     if kind == "stat":
-        return [read_series(rt, k, now - HOUR, now, step="raw", max_points=120, now=now) for k in keys]
+        return [
+            read_series(rt, k, now - HOUR, now, step="raw", max_points=120, now=now) for k in keys
+        ]
     if kind == "status":
-        return [read_series(rt, k, now - 5 * 60_000, now, step="raw", max_points=10, now=now)
-                for k in keys]
+        return [
+            read_series(rt, k, now - 5 * 60_000, now, step="raw", max_points=10, now=now)
+            for k in keys
+        ]
     if kind == "pie":
         return [read_series(rt, k, start, end, step="1m", max_points=10_000, now=now) for k in keys]
     return [read_series(rt, k, start, end, step=step, max_points=1000, now=now) for k in keys]

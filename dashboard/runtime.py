@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from dashboard.auth.users import SQLiteUserStore, UserStore
 from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
 from dashboard.realtime import Hub
 from dashboard.settings import Settings
@@ -77,6 +79,15 @@ def open_store(settings: Settings) -> MetricStore:
     raise SystemExit(f"DASHBOARD_DATABASE_URL: unsupported scheme in {url.split(':', 1)[0]!r}")
 
 
+def open_user_store(settings: Settings) -> UserStore:
+    """The user store in the configured database (SQLite for now)."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        return SQLiteUserStore(url.removeprefix("sqlite:///"))
+    # PostgreSQL users are not wired yet: keep them in the data folder's SQLite file.
+    return SQLiteUserStore(settings.data_dir / "users.db")
+
+
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
     """A secret kept in a file readable only by its owner, created on first use."""
     if path.exists():
@@ -98,7 +109,8 @@ class Runtime:
     hub: Hub
     bus: EmbeddedBus
     metrics: Metrics
-    ingest_tokens: frozenset[str]
+    users: UserStore
+    env_tokens: frozenset[str]
     limits: Limits
     started_at: float = field(default_factory=time.time)
     live_clients: int = 0
@@ -113,15 +125,14 @@ class Runtime:
         hot = MemoryStore()
         hub = Hub(window_s=settings.live_window_ms / 1000)
         bus = EmbeddedBus(store)
-        tokens = set(settings.ingest_tokens)
-        if not tokens:
-            tokens.add(read_or_create_secret(settings.data_dir / "ingest_token", 24))
         limits = Limits(
             max_points=settings.max_batch_points,
             max_age_ms=settings.max_point_age_s * 1000,
             max_future_ms=settings.max_future_skew_s * 1000,
         )
-        rt = cls(settings, store, hot, hub, bus, Metrics(), frozenset(tokens), limits)
+        users = open_user_store(settings)
+        env_tokens = frozenset(settings.ingest_tokens)
+        rt = cls(settings, store, hot, hub, bus, Metrics(), users, env_tokens, limits)
         rt.warm_hot_store()
         bus.subscribe(hot.write)
         bus.subscribe(rt.publish_live)
@@ -172,7 +183,16 @@ class Runtime:
             return self.hot.query(key, start_ms, end_ms, step)
         return self.store.query(key, start_ms, end_ms, step)
 
+    def ingest_token_name(self, token: str) -> str | None:
+        """The name of a valid ingest token: one from the environment, or a stored one."""
+        found = None
+        for i, accepted in enumerate(sorted(self.env_tokens)):
+            if hmac.compare_digest(token.encode(), accepted.encode()):
+                found = f"env-{i}"
+        return found or self.users.token_name(token)
+
     def close(self) -> None:
         """Close the stores."""
         self.store.close()
         self.hot.close()
+        self.users.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,6 +43,24 @@ class Settings(BaseSettings):
     live_window_ms: int = 50
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 12
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    trusted_proxies: int = 0
+    ratelimit_prefix: str = "dashboard"
+    login_rate_limit: str = "5 per minute"
+    login_ip_rate_limit: str = "30 per minute"
+    ingest_rate_limit: str = "100 per second"
+    api_rate_limit: str = "1200 per minute"
+    metrics_public: bool = False
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        """Refuse ``*``: a signed-in user's cookie must never work from any site."""
+        if any(o.strip() == "*" for o in value):
+            raise ValueError("'*' is not allowed; list the origins that may connect")
+        return value
 
     @field_validator("ingest_tokens", "poll_targets", "cors_allowed_origins", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ def backfill(
     now_ms: int,
     step_ms: int,
 ) -> int:
-    """Publish demo history from after ``last_ts`` (at most 24 h back) up to now, an hour at a time."""
+    """Publish demo history after ``last_ts`` (at most 24 h back) up to now, an hour at a time."""
     start = max(now_ms - DAY + step_ms, last_ts + step_ms)
     total = 0
     while start <= now_ms:

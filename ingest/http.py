@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
+from dashboard.auth.guard import token_auth
 from dashboard.http import error, runtime
 from dashboard.model import ValidationError, validate_batch
 from dashboard.runtime import now_ms
@@ -14,22 +13,20 @@ from dashboard.runtime import now_ms
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
 
-def token_ok(given: str, accepted: frozenset[str]) -> bool:
-    """Compare a presented token with every accepted one in constant time."""
-    found = False
-    for token in accepted:
-        found |= hmac.compare_digest(given.encode(), token.encode())
-    return found
+def bearer_token() -> str:
+    """The token of an ``Authorization: Bearer`` header, or an empty string."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 @bp.post("/ingest")
+@token_auth
 def ingest() -> ResponseReturnValue:
     """Accept a JSON batch of points; 202 with the count once it is stored."""
     rt = runtime()
     rejected = rt.metrics.ingest_rejected
-    auth = request.headers.get("Authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token or not token_ok(token.strip(), rt.ingest_tokens):
+    token = bearer_token()
+    if not token or rt.ingest_token_name(token) is None:
         rejected.labels("http", "auth").inc()
         return error(
             401,

@@ -16,10 +16,15 @@ GRAPH_CONFIG = {
 SPARK_CONFIG = {"staticPlot": True, "responsive": True}
 
 
+def plotly_text(text: str) -> str:
+    """Text that Plotly shows as written: it reads ``<b>``, ``<a href>`` and entities in names."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def series_label(frame: SeriesFrame) -> str:
-    """A short legend label: the label values, or the metric name."""
+    """A short legend label (label values, or the metric name), safe from Plotly's markup."""
     labels = frame.key.label_dict
-    return ", ".join(labels.values()) if labels else frame.key.name
+    return plotly_text(", ".join(labels.values()) if labels else frame.key.name)
 
 
 def base_layout(**overrides: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 HEADER_TITLE = "header-title"
 HEADER_UPDATED = "header-updated"
+HEADER_USER = "header-user"
+HEADER_LOGOUT = "header-logout"
 LIVE_STATE = "live-state"
 LIVE_RETRY = "live-retry"
 LIVE_CONFIG = "live-config"

@@ -7,6 +7,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import dashboards
+from dashboard.auth.guard import current_user
 from dashboard.queries import widget_frames
 from dashboard.runtime import Runtime, now_ms
 from layouts import bar, ids, line, pie, stat, status
@@ -15,21 +16,40 @@ SLOW_REFRESH_MS = 30_000
 POLL_MS = 2_000
 
 
-def header(dashboard: dict[str, Any]) -> html.Header:
-    """Title, connection state and a retry button (shown when the live feed gave up)."""
+def header(dashboard: dict[str, Any], user: Any = None) -> html.Header:
+    """Title, connection state, a retry button (shown when the live feed gave up), the user."""
+    who = (
+        [
+            html.Span(f"{user.username} ({user.role})", id=ids.HEADER_USER, className="user"),
+            html.Button("Sign out", id=ids.HEADER_LOGOUT, className="logout", type="button"),
+        ]
+        if user is not None
+        else []
+    )
     return html.Header(
         [
             html.H1("Dashboard", className="brand"),
             html.H2(dashboard["title"], id=ids.HEADER_TITLE, className="dashboard-title"),
             html.Div(
                 [
-                    html.Span("Connecting…", id=ids.LIVE_STATE, className="live-state connecting",
-                              role="status", **{"aria-live": "polite"}),
-                    html.Button("Retry", id=ids.LIVE_RETRY, className="live-retry", hidden=True,
-                                type="button"),
+                    html.Span(
+                        "Connecting…",
+                        id=ids.LIVE_STATE,
+                        className="live-state connecting",
+                        role="status",
+                        **{"aria-live": "polite"},
+                    ),
+                    html.Button(
+                        "Retry",
+                        id=ids.LIVE_RETRY,
+                        className="live-retry",
+                        hidden=True,
+                        type="button",
+                    ),
                 ],
                 className="live-box",
             ),
+            html.Div(who, className="user-box"),
         ],
         className="header",
     )
@@ -69,7 +89,7 @@ def render_widget(
     return html.P(f"Unknown widget kind {kind!r}", className="widget-error"), {}
 
 
-def page(rt: Runtime, dashboard: dict[str, Any]) -> html.Div:
+def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
     """The whole page for a dashboard, with history read now and the cursor it starts from."""
     cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
     now = now_ms()
@@ -85,7 +105,7 @@ def page(rt: Runtime, dashboard: dict[str, Any]) -> html.Div:
     config = {"dashboard": dashboard["id"], "cursor": cursor, "targets": targets}
     return html.Div(
         [
-            header(dashboard),
+            header(dashboard, user),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
             dcc.Store(id=ids.LIVE_CONFIG, data=config),
             dcc.Store(id=ids.LIVE_CURSOR, data=cursor),
@@ -100,4 +120,4 @@ def page(rt: Runtime, dashboard: dict[str, Any]) -> html.Div:
 
 def serve_layout(rt: Runtime) -> html.Div:
     """The layout Dash serves on each page load (the default dashboard for now)."""
-    return page(rt, dashboards.default_dashboard())
+    return page(rt, dashboards.default_dashboard(), current_user())

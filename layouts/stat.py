@@ -68,10 +68,15 @@ def render(
     vid, sid = ids.value(widget["id"]), ids.spark(widget["id"])
     body = html.Div(
         [
-            html.Div(format_value(last, fmt), id=vid, className=value_class(last, thresholds),
-                     **{"aria-live": "off"}),
-            dcc.Graph(id=sid, figure=spark_figure(frame), config=SPARK_CONFIG,
-                      className="stat-spark"),
+            html.Div(
+                format_value(last, fmt),
+                id=vid,
+                className=value_class(last, thresholds),
+                **{"aria-live": "off"},
+            ),
+            dcc.Graph(
+                id=sid, figure=spark_figure(frame), config=SPARK_CONFIG, className="stat-spark"
+            ),
         ],
         className="stat-body",
     )

@@ -33,8 +33,10 @@ def render(
         text, cls = state_of(last)
         pid = ids.status_item(widget["id"], i)
         rows.append(
-            html.Li([html.Span(label, className="status-name"),
-                     html.Span(text, id=pid, className=cls)], className="status-row")
+            html.Li(
+                [html.Span(label, className="status-name"), html.Span(text, id=pid, className=cls)],
+                className="status-row",
+            )
         )
         targets[str(frame.key)] = [{"type": "status", "id": pid}]
     return html.Ul(rows, className="status-list"), targets

@@ -17,8 +17,11 @@ import pytest
 from dashboard.settings import Settings
 
 TOKEN = "test-ingest-token"
+ADMIN_PASSWORD = "admin-password-for-tests"
 REQUIRE_SERVICES = os.environ.get("DASHBOARD_REQUIRE_SERVICES") == "1"
-POSTGRES_URL = os.environ.get("DASHBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "DASHBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("DASHBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 _untested: list[str] = []
 
@@ -41,6 +44,8 @@ def settings(tmp_path: Path) -> Settings:
         ingest_tokens=[TOKEN],
         demo=False,
         secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        admin_user="admin",
+        admin_password=ADMIN_PASSWORD,
     )
 
 
@@ -55,10 +60,31 @@ def app(settings: Settings):
     application.extensions["dashboard"].close()
 
 
+def sign_in(test_client, username: str, password: str):
+    """Sign a test client in; later requests carry the session and the CSRF header."""
+    response = test_client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    csrf = test_client.get_cookie("_csrf_token")
+    test_client.environ_base["HTTP_X_CSRFTOKEN"] = csrf.value if csrf else ""
+    return test_client
+
+
+@pytest.fixture
+def anon_client(app):
+    """Flask's test client with no session."""
+    return app.test_client()
+
+
 @pytest.fixture
 def client(app):
-    """Flask's test client for the node."""
-    return app.test_client()
+    """Flask's test client signed in as the admin (sends the CSRF header on every request).
+
+    Socket.IO tests share its cookies with
+    ``app.extensions["socketio"].test_client(app, namespace="/live", flask_test_client=client)``.
+    """
+    return sign_in(app.test_client(), "admin", ADMIN_PASSWORD)
 
 
 @pytest.fixture

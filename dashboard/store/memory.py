@@ -71,4 +71,3 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
-

@@ -82,8 +82,13 @@ class SQLiteStore:
                         " last_ts = max(coalesce(last_ts, ?), ?),"
                         " unit = CASE WHEN ? != '' THEN ? ELSE unit END WHERE id = ?",
                         (
-                            int(s.ts[0]), int(s.ts[0]), int(s.ts[-1]), int(s.ts[-1]),
-                            s.unit, s.unit, sid,
+                            int(s.ts[0]),
+                            int(s.ts[0]),
+                            int(s.ts[-1]),
+                            int(s.ts[-1]),
+                            s.unit,
+                            s.unit,
+                            sid,
                         ),
                     )
                 self._conn.execute("COMMIT")

@@ -19,7 +19,7 @@ import pytest
 import requests
 from selenium.webdriver.chrome.options import Options
 
-from tests.conftest import TOKEN
+from tests.conftest import ADMIN_PASSWORD, TOKEN
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -65,6 +65,8 @@ class LiveServer:
             "DASHBOARD_DATA_DIR": str(data_dir),
             "DASHBOARD_DEMO": "1" if demo else "0",
             "DASHBOARD_INGEST_TOKENS": TOKEN,
+            "DASHBOARD_ADMIN_USER": "admin",
+            "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "DASHBOARD_PORT": str(self.port),
             "DASHBOARD_DATABASE_URL": "",
             "DASHBOARD_REDIS_URL": "",

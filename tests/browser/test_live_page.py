@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, LiveServer
+from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -17,9 +18,20 @@ return gd && gd.data ? gd.data[arguments[1]].y.slice(-50) : null;
 """
 
 
-def open_dashboard(dash_br, server: LiveServer) -> None:
-    """Load the page and wait until the charts are drawn and the live feed is up."""
+def sign_in(
+    dash_br, server: LiveServer, username: str = "admin", password: str = ADMIN_PASSWORD
+) -> None:
+    """Open the dashboard, get sent to the sign-in page, and sign in with the form."""
     dash_br.server_url = server.url
+    dash_br.wait_for_element("#login-username", timeout=20)
+    dash_br.find_element("#login-username").send_keys(username)
+    dash_br.find_element("#login-password").send_keys(password)
+    dash_br.find_element("#login-submit").click()
+
+
+def open_dashboard(dash_br, server: LiveServer) -> None:
+    """Sign in, then wait until the charts are drawn and the live feed is up."""
+    sign_in(dash_br, server)
     dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
     dash_br.wait_for_text_to_equal("#live-state", "Live", timeout=20)
 
@@ -63,7 +75,11 @@ def test_posted_point_appears_on_the_chart_and_its_kpi_tile(dash_br, live_server
         {"metrics": [{"name": "demo.active_users", "points": [[ts, value]]}]}
     )
     assert response.status_code == 202, response.text
-    wait_until(lambda: value in (dash_br.driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0) or []))
+    wait_until(
+        lambda: (
+            value in (dash_br.driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0) or [])
+        )
+    )
     latency = time.monotonic() - posted
     dash_br.wait_for_text_to_equal("#widget-kpi-users-value", "98,765", timeout=5)
     print(f"POST to point on chart: {latency * 1000:.0f} ms")
@@ -100,7 +116,9 @@ def test_charts_stay_current_by_polling_while_the_socket_is_down(dash_br, live_s
     live_server.ingest(
         {"metrics": [{"name": "demo.active_users", "points": [[int(time.time() * 1000), value2]]}]}
     )
-    wait_until(lambda: value2 in (driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0) or []))
+    wait_until(
+        lambda: value2 in (driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0) or [])
+    )
     ys = driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0)
     assert ys.count(value) == 1 and ys.count(value2) == 1
     xs = driver.execute_script(
@@ -110,7 +128,8 @@ def test_charts_stay_current_by_polling_while_the_socket_is_down(dash_br, live_s
     assert xs == sorted(set(xs)), "a point was drawn twice or out of order"
     # the failed reconnects we caused are logged by the browser; nothing else may be
     unexpected = [
-        e for e in dash_br.get_logs()
+        e
+        for e in dash_br.get_logs()
         if "unreachable" not in e["message"] and "WebSocket" not in e["message"]
     ]
     assert unexpected == []

@@ -1,0 +1,15 @@
+"""Authentication and authorization, in one place.
+
+``passwords`` hashes with Argon2id; ``users`` stores users, ingest tokens and revoked JWTs;
+``guard`` wires flask-jwt-extended (cookies, CSRF double submit), the default-deny request guard,
+the Origin check, rate limits and security headers into an app; ``routes`` is the auth API.
+Every route is protected unless ``guard.PUBLIC`` names it.
+"""
+
+ROLES = ("viewer", "editor", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    """True when ``role`` includes the rights of ``needed`` (viewer < editor < admin)."""
+    return role in ROLE_RANK and ROLE_RANK[role] >= ROLE_RANK[needed]

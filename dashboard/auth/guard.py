@@ -1,0 +1,225 @@
+"""The request guard: sessions in JWT cookies, CSRF, Origin checks, roles, limits and headers.
+
+Default deny: a request passes without a session only when its path is under a public prefix
+or its view is marked ``public`` or ``token_auth`` (it then checks a token itself).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from flask import Flask, g, jsonify, redirect, request
+from flask.typing import ResponseReturnValue
+from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_limiter import Limiter
+from jwt.exceptions import PyJWTError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dashboard.auth import role_at_least
+from dashboard.auth.users import User, UserStore
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PUBLIC_PREFIXES = ("/login/", "/assets/", "/_dash-component-suites/", "/socket.io/")
+PUBLIC_PATHS = frozenset({"/login", "/_favicon.ico", "/favicon.ico"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ACCESS_CSRF_COOKIE = "_csrf_token"  # the cookie and header dash-renderer already sends
+REFRESH_CSRF_COOKIE = "_csrf_refresh"
+CSRF_HEADER = "X-CSRFToken"
+REFRESH_COOKIE_PATH = "/api/v1/auth"
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anyone."""
+    view._auth = "public"  # type: ignore[attr-defined]
+    return view
+
+
+def token_auth(view: F) -> F:
+    """Mark a view that authenticates with a bearer token itself (ingest, scrapes)."""
+    view._auth = "token"  # type: ignore[attr-defined]
+    return view
+
+
+def require_role(role: str) -> Callable[[F], F]:
+    """Mark a view as needing at least ``role`` (viewer < editor < admin)."""
+
+    def mark(view: F) -> F:
+        view._role = role  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request, if the guard found one (None outside requests)."""
+    from flask import has_app_context
+
+    return g.get("user") if has_app_context() else None
+
+
+def _json_error(status: int, message: str, detail: Any = None) -> ResponseReturnValue:
+    """A JSON error in the API's shape."""
+    response = jsonify({"error": message, "detail": detail})
+    response.status_code = status
+    return response
+
+
+def origin_allowed(origin: str, host_url: str, extra: list[str]) -> bool:
+    """True when ``origin`` is this server's own origin or one configured as allowed."""
+    own = urlsplit(host_url)
+    allowed = {f"{own.scheme}://{own.netloc}".lower()} | {o.rstrip("/").lower() for o in extra}
+    return origin.rstrip("/").lower() in allowed
+
+
+def _wants_html() -> bool:
+    """True for a page navigation (not an API, Dash or asset request)."""
+    path = request.path
+    if path.startswith(("/api/", "/_dash-", "/_reload-hash")):
+        return False
+    return request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+
+
+def init_auth(server: Flask, settings: Any, users: UserStore) -> Limiter:
+    """Attach JWT sessions, the guard, rate limits and security headers to ``server``."""
+    if settings.trusted_proxies > 0:
+        n = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
+        )
+    server.config.update(
+        JWT_TOKEN_LOCATION=["cookies"],
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.access_token_minutes),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(hours=settings.refresh_token_hours),
+        JWT_COOKIE_SECURE=settings.cookie_secure == "always",
+        JWT_COOKIE_SAMESITE="Lax",
+        JWT_COOKIE_CSRF_PROTECT=True,
+        JWT_CSRF_IN_COOKIES=True,
+        JWT_ACCESS_CSRF_COOKIE_NAME=ACCESS_CSRF_COOKIE,
+        JWT_ACCESS_CSRF_HEADER_NAME=CSRF_HEADER,
+        JWT_REFRESH_CSRF_COOKIE_NAME=REFRESH_CSRF_COOKIE,
+        JWT_REFRESH_CSRF_HEADER_NAME=CSRF_HEADER,
+        JWT_ACCESS_COOKIE_NAME="access_token",
+        JWT_REFRESH_COOKIE_NAME="refresh_token",
+        JWT_REFRESH_COOKIE_PATH=REFRESH_COOKIE_PATH,
+        JWT_ERROR_MESSAGE_KEY="error",
+    )
+    jwt = JWTManager(server)
+
+    @jwt.user_lookup_loader
+    def _load_user(_header: dict, payload: dict) -> User | None:
+        user = users.get_user(str(payload.get("sub", "")))
+        return None if user is None or user.disabled else user
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header: dict, payload: dict) -> bool:
+        return users.is_revoked(str(payload.get("jti", "")))
+
+    server.extensions["auth_users"] = users
+
+    @server.before_request
+    def _guard() -> ResponseReturnValue | None:
+        path = request.path
+        view = server.view_functions.get(request.endpoint or "")
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            return None
+        if view is not None and getattr(view, "_auth", None) in ("public", "token"):
+            return None
+        if request.method not in SAFE_METHODS:
+            origin = request.headers.get("Origin")
+            if origin is not None and not origin_allowed(
+                origin, request.host_url, settings.cors_allowed_origins
+            ):
+                return _json_error(403, "cross-origin request refused", origin[:100])
+        try:
+            verify_jwt_in_request()
+        except (JWTExtendedException, PyJWTError) as exc:
+            if _wants_html():
+                return redirect("/login/?next=" + quote(request.full_path.rstrip("?"), safe="/"))
+            return _json_error(401, "unauthorized", str(exc) or type(exc).__name__)
+        from flask_jwt_extended import get_current_user
+
+        user = get_current_user()
+        if user is None:
+            return _json_error(401, "unauthorized", "unknown or disabled user")
+        g.user = user
+        g.jwt_exp = int(get_jwt().get("exp", 0))
+        needed = getattr(view, "_role", "viewer") if view is not None else "viewer"
+        if not role_at_least(user.role, needed):
+            return _json_error(403, "forbidden", f"needs the {needed} role")
+        return None
+
+    # registered after the guard, so a limit keyed by user sees the signed-in user
+    limiter = Limiter(
+        key_func=remote_address,
+        storage_uri=settings.redis_url or "memory://",
+        headers_enabled=True,
+        key_prefix=settings.ratelimit_prefix,
+        strategy="fixed-window",
+    )
+    limiter.init_app(server)
+    return limiter
+
+
+def remote_address() -> str:
+    """The client's address (after ProxyFix, when proxies are trusted)."""
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def user_key() -> str:
+    """The signed-in user, else the address: the key of per-user limits."""
+    user = current_user()
+    return f"user:{user.username}" if user is not None else remote_address()
+
+
+def security_headers(server: Flask, settings: Any, script_hashes: Callable[[], list[str]]) -> None:
+    """Add CSP, framing, sniffing, referrer and (over TLS) HSTS headers to every response."""
+    cache: dict[str, str] = {}
+
+    def csp() -> str:
+        if "csp" not in cache:
+            hashes = " ".join(dict.fromkeys(script_hashes()))  # already quoted by Dash
+            cache["csp"] = "; ".join(
+                [
+                    "default-src 'self'",
+                    f"script-src 'self' {hashes}".strip(),
+                    "style-src 'self' 'unsafe-inline'",
+                    "img-src 'self' data: blob:",
+                    "font-src 'self' data:",
+                    "connect-src 'self'",
+                    "object-src 'none'",
+                    "base-uri 'self'",
+                    "form-action 'self'",
+                    "frame-ancestors 'none'",
+                ]
+            )
+        return cache["csp"]
+
+    @server.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        h = response.headers
+        h.setdefault("Content-Security-Policy", csp())
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        secure = settings.cookie_secure == "always" or (
+            settings.cookie_secure == "auto" and request.is_secure
+        )
+        if request.is_secure:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if secure:
+            cookies = h.getlist("Set-Cookie")
+            if cookies:
+                h.remove("Set-Cookie")
+                for c in cookies:
+                    h.add("Set-Cookie", c if "; Secure" in c else c + "; Secure")
+        return response

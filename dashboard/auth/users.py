@@ -1,0 +1,212 @@
+"""Users, ingest tokens (stored as SHA-256 hashes) and revoked JWT ids, in the SQLite database."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from dashboard.auth import ROLES
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+    created_at INTEGER NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS ingest_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    jti TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the app sees it (the hash stays in the store)."""
+
+    id: int
+    username: str
+    role: str
+    password_hash: str
+    disabled: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        """The API form (no hash)."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "role": self.role,
+            "disabled": self.disabled,
+        }
+
+
+def token_hash(token: str) -> str:
+    """The stored form of an ingest token (tokens are random, so a fast hash is enough)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh ingest token."""
+    return "dsh_" + secrets.token_urlsafe(32)
+
+
+class UserStore(Protocol):
+    """Where users, ingest tokens and revoked sessions live."""
+
+    def count_users(self) -> int: ...
+    def create_user(self, username: str, password_hash: str, role: str) -> User: ...
+    def get_user(self, username: str) -> User | None: ...
+    def list_users(self) -> list[User]: ...
+    def set_password_hash(self, username: str, password_hash: str) -> None: ...
+    def create_token(self, name: str) -> str: ...
+    def token_name(self, token: str) -> str | None: ...
+    def revoke_token(self, name: str) -> bool: ...
+    def list_tokens(self) -> list[dict[str, object]]: ...
+    def revoke_jti(self, jti: str, expires_at: int) -> None: ...
+    def is_revoked(self, jti: str) -> bool: ...
+    def close(self) -> None: ...
+
+
+class SQLiteUserStore:
+    """The UserStore in the embedded SQLite database file."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (and create) the tables in the database file."""
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.executescript(SCHEMA)
+
+    def _one(self, sql: str, args: tuple = ()) -> tuple | None:
+        """The first row of a query."""
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()
+
+    def _run(self, sql: str, args: tuple = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        with self._lock:
+            return self._conn.execute(sql, args).rowcount
+
+    def count_users(self) -> int:
+        """How many users exist."""
+        row = self._one("SELECT count(*) FROM users")
+        return int(row[0]) if row else 0
+
+    def create_user(self, username: str, password_hash: str, role: str) -> User:
+        """Add a user; ValueError when the name is taken or the role unknown."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if not username or len(username) > 64 or not username.isprintable():
+            raise ValueError("username: 1 to 64 printable characters")
+        try:
+            self._run(
+                "INSERT INTO users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
+                (username, password_hash, role, int(time.time())),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"user {username!r} exists") from None
+        user = self.get_user(username)
+        assert user is not None
+        return user
+
+    def get_user(self, username: str) -> User | None:
+        """A user by name."""
+        row = self._one(
+            "SELECT id, username, role, password_hash, disabled FROM users WHERE username = ?",
+            (username,),
+        )
+        return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+    def list_users(self) -> list[User]:
+        """Every user."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, username, role, password_hash, disabled FROM users ORDER BY username"
+            ).fetchall()
+        return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace a user's hash (after a rehash or a password change)."""
+        self._run(
+            "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
+        )
+
+    def create_token(self, name: str) -> str:
+        """A new ingest token named ``name``; only its hash is kept, the token is returned once."""
+        if not name or len(name) > 64 or not name.isprintable():
+            raise ValueError("token name: 1 to 64 printable characters")
+        token = new_token()
+        try:
+            self._run(
+                "INSERT INTO ingest_tokens (name, token_hash, created_at) VALUES (?,?,?)",
+                (name, token_hash(token), int(time.time())),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"token {name!r} exists") from None
+        return token
+
+    def token_name(self, token: str) -> str | None:
+        """The name of a valid (not revoked) ingest token, or None."""
+        row = self._one(
+            "SELECT name FROM ingest_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+            (token_hash(token),),
+        )
+        return row[0] if row else None
+
+    def revoke_token(self, name: str) -> bool:
+        """Revoke a token by name; False when there was none to revoke."""
+        return (
+            self._run(
+                "UPDATE ingest_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                (int(time.time()), name),
+            )
+            > 0
+        )
+
+    def list_tokens(self) -> list[dict[str, object]]:
+        """Tokens by name with their state (never the token)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, created_at, revoked_at FROM ingest_tokens ORDER BY name"
+            ).fetchall()
+        return [{"name": n, "created_at": c, "revoked": r is not None} for n, c, r in rows]
+
+    def revoke_jti(self, jti: str, expires_at: int) -> None:
+        """Refuse a session token from now on (kept until it would have expired anyway)."""
+        now = int(time.time())
+        with self._lock:
+            self._conn.execute("DELETE FROM revoked_tokens WHERE expires_at < ?", (now,))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
+                (jti, expires_at),
+            )
+
+    def is_revoked(self, jti: str) -> bool:
+        """True when the session token was revoked."""
+        return self._one("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)) is not None
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
