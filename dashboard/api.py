@@ -67,6 +67,12 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return error(exc.code or 500, (exc.name or "error").lower(), exc.description)
 
 
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_route(rest: str) -> ResponseReturnValue:
+    """404 in JSON for an API path that does not exist (not Dash's page shell)."""
+    return error(404, "not found", f"/api/v1/{rest[:100]}")
+
+
 @bp.get("/metrics")
 def list_metrics() -> ResponseReturnValue:
     """Every known series with its unit and time span."""

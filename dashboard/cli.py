@@ -30,8 +30,8 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     rt = app.extensions["dashboard"]
     log = logging.getLogger("dashboard")
-    if not settings.ingest_tokens:
-        log.info("ingest token: see %s", settings.data_dir / "ingest_token")
+    if not settings.ingest_tokens and not rt.users.list_tokens():
+        log.info("no ingest tokens yet: create one with `dashboard tokens create NAME`")
     start_background(app)
     socketio = app.extensions["socketio"]
     log.info(
@@ -83,6 +83,95 @@ def worker(args: argparse.Namespace) -> int:
     return 2
 
 
+def _user_store():  # type: ignore[no-untyped-def]
+    """The user store of the configured database."""
+    from dashboard.runtime import open_user_store
+    from dashboard.settings import Settings
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_user_store(settings)
+
+
+def users_create(args: argparse.Namespace) -> int:
+    """Create a user; the password comes from stdin or is asked for twice."""
+    import getpass
+
+    from dashboard.auth.passwords import hash_password
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Again: ") != password:
+            print("dashboard users create: the passwords differ", file=sys.stderr)
+            return 1
+    if len(password) < 12:
+        print("dashboard users create: use at least 12 characters", file=sys.stderr)
+        return 1
+    store = _user_store()
+    try:
+        user = store.create_user(args.name, hash_password(password), args.role)
+    except ValueError as exc:
+        print(f"dashboard users create: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"created {user.role} {user.username!r}")
+    return 0
+
+
+def users_list(args: argparse.Namespace) -> int:
+    """Print every user and role."""
+    store = _user_store()
+    for user in store.list_users():
+        state = "disabled" if user.disabled else "active"
+        print(f"{user.username}\t{user.role}\t{state}")
+    store.close()
+    return 0
+
+
+def tokens_create(args: argparse.Namespace) -> int:
+    """Create an ingest token and print it once (only its hash is stored)."""
+    store = _user_store()
+    try:
+        token = store.create_token(args.name)
+    except ValueError as exc:
+        print(f"dashboard tokens create: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(token)
+    print(
+        f"(ingest token {args.name!r}: shown this once; send it as 'Authorization: Bearer"
+        " <token>')",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def tokens_revoke(args: argparse.Namespace) -> int:
+    """Revoke an ingest token by name."""
+    store = _user_store()
+    try:
+        if not store.revoke_token(args.name):
+            print(f"dashboard tokens revoke: no active token {args.name!r}", file=sys.stderr)
+            return 1
+    finally:
+        store.close()
+    print(f"revoked {args.name!r}")
+    return 0
+
+
+def tokens_list(args: argparse.Namespace) -> int:
+    """Print every ingest token's name and state (never the token)."""
+    store = _user_store()
+    for t in store.list_tokens():
+        print(f"{t['name']}\t{'revoked' if t['revoked'] else 'active'}")
+    store.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dashboard`` command."""
     parser = argparse.ArgumentParser(prog="dashboard", description=__doc__)
@@ -93,6 +182,31 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.set_defaults(func=serve)
     p_worker = sub.add_parser("worker", help="run the ingest worker")
     p_worker.set_defaults(func=worker)
+
+    p_users = sub.add_parser("users", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
+    p_create = p_users.add_parser("create", help="create a user")
+    p_create.add_argument("name")
+    p_create.add_argument("--role", choices=("viewer", "editor", "admin"), default="viewer")
+    p_create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin",
+    )
+    p_create.set_defaults(func=users_create)
+    p_users.add_parser("list", help="list users").set_defaults(func=users_list)
+
+    p_tokens = sub.add_parser("tokens", help="manage ingest tokens").add_subparsers(
+        dest="action", required=True
+    )
+    p_tc = p_tokens.add_parser("create", help="create an ingest token and print it once")
+    p_tc.add_argument("name")
+    p_tc.set_defaults(func=tokens_create)
+    p_tr = p_tokens.add_parser("revoke", help="revoke an ingest token")
+    p_tr.add_argument("name")
+    p_tr.set_defaults(func=tokens_revoke)
+    p_tokens.add_parser("list", help="list ingest tokens").set_defaults(func=tokens_list)
     return parser
 
 

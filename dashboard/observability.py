@@ -71,11 +71,10 @@ def metrics() -> ResponseReturnValue:
     """
     rt = runtime()
     token = bearer_token()
-    allowed = (
-        rt.settings.metrics_public
-        or (token and rt.ingest_token_name(token) is not None)
-        or role_at_least(session_role(), "admin")
-    )
-    if not allowed:
-        return error(401, "unauthorized", "sign in as an admin or send a bearer token")
+    if not rt.settings.metrics_public and not (token and rt.ingest_token_name(token)):
+        role = session_role()
+        if role is None:
+            return error(401, "unauthorized", "sign in as an admin or send a bearer token")
+        if not role_at_least(role, "admin"):
+            return error(403, "forbidden", "needs the admin role")
     return Response(generate_latest(runtime().metrics.registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,25 +1,14 @@
-"""Browser fixtures: a real ``dashboard serve`` (gevent) in a subprocess, driven by dash_br.
-
-dash[testing]'s browser runs Debian's headless chromium with its chromedriver; the server is
-the same command users run, not a test double, so gevent, Socket.IO and assets are exercised.
-"""
+"""Browser fixtures: dash[testing]'s browser on Debian's headless chromium, a live server."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import requests
 from selenium.webdriver.chrome.options import Options
 
-from tests.conftest import ADMIN_PASSWORD, TOKEN
+from tests.servers import live_server  # noqa: F401 - a fixture for this folder's tests
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,77 +31,3 @@ def pytest_setup_options() -> Options:
     ):
         options.add_argument(arg)
     return options
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """A ``dashboard serve`` process on a free port with its own data folder."""
-
-    def __init__(self, data_dir: Path, *, demo: bool = True) -> None:
-        """Start the server and wait until /healthz answers."""
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "serve.log"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "DASHBOARD_DATA_DIR": str(data_dir),
-            "DASHBOARD_DEMO": "1" if demo else "0",
-            "DASHBOARD_INGEST_TOKENS": TOKEN,
-            "DASHBOARD_ADMIN_USER": "admin",
-            "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "DASHBOARD_PORT": str(self.port),
-            "DASHBOARD_DATABASE_URL": "",
-            "DASHBOARD_REDIS_URL": "",
-        }
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "serve"],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start: {self.log_path.read_text()}")
-
-    def ingest(self, body: dict) -> requests.Response:
-        """POST a batch to the ingest API with the test token."""
-        return requests.post(
-            self.url + "/api/v1/ingest",
-            json=body,
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=5,
-        )
-
-    def stop(self) -> None:
-        """Stop the server."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One demo server for the tests of a module."""
-    server = LiveServer(tmp_path_factory.mktemp("serve") / "data")
-    yield server
-    server.stop()

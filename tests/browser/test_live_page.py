@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, LiveServer
+from tests.browser.conftest import ARTIFACTS
 from tests.conftest import ADMIN_PASSWORD
+from tests.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 
