@@ -122,9 +122,17 @@ def _apply_limits(server: Flask, limiter, settings: Settings) -> None:  # type: 
         return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16] if token else "token:-"
 
     views = server.view_functions
+
+    def failed(response) -> bool:  # type: ignore[no-untyped-def]
+        return response.status_code >= 400  # only failed sign-ins spend the budget
+
     login = views["auth.login"]
-    login = limiter.limit(settings.login_ip_rate_limit, key_func=guard.remote_address)(login)
-    login = limiter.limit(settings.login_rate_limit, key_func=auth_routes.login_username)(login)
+    login = limiter.limit(
+        settings.login_ip_rate_limit, key_func=guard.remote_address, deduct_when=failed
+    )(login)
+    login = limiter.limit(
+        settings.login_rate_limit, key_func=auth_routes.login_username, deduct_when=failed
+    )(login)
     views["auth.login"] = login
     views["ingest.ingest"] = limiter.limit(settings.ingest_rate_limit, key_func=token_key)(
         views["ingest.ingest"]

@@ -158,6 +158,15 @@ def test_sign_in_brute_force_meets_429_with_retry_after(anon_client):
     assert other.status_code == 401
 
 
+def test_successful_sign_ins_do_not_spend_the_budget(anon_client):
+    """Only failed attempts count: a user who signs in often is never locked out."""
+    for _ in range(8):
+        response = anon_client.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert response.status_code == 200
+
+
 def test_sign_in_limits_hold_across_two_nodes_on_one_redis(settings, redis_prefix, tmp_path):
     """Two app instances sharing Redis share the per-user sign-in budget."""
     _, prefix = redis_prefix
