@@ -1,4 +1,4 @@
-"""The /live handshake against a real gevent server: Origin and session checks on both transports."""
+"""The /live handshake on a real gevent server: Origin and session checks, both transports."""
 
 from __future__ import annotations
 
