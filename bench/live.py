@@ -19,6 +19,7 @@ import requests
 import socketio
 
 TOKEN = "bench-token"
+PASSWORD = "bench-admin-password"
 
 
 def _free_port() -> int:
@@ -38,6 +39,7 @@ def ingest_to_push(samples: int = 100, interval_s: float = 0.05) -> dict[str, fl
             "DASHBOARD_DATA_DIR": str(Path(tmp) / "data"),
             "DASHBOARD_DEMO": "0",
             "DASHBOARD_INGEST_TOKENS": TOKEN,
+            "DASHBOARD_ADMIN_PASSWORD": PASSWORD,
             "DASHBOARD_PORT": str(port),
         }
         proc = subprocess.Popen(
@@ -72,9 +74,11 @@ def _measure(url: str, samples: int, interval_s: float) -> dict[str, float]:
         arrived.set()
 
     client.on("points", on_points, namespace="/live")
-    client.connect(url, namespaces=["/live"], transports=["websocket"])
-    client.call("subscribe", {"dashboard": "default"}, namespace="/live")
     session = requests.Session()
+    session.post(url + "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    client.connect(url, namespaces=["/live"], transports=["websocket"], headers={"Cookie": cookie})
+    client.call("subscribe", {"dashboard": "default"}, namespace="/live")
     headers = {"Authorization": f"Bearer {TOKEN}"}
     sent: dict[float, float] = {}
     rtt = []

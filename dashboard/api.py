@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
 
 from dashboard import dashboards
 from dashboard.http import error, runtime
@@ -59,12 +58,6 @@ def _series_key() -> SeriesKey:
 def _bad_param(exc: BadParam) -> ResponseReturnValue:
     """A 400 naming the parameter."""
     return error(400, "bad parameter", str(exc))
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> ResponseReturnValue:
-    """Every HTTP error under /api/v1 as JSON."""
-    return error(exc.code or 500, (exc.name or "error").lower(), exc.description)
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

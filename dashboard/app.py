@@ -9,11 +9,13 @@ from pathlib import Path
 from dash import Dash
 from flask import Flask
 from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
 
 from dashboard import api, live, observability
 from dashboard.auth import guard
 from dashboard.auth import routes as auth_routes
 from dashboard.auth.bootstrap import ensure_first_admin
+from dashboard.http import json_http_errors
 from dashboard.runtime import Runtime, read_or_create_secret
 from dashboard.settings import Settings
 
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.register_blueprint(ingest_http.bp)
     server.register_blueprint(api.bp)
     server.register_blueprint(observability.bp)
+    server.register_error_handler(HTTPException, json_http_errors)
     limiter = guard.init_auth(server, settings, rt.users)
     _apply_limits(server, limiter, settings)
 

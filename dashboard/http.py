@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from dashboard.runtime import Runtime
 
@@ -21,4 +22,16 @@ def error(status: int, message: str, detail: Any = None, **headers: str) -> Resp
     response.status_code = status
     for name, value in headers.items():
         response.headers[name.replace("_", "-")] = value
+    return response
+
+
+def json_http_errors(exc: HTTPException) -> ResponseReturnValue:
+    """HTTP errors under ``/api/`` as JSON in the API's shape (429s keep their Retry-After)."""
+    if not request.path.startswith("/api/"):
+        return exc
+    response = error(exc.code or 500, (exc.name or "error").lower(), exc.description)
+    if exc.response is not None:
+        for name in ("Retry-After", "WWW-Authenticate"):
+            if name in exc.response.headers:
+                response.headers[name] = exc.response.headers[name]  # type: ignore[union-attr]
     return response

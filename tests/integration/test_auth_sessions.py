@@ -283,3 +283,24 @@ def test_first_start_creates_the_admin_and_prints_a_generated_password(settings,
     again = create_app(settings)
     assert "Password (shown this once)" not in capsys.readouterr().err
     again.extensions["dashboard"].close()
+
+
+def test_api_is_limited_per_user_and_ingest_per_token(settings):
+    """Over the per-user API limit and the per-token ingest limit: 429 with Retry-After."""
+    from tests.conftest import TOKEN
+
+    settings.api_rate_limit = "3 per minute"
+    settings.ingest_rate_limit = "2 per minute"
+    app = create_app(settings)
+    client = sign_in(app.test_client(), "admin", ADMIN_PASSWORD)
+    statuses = [client.get("/api/v1/metrics").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    body = {"metrics": [{"name": "t.x", "points": [[int(time.time() * 1000), 1.0]]}]}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    anon = app.test_client()
+    statuses = [anon.post("/api/v1/ingest", json=body, headers=auth).status_code for _ in range(3)]
+    assert statuses == [202, 202, 429]
+    last = anon.post("/api/v1/ingest", json=body, headers=auth)
+    assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
+    assert last.get_json()["error"]
+    app.extensions["dashboard"].close()
