@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 from pathlib import Path
 
 from dash import Dash
@@ -18,6 +20,8 @@ from dashboard.auth.bootstrap import ensure_first_admin
 from dashboard.http import json_http_errors
 from dashboard.runtime import Runtime, read_or_create_secret
 from dashboard.settings import Settings
+from ingest.redis_bus import RedisBus
+from ingest.socket_ingest import IngestNamespace
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +109,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         cors_allowed_origins=settings.cors_allowed_origins or None,
         ping_interval=10,
         ping_timeout=10,
+        # other processes (the worker) reach this node's browsers through Redis
+        message_queue=settings.redis_url or None,
+        channel=f"{settings.redis_prefix}:socketio",
     )
     server.extensions["live_namespace"] = live.register(socketio, rt)
+    socketio.on_namespace(IngestNamespace(rt, _socket_ingest_limit(limiter, settings)))
 
     _finish_dash_setup(server, dash_app)
     _finish_dash_setup(server, login_app)
@@ -143,6 +151,18 @@ def _apply_limits(server: Flask, limiter, settings: Settings) -> None:  # type: 
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(api.bp)
 
 
+def _socket_ingest_limit(limiter, settings: Settings):  # type: ignore[no-untyped-def]
+    """The per-token ingest limit for Socket.IO producers, in the limiter's storage."""
+    from limits import parse
+
+    item = parse(settings.ingest_rate_limit)
+
+    def allow(token_name: str) -> bool:
+        return bool(limiter.limiter.hit(item, "socket-ingest", token_name))
+
+    return allow
+
+
 def start_background(server: Flask) -> None:
     """Start the node's background tasks: session sweeps, and the demo source when enabled."""
     rt: Runtime = server.extensions["dashboard"]
@@ -150,6 +170,22 @@ def start_background(server: Flask) -> None:
     socketio.start_background_task(
         live.run_session_sweeper, socketio, server.extensions["live_namespace"]
     )
+    if isinstance(rt.bus, RedisBus):
+        bus = rt.bus
+        socketio.start_background_task(
+            bus.run_tail, sleep=socketio.sleep, on_state=_task_state(rt, "stream_tail")
+        )
+        rt.tasks["stream_tail"] = "running"
+        if rt.settings.persist_in_web:
+            name = f"web-{socket.gethostname()}-{os.getpid()}"
+            socketio.start_background_task(
+                bus.run_persister,
+                rt.store.write,
+                name,
+                sleep=socketio.sleep,
+                on_state=_task_state(rt, "persister"),
+            )
+            rt.tasks["persister"] = "running"
     if rt.settings.demo:
         from ingest import demo
 
@@ -166,3 +202,12 @@ def start_background(server: Flask) -> None:
                 rt.tasks["demo"] = "stopped"
 
         socketio.start_background_task(run_demo)
+
+
+def _task_state(rt: Runtime, name: str):  # type: ignore[no-untyped-def]
+    """A callback that records a task's state for /healthz."""
+
+    def record(state: str) -> None:
+        rt.tasks[name] = state
+
+    return record

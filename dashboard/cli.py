@@ -67,20 +67,9 @@ def listener(host: str, port: int):  # type: ignore[no-untyped-def]
 
 def worker(args: argparse.Namespace) -> int:
     """Run the ingest worker (needs the Redis bus)."""
-    from dashboard.settings import Settings
+    from ingest.worker import main as worker_main
 
-    settings = Settings()
-    if not settings.redis_url:
-        print(
-            "dashboard worker: DASHBOARD_REDIS_URL is not set. In the embedded setup the web node"
-            " (dashboard serve) runs the demo, the persister and the live feed itself, so no"
-            " worker is needed. The Redis bus that a separate worker consumes is not available"
-            " in this version yet.",
-            file=sys.stderr,
-        )
-        return 2
-    print("dashboard worker: the Redis bus is not available in this version yet", file=sys.stderr)
-    return 2
+    return worker_main()
 
 
 def _user_store():  # type: ignore[no-untyped-def]

@@ -105,7 +105,11 @@ class LiveEmitter:
         started = time.perf_counter()
         messages = self.rt.hub.flush()
         for room, payload in messages:
-            self.socketio.emit("points", payload, to=room, namespace=NAMESPACE)
+            # each node tails the bus itself: its points go to its own clients only, never
+            # through the message queue (which would deliver every node's copy everywhere)
+            self.socketio.server.manager.emit(
+                "points", payload, namespace=NAMESPACE, room=room, ignore_queue=True
+            )
         if messages:
             self.rt.metrics.live_messages.inc(len(messages))
             self.rt.metrics.live_flush_seconds.observe(time.perf_counter() - started)

@@ -41,15 +41,16 @@ def healthz() -> ResponseReturnValue:
     """
     rt = runtime()
     store_ok = rt.store.ping()
-    status = 200 if store_ok else 503
+    bus_ok = rt.bus.ping()
+    status = 200 if store_ok and bus_ok else 503
     if session_role() is None:
-        return {"status": "ok" if store_ok else "degraded"}, status
+        return {"status": "ok" if status == 200 else "degraded"}, status
     body = {
-        "status": "ok" if store_ok else "degraded",
+        "status": "ok" if status == 200 else "degraded",
         "version": __version__,
         "uptime_s": round(time.time() - rt.started_at, 1),
         "store": {"kind": rt.store.kind, "ok": store_ok},
-        "bus": {"kind": rt.bus.kind, "ok": True},
+        "bus": bus_state(rt, bus_ok),
         "hot_store": {"series": len(rt.hot.list_series()), "bytes": rt.hot.memory_bytes()},
         "live": {
             "cursor": rt.hub.cursor,
@@ -59,6 +60,17 @@ def healthz() -> ResponseReturnValue:
         "tasks": dict(rt.tasks),
     }
     return body, status
+
+
+def bus_state(rt, ok: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The bus's kind and state, with the persisters' lag for Redis."""
+    state: dict[str, object] = {"kind": rt.bus.kind, "ok": ok}
+    if ok and hasattr(rt.bus, "lag"):
+        try:
+            state["lag"] = rt.bus.lag()
+        except Exception as exc:  # noqa: BLE001 - shown, not raised
+            state["lag_error"] = str(exc)
+    return state
 
 
 @bp.get("/metrics")

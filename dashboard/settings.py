@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     ingest_rate_limit: str = "100 per second"
     api_rate_limit: str = "1200 per minute"
     metrics_public: bool = False
+    redis_prefix: str = "dashboard"
+    bus_max_lag: int = 200_000
+    persist_in_web: bool = True
 
     @field_validator("cors_allowed_origins")
     @classmethod

@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 Consumer = Callable[[Batch], None]
 
 
+class BusUnavailable(RuntimeError):
+    """The bus cannot take the batch now (its storage is down); the client should retry."""
+
+
+class BusBusy(RuntimeError):
+    """The consumers are too far behind; the client should slow down and retry."""
+
+
 class Bus(Protocol):
     """Carries validated batches from sources to consumers."""
 
@@ -27,6 +35,10 @@ class Bus(Protocol):
 
     def publish(self, batch: Batch) -> int:
         """Make the batch durable and deliver it; return the number of points accepted."""
+        ...
+
+    def ping(self) -> bool:
+        """True when the bus can take batches."""
         ...
 
     def subscribe(self, consumer: Consumer) -> None:
@@ -49,12 +61,19 @@ class EmbeddedBus:
         """Add a consumer."""
         self._consumers.append(consumer)
 
+    def ping(self) -> bool:
+        """The embedded bus is as available as its store."""
+        return self._persist.ping()
+
     def publish(self, batch: Batch) -> int:
         """Persist, then deliver to each consumer; a failing consumer never loses the batch."""
         if batch.point_count == 0:
             return 0
         with self._lock:
-            self._persist.write(batch)
+            try:
+                self._persist.write(batch)
+            except Exception as exc:  # the database refused: nothing was accepted
+                raise BusUnavailable(f"{self._persist.kind}: {exc}") from exc
             for consumer in self._consumers:
                 try:
                     consumer(batch)

@@ -9,6 +9,7 @@ from dashboard.auth.guard import token_auth
 from dashboard.http import error, runtime
 from dashboard.model import ValidationError, validate_batch
 from dashboard.runtime import now_ms
+from ingest.bus import BusBusy, BusUnavailable
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
@@ -46,7 +47,14 @@ def ingest() -> ResponseReturnValue:
     except ValidationError as exc:
         rejected.labels("http", "invalid").inc()
         return error(400, "invalid batch", {"field": exc.field, "message": exc.message})
-    accepted = rt.bus.publish(batch)
+    try:
+        accepted = rt.bus.publish(batch)
+    except BusBusy as exc:
+        rejected.labels("http", "busy").inc()
+        return error(429, "ingest is behind", str(exc), Retry_After="1")
+    except BusUnavailable as exc:
+        rejected.labels("http", "unavailable").inc()
+        return error(503, "storage unavailable", str(exc), Retry_After="1")
     rt.metrics.ingest_points.labels("http").inc(accepted)
     rt.metrics.ingest_batches.labels("http").inc()
     return {"accepted": accepted}, 202

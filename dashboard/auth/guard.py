@@ -165,6 +165,9 @@ def init_auth(server: Flask, settings: Any, users: UserStore) -> Limiter:
         headers_enabled=True,
         key_prefix=settings.ratelimit_prefix,
         strategy="fixed-window",
+        # Redis down must not take the site down: limits fall back to this node's memory
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
     )
     limiter.init_app(server)
     return limiter

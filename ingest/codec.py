@@ -1,0 +1,35 @@
+"""The wire form of a batch on the Redis stream: JSON metadata plus raw numpy bytes (pure)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from dashboard.model import Batch, SeriesPoints, parse_key
+
+
+def encode_batch(batch: Batch) -> dict[str, bytes]:
+    """Stream entry fields: ``m`` (keys, units, counts), ``t`` (int64 ms), ``v`` (float64)."""
+    meta = [[str(s.key), s.unit, len(s)] for s in batch.series if len(s)]
+    ts = [s.ts.astype("<i8", copy=False) for s in batch.series if len(s)]
+    vs = [s.values.astype("<f8", copy=False) for s in batch.series if len(s)]
+    return {
+        "m": json.dumps(meta, separators=(",", ":")).encode(),
+        "t": np.concatenate(ts).tobytes() if ts else b"",
+        "v": np.concatenate(vs).tobytes() if vs else b"",
+    }
+
+
+def decode_batch(fields: dict[bytes, bytes] | dict[str, bytes]) -> Batch:
+    """The batch an entry holds (the inverse of ``encode_batch``)."""
+    get = {k.decode() if isinstance(k, bytes) else k: v for k, v in fields.items()}
+    meta = json.loads(get["m"])
+    ts = np.frombuffer(get["t"], dtype="<i8")
+    vs = np.frombuffer(get["v"], dtype="<f8")
+    out: list[SeriesPoints] = []
+    at = 0
+    for key_text, unit, n in meta:
+        out.append(SeriesPoints(parse_key(key_text), ts[at : at + n], vs[at : at + n], unit))
+        at += n
+    return Batch(out)

@@ -1,0 +1,113 @@
+"""``dashboard worker``: the persister (and the demo and pollers when set), on the Redis bus.
+
+It never imports the web app. Several workers may run: they share the consumer group, so each
+entry is persisted once, and a dead worker's pending entries are taken over by the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from dashboard.runtime import now_ms, open_store
+from dashboard.settings import Settings
+from ingest.redis_bus import RedisBus
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """The worker's tasks, each in a thread, stopped together."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Open the store and the bus named by the settings."""
+        if not settings.redis_url:
+            raise SystemExit(
+                "dashboard worker: set DASHBOARD_REDIS_URL. The worker consumes the Redis bus;"
+                " in the embedded setup (no Redis) `dashboard serve` persists by itself."
+            )
+        self.settings = settings
+        self.store = open_store(settings)
+        self.bus = RedisBus.from_url(
+            settings.redis_url,
+            stream=f"{settings.redis_prefix}:points",
+            max_lag=settings.bus_max_lag,
+        )
+        self.name = f"worker-{socket.gethostname()}-{os.getpid()}"
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.states: dict[str, str] = {}
+
+    def spawn(self, name: str, target: Callable[[], None]) -> None:
+        """Run ``target`` in a daemon thread."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, waking early when the worker stops."""
+        self.stopping.wait(seconds)
+
+    def start(self) -> None:
+        """Start the persister, and the demo source when DASHBOARD_DEMO=1."""
+        self.spawn(
+            "persister",
+            lambda: self.bus.run_persister(
+                self.store.write,
+                self.name,
+                sleep=self.sleep,
+                should_stop=self.stopping.is_set,
+                on_state=lambda s: self.states.__setitem__("persister", s),
+            ),
+        )
+        if self.settings.demo:
+            from ingest import demo
+
+            last = demo.last_demo_ts(self.store.list_series())
+            self.spawn(
+                "demo",
+                lambda: demo.run(
+                    self.bus.publish,
+                    last_ts=last,
+                    step_ms=self.settings.demo_backfill_step_s * 1000,
+                    sleep=self.sleep,
+                    should_stop=self.stopping.is_set,
+                ),
+            )
+        log.info(
+            "worker %s: persisting %s into %s (demo: %s)",
+            self.name,
+            self.bus.stream,
+            self.store.kind,
+            "on" if self.settings.demo else "off",
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask every task to stop and wait for them."""
+        self.stopping.set()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.store.close()
+
+
+def main(settings: Settings | None = None) -> int:
+    """Run the worker until SIGTERM or SIGINT."""
+    settings = settings or Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    worker = Worker(settings)
+    worker.start()
+    signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
+    while not worker.stopping.wait(1.0):
+        pass
+    log.info("worker %s: stopping at %d", worker.name, now_ms())
+    worker.stop()
+    return 0
