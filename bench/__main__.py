@@ -11,13 +11,24 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import core, live
+from bench import core, ingest, live
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
     # name: (function, full-size kwargs, smoke kwargs)
     "hot_store_write": (core.hot_store_write, {}, {"series": 5, "seconds": 20}),
     "history_read": (core.history_read, {}, {"width": 200}),
     "ingest_to_push": (live.ingest_to_push, {}, {"samples": 5, "interval_s": 0.01}),
+    "validate_and_hot_store": (
+        ingest.validate_and_hot_store,
+        {},
+        {"batches": 2, "series": 5, "points": 10},
+    ),
+    "http_to_store_embedded": (ingest.http_to_store, {}, {"batches": 2, "series": 5, "points": 10}),
+    "http_to_store_redis": (
+        ingest.http_to_store,
+        {"redis_url": "redis://127.0.0.1:6379/0"},
+        {"batches": 2, "series": 5, "points": 10, "redis_url": "redis://127.0.0.1:6379/0"},
+    ),
 }
 
 

@@ -10,7 +10,14 @@ from bench.__main__ import report, run
 def test_every_benchmark_runs_and_reports_finite_figures():
     """A smoke run of each benchmark gives finite figures and a report row for each."""
     results = run(runs=1, smoke=True)
-    assert set(results) == {"hot_store_write", "history_read", "ingest_to_push"}
+    assert {
+        "hot_store_write",
+        "history_read",
+        "ingest_to_push",
+        "validate_and_hot_store",
+        "http_to_store_embedded",
+        "http_to_store_redis",
+    } <= set(results)
     for figures in results.values():
         for values in figures.values():
             assert values and all(math.isfinite(v) for v in values)
