@@ -63,6 +63,11 @@ class Metrics:
             "dashboard_hot_store_bytes", "Memory held by the hot store", registry=r
         )
         self.hot_series = Gauge("dashboard_hot_series", "Series in the hot store", registry=r)
+        self.bus_lag = Gauge(
+            "dashboard_bus_lag",
+            "Stream entries the persisters have not acknowledged (-1: Redis unreachable)",
+            registry=r,
+        )
 
 
 def open_store(settings: Settings) -> MetricStore:
@@ -155,6 +160,7 @@ class Runtime:
         rt.metrics.hot_store_bytes.set_function(hot.memory_bytes)
         rt.metrics.hot_series.set_function(lambda: len(hot.list_series()))
         rt.metrics.live_clients.set_function(lambda: rt.live_clients)
+        rt.metrics.bus_lag.set_function(rt.bus_lag)
         return rt
 
     def publish_live(self, batch: Batch) -> None:
@@ -198,6 +204,15 @@ class Runtime:
         if start_ms >= now_ms() - DAY:
             return self.hot.query(key, start_ms, end_ms, step)
         return self.store.query(key, start_ms, end_ms, step)
+
+    def bus_lag(self) -> float:
+        """The persisters' backlog on the Redis bus (0 embedded, -1 when Redis is down)."""
+        if not isinstance(self.bus, RedisBus):
+            return 0
+        try:
+            return float(self.bus.lag())
+        except Exception:  # noqa: BLE001 - a scrape must not fail because Redis did
+            return -1
 
     def ingest_token_name(self, token: str) -> str | None:
         """The name of a valid ingest token: one from the environment, or a stored one."""
