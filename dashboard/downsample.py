@@ -14,12 +14,14 @@ def downsample_indices(ts: np.ndarray, values: np.ndarray, n_out: int) -> np.nda
     ``ts`` must be sorted ascending. Returns all indices when the series is already small.
     """
     n = int(values.size)
-    if n <= max(n_out, 3):
+    if n <= n_out:
         return np.arange(n)
-    n_out = max(int(n_out), 4)
+    if n_out < 4:
+        # MinMaxLTTB needs 4 points out: the newest alone, the two ends, or the ends and the middle
+        return np.unique(np.linspace(n - 1, 0, max(int(n_out), 0)).round().astype(np.int64))
     x = np.ascontiguousarray(ts, dtype=np.int64)
     y = np.ascontiguousarray(values, dtype=np.float64)
-    return np.asarray(_DOWNSAMPLER.downsample(x, y, n_out=n_out), dtype=np.int64)
+    return np.asarray(_DOWNSAMPLER.downsample(x, y, n_out=int(n_out)), dtype=np.int64)
 
 
 def downsample(ts: np.ndarray, values: np.ndarray, n_out: int) -> tuple[np.ndarray, np.ndarray]:

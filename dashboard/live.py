@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from typing import Any
@@ -9,16 +10,19 @@ from typing import Any
 from flask import request
 from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room, leave_room
 from jwt.exceptions import PyJWTError
 
 from dashboard import dashboards
-from dashboard.model import Batch
+from dashboard.model import Batch, ValidationError, parse_key
+from dashboard.realtime import Selector
 from dashboard.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/live"
+# A client with more packets than this waiting to be sent gets no more until it drains.
+MAX_QUEUED = 64
 
 
 def room_for(dashboard_id: str) -> str:
@@ -26,14 +30,53 @@ def room_for(dashboard_id: str) -> str:
     return f"dashboard:{dashboard_id}"
 
 
+MAX_SELECTORS = 200
+
+
+def selectors_of(data: Any) -> tuple[str, list[Selector]] | None:
+    """The room and selectors a ``subscribe`` or ``since`` message asks for, or None.
+
+    ``{"dashboard": ID}`` means that dashboard's series; ``{"series": [...]}`` names series as
+    ``{"name", "labels"}`` objects or text keys (``name{k="v"}``).
+    """
+    if not isinstance(data, dict):
+        return None
+    if data.get("dashboard") is not None:
+        dash = dashboards.get_dashboard(str(data["dashboard"]))
+        if dash is None:
+            return None
+        return room_for(dash["id"]), dashboards.selectors(dash)
+    wanted = data.get("series")
+    if not isinstance(wanted, list) or not 0 < len(wanted) <= MAX_SELECTORS:
+        return None
+    out: list[Selector] = []
+    try:
+        for item in wanted:
+            if isinstance(item, str):
+                key = parse_key(item)
+                out.append(Selector(key.name, key.labels))
+            elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                labels = item.get("labels") or {}
+                if not isinstance(labels, dict):
+                    return None
+                out.append(Selector.of(item["name"], {str(k): str(v) for k, v in labels.items()}))
+            else:
+                return None
+    except ValidationError:
+        return None
+    digest = hashlib.sha1("\n".join(sorted(map(str, out))).encode()).hexdigest()[:16]
+    return f"series:{digest}", out
+
+
 class LiveNamespace(Namespace):
-    """Browsers join a dashboard's room and receive its points."""
+    """Browsers join a room for their dashboard (or series) and receive its points."""
 
     def __init__(self, rt: Runtime) -> None:
         """A namespace bound to one node's runtime."""
         super().__init__(NAMESPACE)
         self.rt = rt
         self.sessions: dict[str, tuple[str, int]] = {}
+        self.rooms_of: dict[str, set[str]] = {}
 
     def on_connect(self, auth: Any = None) -> None:
         """Accept only a valid session cookie (the handshake's Origin is checked by Engine.IO)."""
@@ -44,37 +87,60 @@ class LiveNamespace(Namespace):
             user = None
         if user is None:
             raise ConnectionRefusedError("unauthorized")
-        self.sessions[request.sid] = (user.username, int(get_jwt()["exp"]))  # type: ignore[attr-defined]
+        sid = request.sid  # type: ignore[attr-defined]
+        self.sessions[sid] = (user.username, int(get_jwt()["exp"]))
         self.rt.live_clients += 1
 
     def on_disconnect(self, reason: Any = None) -> None:
-        """Forget the client."""
-        if self.sessions.pop(request.sid, None) is not None:  # type: ignore[attr-defined]
+        """Forget the client, and every room it leaves empty."""
+        sid = request.sid  # type: ignore[attr-defined]
+        if self.sessions.pop(sid, None) is not None:
             self.rt.live_clients = max(0, self.rt.live_clients - 1)
+        for room in self.rooms_of.pop(sid, set()):
+            self._drop_if_empty(room, leaving=sid)
+
+    def _drop_if_empty(self, room: str, leaving: str) -> None:
+        """Stop collecting points for a room nobody else is in."""
+        others = [
+            s
+            for s, _ in self.socketio.server.manager.get_participants(NAMESPACE, room)
+            if s != leaving
+        ]
+        if not others:
+            self.rt.hub.remove_room(room)
 
     def expired(self, now_s: float) -> list[str]:
         """Socket ids whose session ended; the sweeper disconnects them (they reconnect anew)."""
         return [sid for sid, (_, exp) in list(self.sessions.items()) if exp <= now_s]
 
     def on_subscribe(self, data: Any) -> dict[str, Any]:
-        """Join a dashboard's room; the ack carries the current cursor."""
-        dashboard_id = data.get("dashboard") if isinstance(data, dict) else None
-        dash = dashboards.get_dashboard(str(dashboard_id or ""))
-        if dash is None:
-            return {"error": "unknown dashboard", "detail": dashboard_id}
-        room = room_for(dash["id"])
-        self.rt.hub.add_room(room, dashboards.selectors(dash))
+        """Join the room of a dashboard or a set of series; the ack carries the cursor."""
+        picked = selectors_of(data)
+        if picked is None:
+            return {"error": "unknown dashboard or bad series list", "detail": str(data)[:200]}
+        room, selectors = picked
+        self.rt.hub.add_room(room, selectors)
         join_room(room)
+        self.rooms_of.setdefault(request.sid, set()).add(room)  # type: ignore[attr-defined]
         return {"cursor": self.rt.hub.cursor, "room": room}
+
+    def on_unsubscribe(self, data: Any) -> dict[str, Any]:
+        """Leave a room (a page that stops showing those series)."""
+        picked = selectors_of(data)
+        if picked is None:
+            return {"error": "unknown dashboard or bad series list"}
+        room = picked[0]
+        leave_room(room)
+        self.rooms_of.get(request.sid, set()).discard(room)  # type: ignore[attr-defined]
+        self._drop_if_empty(room, leaving=request.sid)  # type: ignore[attr-defined]
+        return {"left": room}
 
     def on_since(self, data: Any) -> dict[str, Any]:
         """What the client missed after its cursor (catch-up after a reconnect or a gap)."""
-        if not isinstance(data, dict):
-            return {"error": "expected {dashboard, cursor}"}
-        dash = dashboards.get_dashboard(str(data.get("dashboard") or ""))
-        if dash is None:
-            return {"error": "unknown dashboard", "detail": data.get("dashboard")}
-        return self.rt.hub.since(str(data.get("cursor") or ""), dashboards.selectors(dash))
+        picked = selectors_of(data)
+        if picked is None:
+            return {"error": "expected {dashboard or series, cursor}"}
+        return self.rt.hub.since(str(data.get("cursor") or ""), picked[1])
 
 
 class LiveEmitter:
@@ -95,6 +161,17 @@ class LiveEmitter:
         else:
             self.socketio.start_background_task(self._flush_later, due)
 
+    def stalled(self, room: str) -> list[str]:
+        """Clients in ``room`` with more than MAX_QUEUED packets waiting to be sent."""
+        server = self.socketio.server
+        out = []
+        for sid, eio_sid in server.manager.get_participants(NAMESPACE, room):
+            eio_socket = server.eio.sockets.get(eio_sid)
+            queue = getattr(eio_socket, "queue", None)
+            if queue is not None and queue.qsize() > MAX_QUEUED:
+                out.append(sid)
+        return out
+
     def _flush_later(self, delay: float) -> None:
         """Sleep cooperatively, then flush."""
         self.socketio.sleep(delay)
@@ -104,12 +181,23 @@ class LiveEmitter:
         """Emit one ``points`` message per room with pending points."""
         started = time.perf_counter()
         messages = self.rt.hub.flush()
+        manager = self.socketio.server.manager
         for room, payload in messages:
+            # a client whose send queue is full is skipped; when it drains, the next message's
+            # `prev` shows it the gap and it catches up with `since`
+            stalled = self.stalled(room)
             # each node tails the bus itself: its points go to its own clients only, never
             # through the message queue (which would deliver every node's copy everywhere)
-            self.socketio.server.manager.emit(
-                "points", payload, namespace=NAMESPACE, room=room, ignore_queue=True
+            manager.emit(
+                "points",
+                payload,
+                namespace=NAMESPACE,
+                room=room,
+                skip_sid=stalled or None,
+                ignore_queue=True,
             )
+            if stalled:
+                self.rt.metrics.live_skipped.inc(len(stalled))
         if messages:
             self.rt.metrics.live_messages.inc(len(messages))
             self.rt.metrics.live_flush_seconds.observe(time.perf_counter() - started)

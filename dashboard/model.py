@@ -108,9 +108,10 @@ class SeriesPoints:
 
 @dataclass
 class Batch:
-    """A validated ingest batch."""
+    """A validated ingest batch (``seq``: its position on a shared stream, when it has one)."""
 
     series: list[SeriesPoints] = field(default_factory=list)
+    seq: int | None = None
 
     @property
     def point_count(self) -> int:

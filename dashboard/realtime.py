@@ -33,6 +33,10 @@ class Selector:
         """Build a selector with its labels sorted."""
         return cls(name, tuple(sorted((labels or {}).items())))
 
+    def __str__(self) -> str:
+        """A stable text form (used to name rooms)."""
+        return str(SeriesKey(self.name, self.labels))
+
     def matches(self, key: SeriesKey) -> bool:
         """True when ``key`` is selected."""
         return key.matches(self.name, dict(self.labels))
@@ -41,6 +45,16 @@ class Selector:
 def format_cursor(epoch: str, seq: int) -> str:
     """The text form of a cursor."""
     return f"{epoch}-{seq}"
+
+
+STREAM_EPOCH_MS = 1_577_836_800_000  # 2020-01-01: keeps stream cursors below 2**53 for JS
+
+
+def stream_seq(entry_id: str | bytes) -> int:
+    """The sequence number of a Redis stream entry id, equal on every node that reads it."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, n = text.partition("-")
+    return (int(ms) - STREAM_EPOCH_MS) * 1000 + min(int(n or 0), 999) if int(ms) else 0
 
 
 def parse_cursor(text: str) -> tuple[str, int]:
@@ -95,6 +109,7 @@ class Hub:
         self.window_s = window_s
         self.clock = clock
         self._seq = 0
+        self._floor = 0  # the log holds every batch after this sequence number
         self._log: deque[tuple[int, float, Batch]] = deque()
         self._log_batches = log_batches
         self._log_seconds = log_seconds
@@ -114,6 +129,16 @@ class Hub:
             if room not in self._rooms:
                 self._rooms[room] = Room(tuple(selectors), last_cursor=self.cursor)
 
+    def start_at(self, seq: int) -> None:
+        """Begin at ``seq`` (a node tailing a shared stream): nothing before it is in the log."""
+        with self._lock:
+            self._seq = self._floor = seq
+
+    def remove_room(self, room: str) -> None:
+        """Forget a room nobody is in any more."""
+        with self._lock:
+            self._rooms.pop(room, None)
+
     def room_names(self) -> list[str]:
         """Registered rooms."""
         with self._lock:
@@ -128,7 +153,10 @@ class Hub:
         """
         now = self.clock()
         with self._lock:
-            self._seq += 1
+            # a batch from a shared stream brings its own sequence number (the same on every
+            # node); otherwise the node numbers batches itself
+            given = batch.seq
+            self._seq = given if given is not None and given > self._seq else self._seq + 1
             self._log.append((self._seq, now, batch))
             self._trim_log(now)
             wanted = False
@@ -176,8 +204,7 @@ class Hub:
             return {"reset": True, "cursor": self.cursor, "series": {}}
         with self._lock:
             current = self.cursor
-            oldest = self._log[0][0] if self._log else self._seq + 1
-            if epoch != self.epoch or seq > self._seq or seq < oldest - 1:
+            if epoch != self.epoch or seq > self._seq or seq < self._floor:
                 return {"reset": True, "cursor": current, "series": {}}
             picked: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray]]] = {}
             for entry_seq, _, batch in self._log:
@@ -194,4 +221,4 @@ class Hub:
         while self._log and (
             len(self._log) > self._log_batches or now - self._log[0][1] > self._log_seconds
         ):
-            self._log.popleft()
+            self._floor = self._log.popleft()[0]

@@ -126,11 +126,17 @@ class SeriesRing:
     """Raw points for 24 h at 1 s plus rollups, for one series."""
 
     def __init__(self, raw_seconds: int = DAY // SECOND) -> None:
-        """Allocate the raw ring and one ring per rollup step, each sized to its retention."""
-        self.raw = RawRing(raw_seconds)
-        self.levels: dict[str, Level] = {
-            step.name: Level(step, step.retention_ms // step.width_ms + 1) for step in ROLLUPS
-        }
+        """Allocate the raw ring and one ring per rollup step, each sized to its retention.
+
+        Each ring holds one bucket of the next coarser step beyond its window, so a late point
+        at the edge of the raw window recomputes its buckets from complete data.
+        """
+        self.window = raw_seconds
+        self.raw = RawRing(raw_seconds + ROLLUPS[0].width_ms // SECOND)
+        self.levels: dict[str, Level] = {}
+        for i, step in enumerate(ROLLUPS):
+            spare = ROLLUPS[i + 1].width_ms // step.width_ms if i + 1 < len(ROLLUPS) else 0
+            self.levels[step.name] = Level(step, step.retention_ms // step.width_ms + 1 + spare)
         self.newest_ts = -1
         self.oldest_ts = -1
 
@@ -155,7 +161,7 @@ class SeriesRing:
         previous = self.newest_ts
         newest = max(previous, int(ts[-1]))
         secs = ts // SECOND
-        keep = secs > newest // SECOND - self.raw.capacity
+        keep = secs > newest // SECOND - self.window
         # one point per second: the last one of each second wins
         if secs.size > 1:
             keep[:-1] &= secs[1:] != secs[:-1]
@@ -185,8 +191,9 @@ class SeriesRing:
         return int(ts.size)
 
     def read_raw(self, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
-        """Raw points in the range."""
-        return self.raw.read(start_ms, end_ms)
+        """Raw points in the range, within its last ``window`` seconds."""
+        floor = (end_ms // SECOND - self.window + 1) * SECOND
+        return self.raw.read(max(start_ms, floor), end_ms)
 
     def read_buckets(self, step: Step, start_ms: int, end_ms: int) -> Buckets:
         """Rollup buckets of ``step`` in the range."""

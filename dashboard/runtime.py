@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from dashboard.auth.users import SQLiteUserStore, UserStore
 from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
-from dashboard.realtime import Hub
+from dashboard.realtime import Hub, stream_seq
 from dashboard.settings import Settings
 from dashboard.steps import DAY, RAW, Step
 from dashboard.store.base import MetricStore, SeriesFrame, SeriesInfo
@@ -49,6 +49,11 @@ class Metrics:
         )
         self.live_messages = Counter(
             "dashboard_live_messages", "Points messages emitted to rooms", registry=r
+        )
+        self.live_skipped = Counter(
+            "dashboard_live_skipped",
+            "Messages not sent to a stalled client (it catches up when it drains)",
+            registry=r,
         )
         self.live_clients = Gauge(
             "dashboard_live_clients", "Browsers connected to /live", registry=r
@@ -129,7 +134,11 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(settings)
         hot = MemoryStore()
-        hub = Hub(window_s=settings.live_window_ms / 1000)
+        hub = Hub(
+            window_s=settings.live_window_ms / 1000,
+            # nodes on one stream share cursors, so a browser can move to another node
+            epoch=f"s{settings.redis_prefix}" if settings.redis_url else None,
+        )
         bus: Bus = (
             RedisBus.from_url(
                 settings.redis_url,
@@ -148,10 +157,12 @@ class Runtime:
         env_tokens = frozenset(settings.ingest_tokens)
         rt = cls(settings, store, hot, hub, bus, Metrics(), users, env_tokens, limits)
         if isinstance(bus, RedisBus):
+            bus.on_tail_start = lambda entry_id: hub.start_at(stream_seq(entry_id))
             # where the tail starts is fixed before the database is read, so an entry persisted
             # in between is both in the hot store's warm-up and replayed (harmless: idempotent)
             try:
                 bus.last_tail_id = bus.start_id()
+                hub.start_at(stream_seq(bus.last_tail_id))
             except Exception as exc:  # noqa: BLE001 - Redis down: the tail decides when it is back
                 log.warning("bus: cannot read the stream's position yet (%s)", exc)
         rt.warm_hot_store()

@@ -23,6 +23,7 @@ from typing import Any
 import redis
 
 from dashboard.model import Batch
+from dashboard.realtime import stream_seq
 from dashboard.steps import DAY
 from ingest.bus import BusBusy, BusUnavailable, Consumer
 from ingest.codec import decode_batch, encode_batch
@@ -59,6 +60,8 @@ class RedisBus:
         self._group_ready = False
         self._lock = threading.Lock()
         self.last_tail_id = b""
+        # told where the tail starts when it is decided late (Redis was down at start)
+        self.on_tail_start: Callable[[bytes], None] | None = None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisBus:
@@ -202,11 +205,14 @@ class RedisBus:
         """Read what came after the last id and hand each batch to the consumers; count."""
         if not self.last_tail_id:
             self.last_tail_id = self.start_id()
+            if self.on_tail_start is not None:
+                self.on_tail_start(self.last_tail_id)
         response = self.client.xread({self.stream: self.last_tail_id}, count=500, block=block_ms)
         n = 0
         for _, entries in response or []:
             for entry_id, fields in entries:
                 batch = decode_batch(fields)
+                batch.seq = stream_seq(entry_id)
                 for consumer in self._consumers:
                     try:
                         consumer(batch)
