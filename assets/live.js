@@ -15,6 +15,7 @@
   var IDS = {
     state: "live-state",
     retry: "live-retry",
+    pause: "live-pause",
     cursor: "live-cursor",
     poll: "live-poll",
   };
@@ -33,7 +34,14 @@
     queued: [],
     polling: false,
     mode: "connecting",
+    paused: false,
+    overflow: false,
+    cursorAtPause: null,
+    pendingPoints: 0,
   };
+  // While paused, at most this many points wait; beyond it they are dropped and fetched again
+  // from the server (with `since`) on resume.
+  var MAX_PAUSED_POINTS = 50000;
   var stats = { messages: 0, points: 0, frames: 0, lastFrameAt: 0, drawn: {} };
 
   function setProps(id, props) {
@@ -51,6 +59,11 @@
 
   function showState(mode, text) {
     st.mode = mode;
+    if (st.paused && (mode === "live" || mode === "reconnecting")) {
+      document.documentElement.setAttribute("data-live", mode);
+      setProps(IDS.retry, { hidden: true });
+      return; // the paused label stays until resume
+    }
     document.documentElement.setAttribute("data-live", mode);
     setProps(IDS.state, { children: text, className: "live-state " + mode });
     setProps(IDS.retry, { hidden: mode !== "offline" });
@@ -98,16 +111,52 @@
   }
 
   function apply(series) {
-    if (!st.config) { return; }
+    if (!st.config || (st.paused && st.overflow)) { return; }
     var targets = st.config.targets || {};
     Object.keys(series || {}).forEach(function (key) {
       if (!targets[key]) { return; }
       var pts = series[key];
       if (!pts || !pts.length) { return; }
       st.pending[key] = (st.pending[key] || []).concat(pts);
+      st.pendingPoints += pts.length;
       stats.points += pts.length;
     });
+    if (st.paused) {
+      if (st.pendingPoints > MAX_PAUSED_POINTS) {
+        st.pending = {};
+        st.pendingPoints = 0;
+        st.overflow = true;
+      }
+      showPaused();
+      return;
+    }
     scheduleFrame();
+  }
+
+  function showPaused() {
+    var text = st.overflow ? "Paused (many new points: fetched on resume)"
+      : "Paused (" + st.pendingPoints + " new points)";
+    setProps(IDS.state, { children: text, className: "live-state paused" });
+  }
+
+  function pause() {
+    st.paused = true;
+    st.cursorAtPause = st.cursor;
+    setProps(IDS.pause, { children: "Resume", "aria-pressed": "true" });
+    showPaused();
+  }
+
+  function resume() {
+    st.paused = false;
+    setProps(IDS.pause, { children: "Pause", "aria-pressed": "false" });
+    showState(st.mode, st.mode === "live" ? "Live" : "Reconnecting… (polling)");
+    if (st.overflow) {
+      st.overflow = false;
+      st.cursor = st.cursorAtPause;
+      catchUp();
+    } else {
+      scheduleFrame();
+    }
   }
 
   function scheduleFrame() {
@@ -119,6 +168,7 @@
 
   function onFrame() {
     st.frameScheduled = false;
+    if (st.paused) { return; }
     var targets = (st.config && st.config.targets) || {};
     var byGraph = {};
     var deferred = {};
@@ -167,6 +217,7 @@
       window.Plotly.extendTraces(g.gd, { x: g.x, y: g.y }, g.traces, g.max);
     });
     st.pending = deferred;
+    st.pendingPoints = 0;
     stats.frames += 1;
     stats.lastFrameAt = performance.now();
     if (Object.keys(deferred).length) {
@@ -196,6 +247,9 @@
 
   function onBatch(msg) {
     stats.messages += 1;
+    if (st.paused && st.overflow) {
+      return; // fetched again from the pause's cursor on resume
+    }
     if (!st.config || st.catchingUp) {
       st.queued.push(msg);
       return;
@@ -337,6 +391,10 @@
   }
 
   document.addEventListener("click", function (ev) {
+    if (ev.target && ev.target.id === IDS.pause) {
+      if (st.paused) { resume(); } else { pause(); }
+      return;
+    }
     if (ev.target && ev.target.id === IDS.retry && st.socket) {
       st.attempts = 0;
       clearTimers();
@@ -365,6 +423,9 @@
       advance(data.cursor);
     },
     state: function () { return st.mode; },
+    paused: function () { return st.paused; },
+    pause: pause,
+    resume: resume,
     cursor: function () { return st.cursor; },
     stats: stats,
     socket: function () { return st.socket; },

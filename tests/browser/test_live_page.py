@@ -134,3 +134,32 @@ def test_charts_stay_current_by_polling_while_the_socket_is_down(dash_br, live_s
         if "unreachable" not in e["message"] and "WebSocket" not in e["message"]
     ]
     assert unexpected == []
+
+
+def test_pause_keeps_what_arrives_and_resume_draws_it(dash_br, live_server):
+    """Paused charts do not move; on resume every point that arrived meanwhile is drawn once."""
+    open_dashboard(dash_br, live_server)
+    driver = dash_br.driver
+    dash_br.find_element("#live-pause").click()
+    dash_br.wait_for_contains_text("#live-state", "Paused", timeout=5)
+    values = [11111.0, 22222.0, 33333.0]
+    for i, value in enumerate(values):
+        ts = int(time.time() * 1000) + i
+        response = live_server.ingest(
+            {"metrics": [{"name": "demo.active_users", "points": [[ts, value]]}]}
+        )
+        assert response.status_code == 202
+    time.sleep(0.5)
+    drawn = driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0)
+    assert not set(values) & set(drawn), "a paused chart moved"
+    assert "new points" in dash_br.find_element("#live-state").text
+    dash_br.find_element("#live-pause").click()
+    wait_until(
+        lambda: (
+            set(values)
+            <= set(driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0) or [])
+        )
+    )
+    drawn = driver.execute_script(JS_TRACE_Y, "widget-line-users-graph", 0)
+    assert all(drawn.count(v) == 1 for v in values)
+    dash_br.wait_for_text_to_equal("#live-state", "Live", timeout=5)
