@@ -110,11 +110,57 @@
     return lo;
   }
 
+  /* ---- series that appear after the page loaded ---- */
+
+  function parseKey(text) {
+    var i = text.indexOf("{");
+    if (i < 0) { return { name: text, labels: {} }; }
+    var labels = {};
+    var re = /([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+    var m;
+    var inner = text.slice(i + 1, -1);
+    while ((m = re.exec(inner))) {
+      labels[m[1]] = m[2].replace(/\\(.)/g, function (_, c) { return c === "n" ? "\n" : c; });
+    }
+    return { name: text.slice(0, i), labels: labels };
+  }
+
+  function selects(selector, key) {
+    if (selector.name !== key.name) { return false; }
+    var want = selector.labels || {};
+    return Object.keys(want).every(function (k) { return key.labels[k] === want[k]; });
+  }
+
+  function plotlyText(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  function adopt(keyText) {
+    // give a new series the targets of the widgets whose selectors pick it
+    var catchers = (st.config && st.config.catchers) || [];
+    if (!catchers.length) { return false; }
+    var key = parseKey(keyText);
+    var found = [];
+    st.config.catchers = catchers.filter(function (c) {
+      if (!c.selectors.some(function (s) { return selects(s, key); })) { return true; }
+      if (c.add) {
+        var values = Object.keys(key.labels).map(function (k) { return key.labels[k]; });
+        found.push({ type: "newtrace", graph: c.add.graph, window: c.add.window,
+                     name: plotlyText(values.length ? values.join(", ") : key.name) });
+        return true;
+      }
+      found = found.concat(c.targets);
+      return !c.once;
+    });
+    if (found.length) { st.config.targets[keyText] = found; }
+    return found.length > 0;
+  }
+
   function apply(series) {
     if (!st.config || (st.paused && st.overflow)) { return; }
     var targets = st.config.targets || {};
     Object.keys(series || {}).forEach(function (key) {
-      if (!targets[key]) { return; }
+      if (!targets[key] && !adopt(key)) { return; }
       var pts = series[key];
       if (!pts || !pts.length) { return; }
       st.pending[key] = (st.pending[key] || []).concat(pts);
@@ -182,7 +228,20 @@
         } else if (t.type === "status") {
           var s = statusOf(last[1]);
           setProps(t.id, { children: s[0], className: s[1] });
-        } else if (t.type === "trace") {
+        } else if (t.type === "newtrace") {
+          var ngd = graphDiv(t.graph);
+          if (!ngd || !window.Plotly) {
+            deferred[key] = pts;
+            return;
+          }
+          window.Plotly.addTraces(ngd, { type: "scatter", mode: "lines", name: t.name, x: [], y: [],
+                                         line: { width: 1.5 } });
+          t.type = "trace";
+          t.trace = ngd.data.length - 1;
+          deferred[key] = pts; // drawn by the next frame, into the new trace
+          return;
+        }
+        if (t.type === "trace") {
           var gd = graphDiv(t.graph);
           if (!gd || !window.Plotly) {
             deferred[key] = pts;

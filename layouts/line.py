@@ -32,10 +32,12 @@ def render(
     graph = dcc.Graph(
         id=gid, figure=figure(widget, frames), config=GRAPH_CONFIG, className="widget-graph"
     )
-    targets = {
+    targets: dict[str, Any] = {
         str(f.key): [{"type": "trace", "graph": gid, "trace": i, "window": window_ms}]
         for i, f in enumerate(frames)
     }
+    # a series that appears later gets a trace of its own when its first point arrives
+    targets["*"] = [{"selectors": widget["series"], "add": {"graph": gid, "window": window_ms}}]
     return graph, targets
 
 

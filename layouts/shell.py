@@ -104,13 +104,22 @@ def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
     window = line.window_of(dashboard["range"], now)
     cards = []
     targets: dict[str, list[dict[str, Any]]] = {}
+    catchers: list[dict[str, Any]] = []
     for widget in dashboard["widgets"]:
         frames = widget_frames(rt, widget, dashboard["range"], now)
         body, widget_targets = render_widget(widget, frames, window)
         cards.append(widget_card(widget, body))
         for key, items in widget_targets.items():
-            targets.setdefault(key, []).extend(items)
-    config = {"dashboard": dashboard["id"], "cursor": cursor, "targets": targets}
+            if key == "*":
+                catchers.extend(items)
+            else:
+                targets.setdefault(key, []).extend(items)
+    config = {
+        "dashboard": dashboard["id"],
+        "cursor": cursor,
+        "targets": targets,
+        "catchers": catchers,
+    }
     return html.Div(
         [
             header(dashboard, user),

@@ -81,9 +81,12 @@ def render(
         className="stat-body",
     )
     targets: dict[str, list[dict[str, Any]]] = {}
+    live = [
+        {"type": "text", "id": vid, "format": fmt, "thresholds": thresholds},
+        {"type": "trace", "graph": sid, "trace": 0, "window": HOUR},
+    ]
     if frame is not None:
-        targets[str(frame.key)] = [
-            {"type": "text", "id": vid, "format": fmt, "thresholds": thresholds},
-            {"type": "trace", "graph": sid, "trace": 0, "window": HOUR},
-        ]
+        targets[str(frame.key)] = live
+    else:  # no data yet: the first series of the widget to send a point takes the tile
+        targets["*"] = [{"selectors": widget["series"], "once": True, "targets": live}]
     return body, targets

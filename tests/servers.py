@@ -30,12 +30,20 @@ def free_port() -> int:
 class LiveServer:
     """A ``dashboard serve`` process on a free port with its own data folder."""
 
-    def __init__(self, data_dir: Path, *, demo: bool = True) -> None:
-        """Start the server and wait until /healthz answers."""
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        demo: bool = True,
+        env: dict[str, str] | None = None,
+        log_name: str = "serve.log",
+    ) -> None:
+        """Start the server and wait until /healthz answers (``env`` adds or overrides)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "serve.log"
+        self.log_path = data_dir / log_name
         data_dir.mkdir(parents=True, exist_ok=True)
+        extra = env or {}
         env = {
             **os.environ,
             "DASHBOARD_DATA_DIR": str(data_dir),
@@ -46,6 +54,7 @@ class LiveServer:
             "DASHBOARD_PORT": str(self.port),
             "DASHBOARD_DATABASE_URL": "",
             "DASHBOARD_REDIS_URL": "",
+            **extra,
         }
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
@@ -76,8 +85,16 @@ class LiveServer:
             timeout=5,
         )
 
+    def kill(self) -> None:
+        """Kill the server outright (a crashed node)."""
+        self.proc.kill()
+        self.proc.wait(10)
+
     def stop(self) -> None:
         """Stop the server."""
+        if self.proc.poll() is not None:
+            self._log.close()
+            return
         self.proc.terminate()
         try:
             self.proc.wait(10)

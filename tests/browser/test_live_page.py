@@ -15,7 +15,8 @@ pytestmark = pytest.mark.browser
 JS_TRACE_Y = """
 var outer = document.getElementById(arguments[0]);
 var gd = outer && outer.querySelector('.js-plotly-plot');
-return gd && gd.data ? gd.data[arguments[1]].y.slice(-50) : null;
+var t = gd && gd.data ? gd.data[arguments[1]] : null;
+return t ? t.y.slice(-50) : null;
 """
 
 
