@@ -224,8 +224,12 @@
       var last = pts[pts.length - 1];
       (targets[key] || []).forEach(function (t) {
         if (t.type === "text") {
+          if (t.lastTs !== undefined && last[0] < t.lastTs) { return; } // an older point: keep the newer
+          t.lastTs = last[0];
           setProps(t.id, { children: formatValue(last[1], t.format), className: valueClass(last[1], t.thresholds) });
         } else if (t.type === "status") {
+          if (t.lastTs !== undefined && last[0] < t.lastTs) { return; }
+          t.lastTs = last[0];
           var s = statusOf(last[1]);
           setProps(t.id, { children: s[0], className: s[1] });
         } else if (t.type === "newtrace") {

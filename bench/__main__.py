@@ -11,13 +11,18 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import core, ingest, live
+from bench import core, fanout, ingest, live
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
     # name: (function, full-size kwargs, smoke kwargs)
     "hot_store_write": (core.hot_store_write, {}, {"series": 5, "seconds": 20}),
     "history_read": (core.history_read, {}, {"width": 200}),
     "ingest_to_push": (live.ingest_to_push, {}, {"samples": 5, "interval_s": 0.01}),
+    "fanout_vs_naive_dash": (
+        fanout.fanout,
+        {"viewers": 500, "naive_viewers": 20, "seconds": 15},
+        {"viewers": 3, "naive_viewers": 2, "seconds": 1.5},
+    ),
     "validate_and_hot_store": (
         ingest.validate_and_hot_store,
         {},

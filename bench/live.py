@@ -34,6 +34,15 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """A ``dashboard serve`` on a free loopback port with its own data folder; yields its URL."""
+    with serve_process(extra_env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serve_process(
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like ``running_server``, also yielding the process (to read its CPU time)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +69,7 @@ def running_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
                         break
                 except requests.ConnectionError:
                     time.sleep(0.05)
-            yield url
+            yield url, proc
         finally:
             proc.terminate()
             proc.wait(10)
