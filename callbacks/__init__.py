@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import live, widgets
+from callbacks import alerts, live, widgets
 from dashboard.runtime import Runtime
 
 
@@ -12,3 +12,4 @@ def register_all(app: Dash, rt: Runtime) -> None:
     """Register every callback on this app."""
     live.register(app, rt)
     widgets.register(app, rt)
+    alerts.register(app, rt)

@@ -13,7 +13,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
-from dashboard import api, live, observability
+from dashboard import alerts_api, api, live, observability
 from dashboard.auth import guard
 from dashboard.auth import routes as auth_routes
 from dashboard.auth.bootstrap import ensure_first_admin
@@ -21,6 +21,7 @@ from dashboard.http import json_http_errors
 from dashboard.runtime import Runtime, read_or_create_secret
 from dashboard.settings import Settings
 from ingest.redis_bus import RedisBus
+from ingest.retention import run_retention
 from ingest.socket_ingest import IngestNamespace
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.register_blueprint(ingest_http.bp)
     server.register_blueprint(api.bp)
     server.register_blueprint(observability.bp)
+    server.register_blueprint(alerts_api.bp)
     server.register_error_handler(HTTPException, json_http_errors)
     limiter = guard.init_auth(server, settings, rt.users)
     _apply_limits(server, limiter, settings)
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         channel=f"{settings.redis_prefix}:socketio",
     )
     server.extensions["live_namespace"] = live.register(socketio, rt)
+    rt.alert_sink = lambda payload: socketio.emit("alert", payload, namespace=live.NAMESPACE)
     socketio.on_namespace(IngestNamespace(rt, _socket_ingest_limit(limiter, settings)))
 
     _finish_dash_setup(server, dash_app)
@@ -149,6 +152,7 @@ def _apply_limits(server: Flask, limiter, settings: Settings) -> None:  # type: 
         views["ingest.ingest"]
     )
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(api.bp)
+    limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(alerts_api.bp)
 
 
 def _socket_ingest_limit(limiter, settings: Settings):  # type: ignore[no-untyped-def]
@@ -170,6 +174,9 @@ def start_background(server: Flask) -> None:
     socketio.start_background_task(
         live.run_session_sweeper, socketio, server.extensions["live_namespace"]
     )
+    if hasattr(rt.store, "retention"):
+        socketio.start_background_task(run_retention, rt, socketio.sleep)
+        rt.tasks["retention"] = "running"
     if isinstance(rt.bus, RedisBus):
         bus = rt.bus
         socketio.start_background_task(
@@ -186,6 +193,10 @@ def start_background(server: Flask) -> None:
                 on_state=_task_state(rt, "persister"),
             )
             rt.tasks["persister"] = "running"
+    if rt.alerts is not None and not isinstance(rt.bus, RedisBus):
+        socketio.start_background_task(rt.alerts.run_ticks, socketio.sleep)
+        if rt.alerts.notifier is not None:
+            socketio.start_background_task(rt.alerts.notifier.run)
     if rt.settings.demo:
         from ingest import demo
 

@@ -8,11 +8,15 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from dashboard.alert_store import SQLiteAlertStore
+from dashboard.alerting import AlertService, Notifier
 from dashboard.auth.users import SQLiteUserStore, UserStore
+from dashboard.cache import HistoryCache, open_history_cache
 from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
 from dashboard.realtime import Hub, stream_seq
 from dashboard.settings import Settings
@@ -68,6 +72,13 @@ class Metrics:
             "dashboard_hot_store_bytes", "Memory held by the hot store", registry=r
         )
         self.hot_series = Gauge("dashboard_hot_series", "Series in the hot store", registry=r)
+        self.retention_dropped = Counter(
+            "dashboard_retention_dropped", "Rows removed by retention", ["tier"], registry=r
+        )
+        self.alert_events = Counter(
+            "dashboard_alert_events", "Alert transitions recorded here", ["state"], registry=r
+        )
+        self.webhooks = Counter("dashboard_webhooks", "Webhook deliveries", ["outcome"], registry=r)
         self.bus_lag = Gauge(
             "dashboard_bus_lag",
             "Stream entries the persisters have not acknowledged (-1: Redis unreachable)",
@@ -83,10 +94,9 @@ def open_store(settings: Settings) -> MetricStore:
     if url.startswith("sqlite://"):
         return SQLiteStore(":memory:")
     if url.startswith(("postgresql://", "postgres://")):
-        raise SystemExit(
-            "DASHBOARD_DATABASE_URL: PostgreSQL storage is not available yet in this version;"
-            " leave it unset to use the embedded SQLite store"
-        )
+        from dashboard.store.postgres import PostgresStore
+
+        return PostgresStore(url)
     raise SystemExit(f"DASHBOARD_DATABASE_URL: unsupported scheme in {url.split(':', 1)[0]!r}")
 
 
@@ -97,6 +107,14 @@ def open_user_store(settings: Settings) -> UserStore:
         return SQLiteUserStore(url.removeprefix("sqlite:///"))
     # PostgreSQL users are not wired yet: keep them in the data folder's SQLite file.
     return SQLiteUserStore(settings.data_dir / "users.db")
+
+
+def open_alert_store(settings: Settings) -> SQLiteAlertStore:
+    """The alert rules and events in the configured database (SQLite for now)."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        return SQLiteAlertStore(url.removeprefix("sqlite:///"))
+    return SQLiteAlertStore(settings.data_dir / "alerts.db")
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
@@ -126,6 +144,8 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     live_clients: int = 0
     live_sink: Callable[[Batch], None] | None = None
+    alerts: AlertService | None = None
+    alert_sink: Callable[[dict], None] | None = None
     tasks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -168,6 +188,21 @@ class Runtime:
         rt.warm_hot_store()
         bus.subscribe(hot.write)
         bus.subscribe(rt.publish_live)
+        rt.alerts = AlertService(
+            open_alert_store(settings),
+            emit=rt.publish_alert,
+            notifier=Notifier(
+                allow_private=settings.webhook_allow_private,
+                on_result=lambda url, ok: rt.metrics.webhooks.labels(
+                    "delivered" if ok else "failed"
+                ).inc(),
+            ),
+            global_webhook=settings.alert_webhook,
+        )
+        if not isinstance(bus, RedisBus):
+            # embedded: this node evaluates the rules; with Redis the worker does
+            bus.subscribe(rt.alerts.on_batch)
+        bus.subscribe(rt.forget_history)
         rt.metrics.hot_store_bytes.set_function(hot.memory_bytes)
         rt.metrics.hot_series.set_function(lambda: len(hot.list_series()))
         rt.metrics.live_clients.set_function(lambda: rt.live_clients)
@@ -180,6 +215,12 @@ class Runtime:
             self.live_sink(batch)
         elif self.hub.publish(batch) is not None:
             self.hub.flush()
+
+    def publish_alert(self, payload: dict) -> None:
+        """Count an alert event and hand it to the live edge (which emits it to browsers)."""
+        self.metrics.alert_events.labels(str(payload.get("state"))).inc()
+        if self.alert_sink is not None:
+            self.alert_sink(payload)
 
     def warm_hot_store(self) -> None:
         """Load the last 24 h of raw points from the persistent store into the hot store."""
@@ -211,10 +252,21 @@ class Runtime:
         return [merged[k] for k in sorted(merged)]
 
     def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
-        """Read from the hot store when the range lies in its 24 h, else from the database."""
-        if start_ms >= now_ms() - DAY:
+        """Read from the hot store when the range lies in its 24 h, else from the database
+        through the history cache."""
+        now = now_ms()
+        if start_ms >= now - DAY:
             return self.hot.query(key, start_ms, end_ms, step)
-        return self.store.query(key, start_ms, end_ms, step)
+        return self.history.read(key, start_ms, end_ms, step, now=now, load=self.store.query)
+
+    @cached_property
+    def history(self) -> HistoryCache:
+        """The cache of database reads (L2 on Redis when configured), built on first use."""
+        return open_history_cache(self.settings.redis_url, self.settings.redis_prefix)
+
+    def forget_history(self, batch: Batch) -> None:
+        """Drop cached history blocks that a late batch changes."""
+        self.history.invalidate(batch, now_ms())
 
     def bus_lag(self) -> float:
         """The persisters' backlog on the Redis bus (0 embedded, -1 when Redis is down)."""
@@ -235,6 +287,10 @@ class Runtime:
 
     def close(self) -> None:
         """Close the stores."""
+        if "history" in self.__dict__:
+            self.history.close()
         self.store.close()
         self.hot.close()
         self.users.close()
+        if self.alerts is not None:
+            self.alerts.store.close()

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     redis_prefix: str = "dashboard"
     bus_max_lag: int = 200_000
     persist_in_web: bool = True
+    alert_webhook: str = ""
+    webhook_allow_private: bool = False
 
     @field_validator("cors_allowed_origins")
     @classmethod

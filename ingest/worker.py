@@ -65,6 +65,7 @@ class Worker:
                 on_state=lambda s: self.states.__setitem__("persister", s),
             ),
         )
+        self.start_alerts()
         if self.settings.demo:
             from ingest import demo
 
@@ -87,6 +88,41 @@ class Worker:
             "on" if self.settings.demo else "off",
         )
 
+    def start_alerts(self) -> None:
+        """Evaluate the alert rules on every point of the stream; emit through Redis."""
+        from flask_socketio import SocketIO
+
+        from dashboard.alerting import AlertService, Notifier
+        from dashboard.runtime import open_alert_store
+
+        emitter = SocketIO(
+            message_queue=self.settings.redis_url,
+            channel=f"{self.settings.redis_prefix}:socketio",
+        )
+        notifier = Notifier(allow_private=self.settings.webhook_allow_private, sleep=self.sleep)
+        service = AlertService(
+            open_alert_store(self.settings),
+            emit=lambda payload: emitter.emit("alert", payload, namespace="/live"),
+            notifier=notifier,
+            global_webhook=self.settings.alert_webhook,
+        )
+        # a tail of its own over the whole stream (the persister sees only its share)
+        tail = RedisBus(self.bus.client, stream=self.bus.stream)
+        info = (
+            self.bus.client.xinfo_stream(self.bus.stream)
+            if self.bus.client.exists(self.bus.stream)
+            else {}
+        )
+        last = info.get("last-generated-id", b"0-0") if info else b"0-0"
+        tail.last_tail_id = last if isinstance(last, bytes) else str(last).encode()
+        tail.subscribe(service.on_batch)
+        self.alerts = service
+        self.spawn(
+            "alert-tail", lambda: tail.run_tail(sleep=self.sleep, should_stop=self.stopping.is_set)
+        )
+        self.spawn("alert-ticks", lambda: service.run_ticks(self.sleep, self.stopping.is_set))
+        self.spawn("webhooks", lambda: notifier.run(self.stopping.is_set))
+
     def stop(self, timeout: float = 5.0) -> None:
         """Ask every task to stop and wait for them."""
         self.stopping.set()
@@ -103,9 +139,9 @@ def main(settings: Settings | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     worker = Worker(settings)
-    worker.start()
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
+    worker.start()
     while not worker.stopping.wait(1.0):
         pass
     log.info("worker %s: stopping at %d", worker.name, now_ms())

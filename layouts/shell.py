@@ -7,16 +7,17 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import dashboards
+from dashboard.auth import role_at_least
 from dashboard.auth.guard import current_user
 from dashboard.queries import widget_frames
 from dashboard.runtime import Runtime, now_ms
-from layouts import bar, ids, line, pie, stat, status
+from layouts import alerts_panel, bar, ids, line, pie, stat, status
 
 SLOW_REFRESH_MS = 30_000
 POLL_MS = 2_000
 
 
-def header(dashboard: dict[str, Any], user: Any = None) -> html.Header:
+def header(dashboard: dict[str, Any], user: Any = None, firing: int = 0) -> html.Header:
     """Title, connection state, a retry button (shown when the live feed gave up), the user."""
     who = (
         [
@@ -56,6 +57,33 @@ def header(dashboard: dict[str, Any], user: Any = None) -> html.Header:
                     ),
                 ],
                 className="live-box",
+            ),
+            html.Div(
+                [
+                    html.A(
+                        [
+                            "Alerts ",
+                            html.Span(
+                                str(firing),
+                                id=ids.ALERTS_BADGE,
+                                className="badge",
+                                hidden=firing == 0,
+                            ),
+                        ],
+                        href="#alerts-panel",
+                        className="alerts-link",
+                        **{"aria-label": "Alerts firing"},
+                    ),
+                    html.Button(
+                        "Sound: off",
+                        id=ids.ALERTS_SOUND,
+                        className="live-pause",
+                        type="button",
+                        title="Alert sound: off, critical only, or all",
+                        **{"aria-pressed": "false"},
+                    ),
+                ],
+                className="alerts-box",
             ),
             html.Div(who, className="user-box"),
         ],
@@ -100,6 +128,7 @@ def render_widget(
 def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
     """The whole page for a dashboard, with history read now and the cursor it starts from."""
     cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
+    alert_store = rt.alerts.store  # type: ignore[union-attr]
     now = now_ms()
     window = line.window_of(dashboard["range"], now)
     cards = []
@@ -122,8 +151,21 @@ def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
     }
     return html.Div(
         [
-            header(dashboard, user),
+            header(dashboard, user, len(alert_store.firing())),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
+            alerts_panel.panel(
+                alert_store.events(limit=20),
+                [r.to_json() for r in alert_store.rules()],
+                user is not None and role_at_least(user.role, "editor"),
+            ),
+            html.Div(id=ids.ALERTS_TOASTS, className="toasts", **{"aria-live": "polite"}),
+            html.Div(
+                id=ids.ALERTS_ANNOUNCE,
+                className="sr-only",
+                role="status",
+                **{"aria-live": "assertive"},
+            ),
+            dcc.Store(id=ids.ALERTS_REFRESH),
             dcc.Store(id=ids.LIVE_CONFIG, data=config),
             dcc.Store(id=ids.LIVE_CURSOR, data=cursor),
             dcc.Store(id=ids.LIVE_POLL_DATA),

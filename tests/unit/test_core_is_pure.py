@@ -17,6 +17,7 @@ PURE_MODULES = (
     "demo",
     "timerange",
     "dashboards",
+    "alerts",
 )
 FORBIDDEN = frozenset(
     {
