@@ -1,0 +1,1 @@
+"""Versioned SQL migrations of the PostgreSQL schema, applied in file-name order."""
