@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from dash import dcc, html
 
@@ -91,6 +92,13 @@ def header(dashboard: dict[str, Any], user: Any = None, firing: int = 0) -> html
     )
 
 
+def _labels_text(labels: dict[str, str]) -> str:
+    """``{k="v"}`` for a series key's text form (empty without labels)."""
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
 def widget_card(widget: dict[str, Any], body: Any) -> html.Section:
     """A widget's card, placed on the 12-column grid by its layout."""
     lay = widget["layout"]
@@ -98,8 +106,26 @@ def widget_card(widget: dict[str, Any], body: Any) -> html.Section:
         "gridColumn": f"{lay['x'] + 1} / span {lay['w']}",
         "gridRow": f"{lay['y'] + 1} / span {lay['h']}",
     }
+    rng = widget.get("range") or {"from": "now-24h", "to": "now"}
+    query = urlencode(
+        [("series", f"{s['name']}{_labels_text(s.get('labels') or {})}") for s in widget["series"]]
+        + [("start", rng["from"]), ("end", rng["to"]), ("step", widget.get("step", "auto"))]
+    )
+    title = html.Div(
+        [
+            html.H3(widget["title"], className="widget-title"),
+            html.A(
+                "CSV",
+                href=f"/api/v1/export.csv?{query}",
+                download="",
+                className="widget-menu",
+                **{"aria-label": f"Download {widget['title']} as CSV"},
+            ),
+        ],
+        className="widget-head",
+    )
     return html.Section(
-        [html.H3(widget["title"], className="widget-title"), body],
+        [title, body],
         id=ids.widget(widget["id"]),
         className=f"widget widget-{widget['kind']}",
         style=style,

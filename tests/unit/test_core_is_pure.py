@@ -18,6 +18,7 @@ PURE_MODULES = (
     "timerange",
     "dashboards",
     "alerts",
+    "export_csv",
 )
 FORBIDDEN = frozenset(
     {
