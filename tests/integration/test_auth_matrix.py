@@ -45,6 +45,11 @@ MATRIX = [
     ("GET", "/api/v1/series?name=demo.active_users", None, (401, 200, 200, 200)),
     ("GET", "/api/v1/live?dashboard=default&since=x-0", None, (401, 200, 200, 200)),
     ("GET", "/api/v1/auth/me", None, (401, 200, 200, 200)),
+    ("GET", "/api/v1/export.csv?names=demo.active_users", None, (401, 200, 200, 200)),
+    ("GET", "/api/v1/alerts/rules", None, (401, 200, 200, 200)),
+    ("POST", "/api/v1/alerts/rules", "new_rule", (401, 403, 201, 409)),
+    ("GET", "/api/v1/alerts/events", None, (401, 200, 200, 200)),
+    ("DELETE", "/api/v1/alerts/rules/no-such-rule", None, (401, 403, 404, 404)),
     ("GET", "/api/v1/users", None, (401, 403, 403, 200)),
     ("POST", "/api/v1/users", "new_user", (401, 403, 403, 201)),
     ("GET", "/api/v1/tokens", None, (401, 403, 403, 200)),
@@ -93,6 +98,9 @@ def _body(kind: str | None, app, role: str) -> dict | None:
         return {"username": f"made-by-{role}", "password": "long-enough-password", "role": "viewer"}
     if kind == "new_token":
         return {"name": f"token-by-{role}"}
+    if kind == "new_rule":
+        return {"id": "matrix-rule", "condition": "above", "threshold": 1,
+                "series": {"name": "demo.active_users"}}
     if kind == "batch":
         return {"metrics": [{"name": "x", "points": [[_now(), 1.0]]}]}
     return None
