@@ -82,3 +82,109 @@ def _series_rows(rt, key: SeriesKey, start: int, end: int, step) -> Iterator[str
             extra = None if step == RAW else (frame.min, frame.max, frame.count)
             yield from export_csv.rows(key, frame.ts, frame.value, extra)  # type: ignore[arg-type]
         at = stop + 1
+
+
+def _summary(rt, key: SeriesKey, start: int, end: int, now: int) -> tuple[float, ...] | None:  # type: ignore[no-untyped-def]
+    """(min, max, mean, last) of a series over the range, exact, from rollups where it can."""
+    step = choose_step(start, end, now, 2000)
+    frame = rt.query(key, start, end, step)
+    if not len(frame):
+        return None
+    if step == RAW:
+        return (
+            float(frame.value.min()),
+            float(frame.value.max()),
+            float(frame.value.mean()),
+            float(frame.value[-1]),
+        )
+    total = float(frame.sum.sum())  # type: ignore[union-attr]
+    count = float(frame.count.sum())  # type: ignore[union-attr]
+    return (
+        float(frame.min.min()),
+        float(frame.max.max()),  # type: ignore[union-attr]
+        total / max(count, 1.0),
+        float(frame.last[-1]),
+    )  # type: ignore[index]
+
+
+@bp.get("/export.pdf")
+def export_pdf_route() -> ResponseReturnValue:
+    """A PDF report of a dashboard over a range: charts, summaries, the alerts that fired."""
+    import time as _time
+
+    from dashboard.auth.guard import current_user
+    from dashboard.queries import read_series, widget_frames
+    from dashboard.render_pool import RenderError
+    from dashboard.report import Section, build_pdf
+    from layouts import bar, line, pie, stat
+
+    rt = runtime()
+    pool = rt.render_pool
+    missing = pool.available()
+    if missing:
+        return error(503, "PDF export unavailable", missing, Retry_After="3600")
+    dash = dashboards.get_dashboard(request.args.get("dashboard", dashboards.DEFAULT_ID))
+    if dash is None:
+        return error(404, "unknown dashboard", request.args.get("dashboard"))
+    now = now_ms()
+    try:
+        end = resolve(request.args.get("end", "now"), now)
+        start = resolve(request.args.get("start", "now-24h"), now)
+    except ValueError:
+        return error(400, "bad parameter", "start and end: Unix milliseconds, now or now-24h")
+    if start >= end:
+        return error(400, "bad parameter", "start: must be before end")
+    rng = {"from": start, "to": end}
+    figures: list[dict] = []
+    sections: list[Section] = []
+    owners: list[int] = []
+    for widget in dash["widgets"]:
+        kind = widget["kind"]
+        plain = {k: v for k, v in widget.items() if k != "range"}
+        if kind in ("stat", "status"):
+            keys = matching_keys(
+                rt, [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
+            )
+            frames = [read_series(rt, k, start, end, max_points=600, now=now) for k in keys]
+        else:
+            frames = widget_frames(rt, plain, rng, now)
+        figure = {"line": line.figure, "bar": bar.figure, "pie": pie.figure}.get(kind)
+        section = Section(title=widget["title"])
+        if figure is not None:
+            figures.append(figure(plain, frames))
+            owners.append(len(sections))
+        elif kind == "stat" and frames:
+            figures.append(stat.spark_figure(frames[0]))
+            owners.append(len(sections))
+        else:
+            section.note = "Shown as a table: this widget has no chart."
+        for frame in frames:
+            summary = _summary(rt, frame.key, start, end, now)
+            if summary:
+                section.rows.append((str(frame.key), *summary))  # type: ignore[arg-type]
+        sections.append(section)
+    try:
+        images = pool.render(figures) if figures else []
+    except RenderError as exc:
+        return error(503, "PDF rendering failed", str(exc), Retry_After="10")
+    for owner, image in zip(owners, images, strict=True):
+        sections[owner].image = image
+    events = [
+        {**e, "time": _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(e["ts"] / 1000))}
+        for e in rt.alerts.store.events(limit=1000, since_ts=start)  # type: ignore[union-attr]
+        if e["ts"] <= end and e["state"] in ("firing", "resolved")
+    ]
+    user = current_user()
+    pdf = build_pdf(
+        title=dash["title"],
+        range_text=f"{export_csv.iso(start)} to {export_csv.iso(end)}",
+        generated=export_csv.iso(now),
+        user=user.username if user else "?",
+        sections=sections,
+        alerts=list(reversed(events)),
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{dash["id"]}-{start}-{end}.pdf"'},
+    )

@@ -19,6 +19,7 @@ from dashboard.auth.users import SQLiteUserStore, UserStore
 from dashboard.cache import HistoryCache, open_history_cache
 from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
 from dashboard.realtime import Hub, stream_seq
+from dashboard.render_pool import RenderPool
 from dashboard.settings import Settings
 from dashboard.steps import DAY, RAW, Step
 from dashboard.store.base import MetricStore, SeriesFrame, SeriesInfo
@@ -260,6 +261,11 @@ class Runtime:
         return self.history.read(key, start_ms, end_ms, step, now=now, load=self.store.query)
 
     @cached_property
+    def render_pool(self) -> RenderPool:
+        """The warm kaleido processes for PDF reports, started on first use."""
+        return RenderPool(size=self.settings.render_processes, chromium=self.settings.chromium_path)
+
+    @cached_property
     def history(self) -> HistoryCache:
         """The cache of database reads (L2 on Redis when configured), built on first use."""
         return open_history_cache(self.settings.redis_url, self.settings.redis_prefix)
@@ -294,3 +300,5 @@ class Runtime:
         self.users.close()
         if self.alerts is not None:
             self.alerts.store.close()
+        if "render_pool" in self.__dict__:
+            self.render_pool.close()

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     persist_in_web: bool = True
     alert_webhook: str = ""
     webhook_allow_private: bool = False
+    chromium_path: str = ""
+    render_processes: int = 1
 
     @field_validator("cors_allowed_origins")
     @classmethod

@@ -75,6 +75,20 @@ def header(dashboard: dict[str, Any], user: Any = None, firing: int = 0) -> html
                         className="alerts-link",
                         **{"aria-label": "Alerts firing"},
                     ),
+                    html.A(
+                        "CSV",
+                        href="/api/v1/export.csv?dashboard=default&start=now-24h&end=now",
+                        download="",
+                        className="header-link",
+                        **{"aria-label": "Download the dashboard's data as CSV"},
+                    ),
+                    html.Button(
+                        "PDF report",
+                        id=ids.EXPORT_PDF,
+                        className="live-pause",
+                        type="button",
+                        title="A PDF report of the last 24 h",
+                    ),
                     html.Button(
                         "Sound: off",
                         id=ids.ALERTS_SOUND,

@@ -66,3 +66,23 @@ def test_wrong_password_is_explained_on_the_form(dash_br, live_server):
     sign_in(dash_br, live_server, password="not-the-password")
     dash_br.wait_for_text_to_equal("#login-error", "Wrong username or password.", timeout=10)
     assert "/login/" in dash_br.driver.current_url
+
+
+def test_pdf_button_shows_progress_and_downloads(dash_br, live_server):
+    """The header's PDF button says it is working, then hands over the report."""
+    open_dashboard(dash_br, live_server)
+    dash_br.driver.execute_script(
+        "window.__clicked = [];"
+        "var orig = HTMLAnchorElement.prototype.click;"
+        "HTMLAnchorElement.prototype.click = function () {"
+        "  window.__clicked.push([this.download, this.href.slice(0, 5)]); };"
+    )
+    dash_br.find_element("#export-pdf").click()
+    dash_br.wait_for_contains_text("#export-pdf", "Preparing PDF", timeout=5)
+    wait_until(lambda: dash_br.driver.execute_script("return window.__clicked.length"), 60)
+    assert dash_br.driver.execute_script("return window.__clicked[0]") == [
+        "dashboard-report.pdf",
+        "blob:",
+    ]
+    dash_br.wait_for_text_to_equal("#export-pdf", "PDF report", timeout=5)
+    assert dash_br.get_logs() == []

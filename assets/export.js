@@ -1,0 +1,46 @@
+/* The header's export buttons: the PDF report shows its progress and explains a failure. */
+(function () {
+  "use strict";
+  if (window.location.pathname.indexOf("/login") === 0) { return; }
+
+  function say(text, busy) {
+    var dc = window.dash_clientside;
+    if (dc && dc.set_props) {
+      dc.set_props("export-pdf", { children: text, disabled: !!busy });
+    }
+  }
+
+  function pdf() {
+    var started = Date.now();
+    say("Preparing PDF…", true);
+    var tick = window.setInterval(function () {
+      say("Preparing PDF… " + Math.round((Date.now() - started) / 1000) + " s", true);
+    }, 1000);
+    var query = "dashboard=default&start=now-24h&end=now";
+    fetch("/api/v1/export.pdf?" + query, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) {
+        return r.json().then(function (body) {
+          throw new Error((body && (body.detail || body.error)) || ("HTTP " + r.status));
+        }, function () { throw new Error("HTTP " + r.status); });
+      }
+      return r.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var a = document.createElement("a");
+      a.href = url;
+      a.download = "dashboard-report.pdf";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      window.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      say("PDF report", false);
+    }).catch(function (err) {
+      say("PDF failed: " + err.message, false);
+      window.setTimeout(function () { say("PDF report", false); }, 15000);
+    }).finally(function () { window.clearInterval(tick); });
+  }
+
+  document.addEventListener("click", function (ev) {
+    if (ev.target && ev.target.id === "export-pdf") { pdf(); }
+  });
+})();
