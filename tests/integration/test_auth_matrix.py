@@ -99,8 +99,12 @@ def _body(kind: str | None, app, role: str) -> dict | None:
     if kind == "new_token":
         return {"name": f"token-by-{role}"}
     if kind == "new_rule":
-        return {"id": "matrix-rule", "condition": "above", "threshold": 1,
-                "series": {"name": "demo.active_users"}}
+        return {
+            "id": "matrix-rule",
+            "condition": "above",
+            "threshold": 1,
+            "series": {"name": "demo.active_users"},
+        }
     if kind == "batch":
         return {"metrics": [{"name": "x", "points": [[_now(), 1.0]]}]}
     return None
