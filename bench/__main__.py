@@ -11,7 +11,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import core, fanout, ingest, live
+from bench import core, fanout, ingest, live, storage
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
     # name: (function, full-size kwargs, smoke kwargs)
@@ -33,6 +33,16 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
         ingest.http_to_store,
         {"redis_url": "redis://127.0.0.1:6379/0"},
         {"batches": 2, "series": 5, "points": 10, "redis_url": "redis://127.0.0.1:6379/0"},
+    ),
+    "postgres_write": (
+        storage.postgres_write,
+        {},
+        {"batches": 2, "batch_points": 200, "series": 10},
+    ),
+    "postgres_history_read": (
+        storage.postgres_history_read,
+        {},
+        {"series": 3, "hours": 1, "width": 100},
     ),
 }
 

@@ -161,6 +161,32 @@ def tokens_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def db_upgrade(args: argparse.Namespace) -> int:
+    """Apply pending PostgreSQL migrations and print each one applied."""
+    from dashboard.settings import Settings
+
+    url = Settings().resolved_database_url
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("dashboard db upgrade: the SQLite store creates its schema itself; nothing to do")
+        return 0
+    import psycopg
+
+    from dashboard.store import migrate
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            applied = migrate.upgrade(conn)
+            versions = migrate.applied_versions(conn)
+    except psycopg.Error as exc:
+        print(f"dashboard db upgrade: {exc}".strip(), file=sys.stderr)
+        return 1
+    for name in applied:
+        print(f"applied {name}")
+    state = "" if applied else " (up to date)"
+    print(f"schema at version {versions[-1] if versions else 'none'}{state}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dashboard`` command."""
     parser = argparse.ArgumentParser(prog="dashboard", description=__doc__)
@@ -196,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_tr.add_argument("name")
     p_tr.set_defaults(func=tokens_revoke)
     p_tokens.add_parser("list", help="list ingest tokens").set_defaults(func=tokens_list)
+
+    p_db = sub.add_parser("db", help="manage the database schema").add_subparsers(
+        dest="action", required=True
+    )
+    p_db.add_parser(
+        "upgrade", help="apply pending migrations to DASHBOARD_DATABASE_URL (PostgreSQL)"
+    ).set_defaults(func=db_upgrade)
     return parser
 
 
