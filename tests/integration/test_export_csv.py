@@ -120,8 +120,9 @@ def test_each_widget_links_to_its_csv(app, client):
     _ingest(app.test_client(), [{"name": "demo.active_users", "points": [[now, 1234.0]]}])
     layout = client.get("/_dash-layout").get_data(as_text=True)
     hrefs = [json.loads(f'"{h}"') for h in re.findall(r'"href":"([^"]+)"', layout)]
-    links = [h for h in hrefs if h.startswith("/api/v1/export.csv?")]
+    links = [h for h in hrefs if h.startswith("/api/v1/export.csv?series=")]
     assert len(links) == 9  # one per widget of the default dashboard
+    assert "/api/v1/export.csv?dashboard=default&start=now-24h&end=now" in hrefs  # the header
     users = next(link for link in links if "active_users" in link)
     frame = pd.read_csv(io.StringIO(client.get(users).get_data(as_text=True)))
     assert 1234.0 in frame["value"].tolist()
