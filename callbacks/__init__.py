@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import Dash
 
 from callbacks import alerts, live, widgets
+from callbacks import range as time_range
 from dashboard.runtime import Runtime
 
 
@@ -13,3 +14,4 @@ def register_all(app: Dash, rt: Runtime) -> None:
     live.register(app, rt)
     widgets.register(app, rt)
     alerts.register(app, rt)
+    time_range.register(app, rt)

@@ -30,3 +30,33 @@ def resolve_range(rng: dict[str, str | int], now_ms: int) -> tuple[int, int]:
     if start >= end:
         raise ValueError("range: 'from' must be before 'to'")
     return start, end
+
+
+PRESETS = {
+    "5m": "Last 5 minutes",
+    "15m": "Last 15 minutes",
+    "1h": "Last hour",
+    "6h": "Last 6 hours",
+    "24h": "Last 24 hours",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+}
+DEFAULT_PRESET = "24h"
+
+
+def from_search(search: str | None) -> tuple[dict[str, str | int], bool]:
+    """The range a page URL's query asks for, and whether it follows now (live).
+
+    ``?range=6h`` is a live preset; ``?from=MS&to=MS`` an absolute range (a zoom or a
+    drill-down). Anything else is the default: the last 24 hours, live.
+    """
+    from urllib.parse import parse_qs
+
+    query = parse_qs((search or "").lstrip("?"))
+    preset = (query.get("range") or [""])[0]
+    if preset in PRESETS:
+        return {"from": f"now-{preset}", "to": "now"}, True
+    start, end = (query.get("from") or [""])[0], (query.get("to") or [""])[0]
+    if start.isdigit() and end.isdigit() and int(start) < int(end):
+        return {"from": int(start), "to": int(end)}, False
+    return {"from": f"now-{DEFAULT_PRESET}", "to": "now"}, True

@@ -21,6 +21,8 @@ def figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
             "x": f.ts.tolist(),
             "y": f.aggregate(how).tolist(),
             "marker": {"color": COLORS[i % len(COLORS)]},
+            # each bar's bucket width, so a click can open that bucket (drill-down)
+            "customdata": [f.step.width_ms] * len(f),
             "hovertemplate": "%{y:,.2f}<extra>%{x|%H:%M}</extra>",
         }
         for i, f in enumerate(frames)

@@ -12,6 +12,7 @@ from dashboard.auth import role_at_least
 from dashboard.auth.guard import current_user
 from dashboard.queries import widget_frames
 from dashboard.runtime import Runtime, now_ms
+from dashboard.timerange import DEFAULT_PRESET, PRESETS
 from layouts import alerts_panel, bar, ids, line, pie, stat, status
 
 SLOW_REFRESH_MS = 30_000
@@ -113,6 +114,40 @@ def _labels_text(labels: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
+def range_bar() -> html.Nav:
+    """The time range: presets that follow now, a custom from/to, and the way back to live."""
+    return html.Nav(
+        [
+            html.Label("Time range", htmlFor=ids.RANGE_SELECT, className="range-label"),
+            dcc.Dropdown(
+                id=ids.RANGE_SELECT,
+                options=[{"label": text, "value": key} for key, text in PRESETS.items()],
+                value=DEFAULT_PRESET,
+                clearable=False,
+                searchable=False,
+                className="range-select",
+            ),
+            html.Label("From", htmlFor=ids.RANGE_FROM, className="range-label"),
+            dcc.Input(id=ids.RANGE_FROM, type="datetime-local", className="range-input"),
+            html.Label("To", htmlFor=ids.RANGE_TO, className="range-label"),
+            dcc.Input(id=ids.RANGE_TO, type="datetime-local", className="range-input"),
+            html.Button("Apply", id=ids.RANGE_APPLY, type="button", className="small-button"),
+            html.Span(
+                "Live: follows now", id=ids.RANGE_TEXT, className="range-text", role="status"
+            ),
+            html.Button(
+                "Back to live",
+                id=ids.RANGE_LIVE,
+                type="button",
+                hidden=True,
+                className="small-button",
+            ),
+        ],
+        className="range-bar",
+        **{"aria-label": "Time range"},
+    )
+
+
 def widget_card(widget: dict[str, Any], body: Any) -> html.Section:
     """A widget's card, placed on the 12-column grid by its layout."""
     lay = widget["layout"]
@@ -165,19 +200,22 @@ def render_widget(
     return html.P(f"Unknown widget kind {kind!r}", className="widget-error"), {}
 
 
-def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
-    """The whole page for a dashboard, with history read now and the cursor it starts from."""
+def grid(
+    rt: Runtime, dashboard: dict[str, Any], rng: dict[str, Any], live_mode: bool
+) -> tuple[list[Any], dict[str, Any]]:
+    """The widget cards for a range, and the live feed's config (no live targets when fixed)."""
     cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
-    alert_store = rt.alerts.store  # type: ignore[union-attr]
     now = now_ms()
-    window = line.window_of(dashboard["range"], now)
+    window = line.window_of(rng, now)
     cards = []
     targets: dict[str, list[dict[str, Any]]] = {}
     catchers: list[dict[str, Any]] = []
     for widget in dashboard["widgets"]:
-        frames = widget_frames(rt, widget, dashboard["range"], now)
-        body, widget_targets = render_widget(widget, frames, window)
-        cards.append(widget_card(widget, body))
+        # a widget's own relative range holds in live mode; a fixed range applies to all
+        shown = widget if live_mode else {k: v for k, v in widget.items() if k != "range"}
+        frames = widget_frames(rt, shown, rng, now)
+        body, widget_targets = render_widget(shown, frames, window)
+        cards.append(widget_card(shown, body))
         for key, items in widget_targets.items():
             if key == "*":
                 catchers.extend(items)
@@ -186,12 +224,23 @@ def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
     config = {
         "dashboard": dashboard["id"],
         "cursor": cursor,
-        "targets": targets,
-        "catchers": catchers,
+        "targets": targets if live_mode else {},
+        "catchers": catchers if live_mode else [],
+        "live": live_mode,
     }
+    return cards, config
+
+
+def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
+    """The whole page for a dashboard, with history read now and the cursor it starts from."""
+    alert_store = rt.alerts.store  # type: ignore[union-attr]
+    cards, config = grid(rt, dashboard, dashboard["range"], True)
+    cursor = config["cursor"]
     return html.Div(
         [
+            dcc.Location(id=ids.PAGE_URL, refresh=False),
             header(dashboard, user, len(alert_store.firing())),
+            range_bar(),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
             alerts_panel.panel(
                 alert_store.events(limit=20),
