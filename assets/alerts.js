@@ -91,9 +91,7 @@
     }
   }
 
-  function hook() {
-    var socket = window.dashLive && window.dashLive.socket();
-    if (!socket) { window.setTimeout(hook, 200); return; }
+  function hook(socket) {
     socket.on("alert", onAlert);
     showMode();
   }
@@ -108,5 +106,10 @@
   });
 
   window.dashAlerts = { received: [], beeps: 0, onAlert: onAlert };
-  hook();
+  var existing = window.dashLive && window.dashLive.socket();
+  if (existing) {
+    hook(existing);
+  } else {
+    (window.dashLiveHooks = window.dashLiveHooks || []).push(hook);
+  }
 })();

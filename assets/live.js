@@ -423,6 +423,8 @@
       timeout: 10000,
     });
     st.socket = socket;
+    // other scripts (alerts.js) attach their handlers before the socket connects
+    (window.dashLiveHooks || []).forEach(function (hook) { hook(socket); });
     socket.on("connect", function () {
       st.attempts = 0;
       clearTimers();

@@ -17,6 +17,7 @@ from dashboard import alerts_api, api, export_api, live, observability
 from dashboard.auth import guard
 from dashboard.auth import routes as auth_routes
 from dashboard.auth.bootstrap import ensure_first_admin
+from dashboard.compression import init_compression
 from dashboard.http import json_http_errors
 from dashboard.runtime import Runtime, read_or_create_secret
 from dashboard.settings import Settings
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     rt.alert_sink = lambda payload: socketio.emit("alert", payload, namespace=live.NAMESPACE)
     socketio.on_namespace(IngestNamespace(rt, _socket_ingest_limit(limiter, settings)))
 
+    init_compression(server)
     _finish_dash_setup(server, dash_app)
     _finish_dash_setup(server, login_app)
     guard.security_headers(
