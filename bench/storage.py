@@ -45,6 +45,8 @@ def _schema() -> Iterator[tuple[psycopg.Connection, str]]:
     try:
         yield conn, name
     finally:
+        if conn.closed:  # the server went away mid-run: drop the schema on a new connection
+            conn = psycopg.connect(URL, autocommit=True)
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
         conn.close()
 

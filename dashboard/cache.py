@@ -69,21 +69,30 @@ def first_wanted(start_ms: int, step: Step) -> int:
     return start_ms if step == RAW else start_ms // step.width_ms * step.width_ms
 
 
-def plan(start_ms: int, end_ms: int, step: Step, now_ms: int) -> tuple[list[int], int | None]:
-    """The closed blocks (their starts) a read covers, and where its fresh part begins (or None).
+Span = tuple[int, int]
 
-    Closed blocks end at or before the open bucket's start; the fresh part is read from the store.
+
+def plan(start_ms: int, end_ms: int, step: Step, now_ms: int) -> tuple[list[Span], int | None]:
+    """The cacheable spans ``[lo, hi)`` a read covers, in order, and where its fresh part begins.
+
+    Spans are whole closed blocks and, for rollups, the closed prefix of the open block (up to
+    the open bucket's start, so its key changes with every new bucket); none reaches past the
+    open bucket's start. The fresh part (None when there is none) is read from the store.
     """
     width = block_width(step)
     closed_until = open_bucket_start(step, now_ms)
-    block = first_wanted(start_ms, step) // width * width
-    blocks = []
+    wanted = first_wanted(start_ms, step)
+    block = wanted // width * width
+    spans = []
     while block <= end_ms and block + width <= closed_until:
-        blocks.append(block)
+        spans.append((block, block + width))
         block += width
     if block > end_ms:
-        return blocks, None
-    return blocks, max(block, start_ms)
+        return spans, None
+    if step != RAW and closed_until > max(block, wanted):
+        spans.append((block, closed_until))
+        return spans, (max(closed_until, start_ms) if end_ms >= closed_until else None)
+    return spans, max(block, start_ms)
 
 
 def slice_frame(frame: SeriesFrame, lo: int, hi: int) -> SeriesFrame:
@@ -115,10 +124,10 @@ def concat_frames(key: SeriesKey, step: Step, frames: list[SeriesFrame]) -> Seri
     )
 
 
-def split_blocks(frame: SeriesFrame, starts: list[int], width: int) -> list[SeriesFrame]:
-    """A frame cut at block boundaries: one frame per block start (empty where nothing fell)."""
-    edges = np.searchsorted(frame.ts, [*starts, starts[-1] + width], side="left")
-    return [frame.take(np.arange(edges[i], edges[i + 1])) for i in range(len(starts))]
+def split_spans(frame: SeriesFrame, spans: list[Span]) -> list[SeriesFrame]:
+    """A frame cut into consecutive spans: one frame per span (empty where nothing fell)."""
+    edges = np.searchsorted(frame.ts, [lo for lo, _ in spans] + [spans[-1][1]], side="left")
+    return [frame.take(np.arange(edges[i], edges[i + 1])) for i in range(len(spans))]
 
 
 def frame_nbytes(frame: SeriesFrame) -> int:
@@ -265,10 +274,10 @@ class RedisL2:
         """False while paused after a failure."""
         return self._clock() >= self._paused_until
 
-    def key(self, series: str, step: Step, block: int) -> str:
-        """The Redis key of one block (the series text is hashed: labels may hold anything)."""
+    def key(self, series: str, step: Step, span: Span) -> str:
+        """The Redis key of one span (the series text is hashed: labels may hold anything)."""
         digest = hashlib.blake2b(series.encode(), digest_size=16).hexdigest()
-        return f"{self.prefix}hist:v{_FORMAT}:{step.name}:{block}:{digest}"
+        return f"{self.prefix}hist:v{_FORMAT}:{step.name}:{span[0]}:{span[1]}:{digest}"
 
     def get(self, key: str) -> bytes | None:
         """The stored bytes, or None."""
@@ -330,41 +339,40 @@ class HistoryCache:
     def read(
         self, key: SeriesKey, start_ms: int, end_ms: int, step: Step, *, now: int, load: Loader
     ) -> SeriesFrame:
-        """What ``load(key, start_ms, end_ms, step)`` returns, with closed blocks from the cache."""
-        blocks, fresh_from = plan(start_ms, end_ms, step, now)
-        if not blocks or len(blocks) > MAX_BLOCKS:
+        """What ``load(key, start_ms, end_ms, step)`` returns, with closed spans from the cache."""
+        spans, fresh_from = plan(start_ms, end_ms, step, now)
+        if not spans or len(spans) > MAX_BLOCKS:
             self.stats["fresh_reads"] += 1
             return load(key, start_ms, end_ms, step)
-        width = block_width(step)
         text = str(key)
-        found: dict[int, SeriesFrame] = {}
-        for block in blocks:
-            frame = self._lookup(key, text, step, block)
+        found: dict[Span, SeriesFrame] = {}
+        for span in spans:
+            frame = self._lookup(key, text, step, span)
             if frame is not None:
-                found[block] = frame
-        missing = [b for b in blocks if b not in found]
-        for run in _runs(missing, width):
-            loaded = load(key, run[0], run[-1] + width - 1, step)
-            for block, part in zip(run, split_blocks(loaded, run, width), strict=True):
-                found[block] = part
-                self._store(text, step, block, part)
+                found[span] = frame
+        missing = [s for s in spans if s not in found]
+        for run in _runs(missing):
+            loaded = load(key, run[0][0], run[-1][1] - 1, step)
+            for span, part in zip(run, split_spans(loaded, run), strict=True):
+                found[span] = part
+                self._store(text, step, span, part)
             self.stats["misses"] += len(run)
-        parts = [found[b] for b in blocks]
+        parts = [found[s] for s in spans]
         if fresh_from is not None:
             self.stats["fresh_reads"] += 1
             parts.append(load(key, fresh_from, end_ms, step))
         whole = concat_frames(key, step, parts)
         return slice_frame(whole, first_wanted(start_ms, step), end_ms)
 
-    def _lookup(self, key: SeriesKey, text: str, step: Step, block: int) -> SeriesFrame | None:
-        """A cached block from L1, else from L2 (then kept in L1 too), else None."""
-        frame = self.l1.get((text, step.name, block))
+    def _lookup(self, key: SeriesKey, text: str, step: Step, span: Span) -> SeriesFrame | None:
+        """A cached span from L1, else from L2 (then kept in L1 too), else None."""
+        frame = self.l1.get((text, step.name, span))
         if frame is not None:
             self.stats["l1_hits"] += 1
             return frame
         if self.l2 is None:
             return None
-        data = self.l2.get(self.l2.key(text, step, block))
+        data = self.l2.get(self.l2.key(text, step, span))
         if data is None:
             return None
         try:
@@ -372,17 +380,17 @@ class HistoryCache:
         except (ValueError, KeyError, StopIteration, struct.error):
             return None
         self.stats["l2_hits"] += 1
-        self.l1.put((text, step.name, block), frame, frame_nbytes(frame))
+        self.l1.put((text, step.name, span), frame, frame_nbytes(frame))
         return frame
 
-    def _store(self, text: str, step: Step, block: int, frame: SeriesFrame) -> None:
-        """Keep a closed block in both levels."""
-        self.l1.put((text, step.name, block), frame, frame_nbytes(frame))
+    def _store(self, text: str, step: Step, span: Span, frame: SeriesFrame) -> None:
+        """Keep a closed span in both levels."""
+        self.l1.put((text, step.name, span), frame, frame_nbytes(frame))
         if self.l2 is not None:
-            self.l2.put(self.l2.key(text, step, block), encode_frame(frame))
+            self.l2.put(self.l2.key(text, step, span), encode_frame(frame))
 
     def invalidate(self, batch: Batch, now: int) -> int:
-        """Forget the closed blocks that the batch's points fall into; return how many keys."""
+        """Forget the cached spans that the batch's points fall into; return how many keys."""
         l2_keys: list[str] = []
         forgotten = 0
         for series in batch.series:
@@ -393,15 +401,18 @@ class HistoryCache:
             for step in STEPS:
                 width = block_width(step)
                 closed_until = open_bucket_start(step, now)
-                if oldest // width * width + width > closed_until:
-                    continue  # every point is in a block still open: nothing cached there
+                if oldest >= closed_until:
+                    continue  # every point is in the open bucket or later: nothing cached there
                 text = text or str(series.key)
-                for block in np.unique(series.ts // width * width).tolist():
-                    if block + width <= closed_until:
-                        self.l1.delete((text, step.name, int(block)))
-                        forgotten += 1
-                        if self.l2 is not None:
-                            l2_keys.append(self.l2.key(text, step, int(block)))
+                late = series.ts[series.ts < closed_until]
+                for block in np.unique(late // width * width).tolist():
+                    if step == RAW and block + width > closed_until:
+                        continue  # raw caches no prefix of its open block
+                    span = (block, min(block + width, closed_until))
+                    self.l1.delete((text, step.name, span))
+                    forgotten += 1
+                    if self.l2 is not None:
+                        l2_keys.append(self.l2.key(text, step, span))
         if self.l2 is not None:
             self.l2.delete(l2_keys)
         return forgotten
@@ -412,14 +423,14 @@ class HistoryCache:
             self.l2.close()
 
 
-def _runs(blocks: list[int], width: int) -> list[list[int]]:
-    """Consecutive block starts grouped into runs (each run is one store read)."""
-    runs: list[list[int]] = []
-    for block in blocks:
-        if runs and runs[-1][-1] + width == block:
-            runs[-1].append(block)
+def _runs(spans: list[Span]) -> list[list[Span]]:
+    """Adjacent spans grouped into runs (each run is one store read)."""
+    runs: list[list[Span]] = []
+    for span in spans:
+        if runs and runs[-1][-1][1] == span[0]:
+            runs[-1].append(span)
         else:
-            runs.append([block])
+            runs.append([span])
     return runs
 
 

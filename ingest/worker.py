@@ -66,6 +66,14 @@ class Worker:
             ),
         )
         self.start_alerts()
+        if hasattr(self.store, "retention"):
+            from types import SimpleNamespace
+
+            from dashboard.runtime import Metrics
+            from ingest.retention import run_retention
+
+            holder = SimpleNamespace(store=self.store, metrics=Metrics())
+            self.spawn("retention", lambda: run_retention(holder, self.sleep))
         if self.settings.demo:
             from ingest import demo
 

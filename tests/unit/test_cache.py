@@ -127,19 +127,40 @@ def test_cached_reads_equal_store_reads(step: Step) -> None:
             assert_same(got, store.store.query(KEY, int(start), int(end), step))
 
 
-def test_closed_blocks_are_read_from_the_store_once() -> None:
-    """A second read of the same history is served from memory: only the open part is re-read."""
-    store = filled_store()
+def test_closed_history_is_read_from_the_store_once() -> None:
+    """A second read of the same history is served from memory: only the open bucket is re-read."""
+    store = filled_store(hours=13)
     cache = HistoryCache(LRUCache(ttl_s=600))
     step = BY_NAME["1m"]
-    now = T0 + 2 * block_width(step) + 5 * MINUTE  # two closed 1m blocks of a day each
+    now = T0 + 2 * block_width(step) + 5 * MINUTE + 20 * SECOND  # two closed blocks, a prefix
     start, end = T0 + 30 * MINUTE, now
     first = cache.read(KEY, start, end, step, now=now, load=store.query)
     reads_after_first = len(store.reads)
     again = cache.read(KEY, start, end, step, now=now, load=store.query)
     assert_same(first, again)
-    assert cache.stats["l1_hits"] == 2
-    assert store.reads[reads_after_first:] == [(T0 + 2 * block_width(step), end, "1m")]
+    assert cache.stats["l1_hits"] == 3
+    open_bucket = now // MINUTE * MINUTE
+    assert store.reads[reads_after_first:] == [(open_bucket, end, "1m")]
+
+
+def test_the_closed_part_of_the_open_block_is_cached_until_the_next_bucket() -> None:
+    """Within one bucket the closed prefix is reused; a new bucket closes the last one, which is
+    then read complete."""
+    store = CountingStore()
+    cache = HistoryCache(LRUCache(ttl_s=600))
+    step = BY_NAME["5m"]
+    now = T0 + block_width(step) + 12 * MINUTE  # the open block is 12 minutes old
+    store.write([T0, now - 3 * MINUTE, now + 30 * SECOND], [1.0, 2.0, 3.0])
+    cache.read(KEY, T0, now + MINUTE, step, now=now, load=store.query)
+    reads = len(store.reads)
+    got = cache.read(KEY, T0, now + MINUTE, step, now=now + 40 * SECOND, load=store.query)
+    assert len(store.reads) == reads + 1  # the open bucket only
+    assert got.count.tolist() == [1, 1, 1]
+    store.write([now + 2 * MINUTE], [4.0])  # still the bucket that was open
+    later = now + 5 * MINUTE  # a new bucket: the previous one is closed now
+    got = cache.read(KEY, T0, later, step, now=later, load=store.query)
+    assert got.count.tolist() == [1, 1, 2]
+    assert_same(got, store.store.query(KEY, T0, later, step))
 
 
 def test_the_open_bucket_is_never_served_stale() -> None:
