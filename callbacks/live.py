@@ -39,7 +39,7 @@ def register(app: Dash, rt: Runtime) -> None:
         """What arrived after the cursor, for the dashboard on the page."""
         if not cursor or not config:
             return no_update, no_update
-        dash = dashboards.get_dashboard(str(config.get("dashboard", "")))
+        dash = rt.dashboard(str(config.get("dashboard", "")))
         if dash is None:
             return no_update, no_update
         result = rt.hub.since(cursor, dashboards.selectors(dash))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard import dashboards
 from dashboard.export_csv import iso
 from dashboard.queries import widget_frames
 from dashboard.runtime import Runtime, now_ms
-from dashboard.timerange import PRESETS, from_search, resolve_range
+from dashboard.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
 from layouts import ids, line
 from layouts.shell import grid
 
@@ -60,6 +60,12 @@ def register(app: Dash, rt: Runtime) -> None:
         prevent_initial_call=True,
     )
     app.clientside_callback(
+        ClientsideFunction("range", "dashboard"),
+        url,
+        Input(ids.DASHBOARD_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
         ClientsideFunction("range", "drill"),
         url,
         Input({"type": ids.SLOW_GRAPH, "widget": ALL}, "clickData"),
@@ -71,16 +77,22 @@ def register(app: Dash, rt: Runtime) -> None:
         Output(ids.LIVE_CONFIG, "data"),
         Output(ids.RANGE_TEXT, "children"),
         Output(ids.RANGE_LIVE, "hidden"),
+        Output(ids.HEADER_TITLE, "children"),
+        Output(ids.DASHBOARD_SELECT, "value"),
         Input(ids.PAGE_URL, "search"),
     )
-    def render(search: str | None) -> tuple[Any, Any, str, bool]:
-        """Render every widget for the range in the URL (the layout already drew the default)."""
+    def render(search: str | None) -> tuple[Any, ...]:
+        """Render the URL's dashboard over the URL's range (the layout drew the default)."""
         if not search and ctx.triggered_id is None:
-            return no_update, no_update, no_update, no_update
+            return (no_update,) * 6
         rng, live = from_search(search)
-        dash = dashboards.default_dashboard()
+        wanted = dashboard_from_search(search)
+        dash = rt.dashboard(wanted)
+        if dash is None:
+            missing = html.P(f"There is no dashboard {wanted!r}.", className="widget-error")
+            return [missing], no_update, describe(rng, live, now_ms()), live, "Unknown", no_update
         cards, config = grid(rt, dash, rng, live)
-        return cards, config, describe(rng, live, now_ms()), live
+        return cards, config, describe(rng, live, now_ms()), live, dash["title"], dash["id"]
 
     for widget in dashboards.default_dashboard()["widgets"]:
         if widget["kind"] == "line":

@@ -6,7 +6,6 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, State
 
-from dashboard import dashboards
 from dashboard.queries import widget_frames
 from dashboard.runtime import Runtime, now_ms
 from layouts import bar, ids, pie
@@ -26,7 +25,7 @@ def register(app: Dash, rt: Runtime) -> None:
     )
     def refresh(_n: int, graph_ids: list[dict[str, str]], config: dict[str, Any]) -> list[Any]:
         """New figures for the bar and pie widgets."""
-        dash = dashboards.get_dashboard(str((config or {}).get("dashboard", "")))
+        dash = rt.dashboard(str((config or {}).get("dashboard", "")))
         widgets = {w["id"]: w for w in (dash or {}).get("widgets", [])}
         now = now_ms()
         out = []

@@ -113,7 +113,7 @@ def get_series() -> ResponseReturnValue:
 def live_since() -> ResponseReturnValue:
     """What arrived after ``since`` for every series of a dashboard (catch-up and polling)."""
     rt = runtime()
-    dash = dashboards.get_dashboard(request.args.get("dashboard", dashboards.DEFAULT_ID))
+    dash = rt.dashboard(request.args.get("dashboard", dashboards.DEFAULT_ID))
     if dash is None:
         return error(404, "unknown dashboard", request.args.get("dashboard"))
     since = request.args.get("since")

@@ -13,7 +13,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
-from dashboard import alerts_api, api, export_api, live, observability
+from dashboard import alerts_api, api, dashboards_api, export_api, live, observability
 from dashboard.auth import guard
 from dashboard.auth import routes as auth_routes
 from dashboard.auth.bootstrap import ensure_first_admin
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.register_blueprint(observability.bp)
     server.register_blueprint(alerts_api.bp)
     server.register_blueprint(export_api.bp)
+    server.register_blueprint(dashboards_api.bp)
     server.register_error_handler(HTTPException, json_http_errors)
     limiter = guard.init_auth(server, settings, rt.users)
     _apply_limits(server, limiter, settings)
@@ -157,6 +158,7 @@ def _apply_limits(server: Flask, limiter, settings: Settings) -> None:  # type: 
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(api.bp)
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(alerts_api.bp)
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(export_api.bp)
+    limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(dashboards_api.bp)
 
 
 def _socket_ingest_limit(limiter, settings: Settings):  # type: ignore[no-untyped-def]

@@ -97,6 +97,133 @@ def selectors(dashboard: dict[str, Any]) -> list[Selector]:
     return list(seen)
 
 
-def get_dashboard(dashboard_id: str) -> dict[str, Any] | None:
-    """A dashboard by id (only the built-in default for now)."""
-    return default_dashboard() if dashboard_id == DEFAULT_ID else None
+KINDS = ("line", "bar", "pie", "stat", "status", "table")
+AGGREGATIONS = ("avg", "min", "max", "sum", "last")
+STEP_NAMES = ("auto", "raw", "1m", "5m", "1h", "1d")
+ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+MAX_WIDGETS = 200
+
+
+def slug(text: str) -> str:
+    """A lowercase id made of letters, digits, ``-`` and ``_`` (at most 64 characters)."""
+    out = "".join(c if c in ID_CHARS else "-" for c in text.lower()).strip("-")
+    return out[:64] or "dashboard"
+
+
+def _text(value: Any, where: str, max_len: int) -> str:
+    """A printable string of at most ``max_len`` characters."""
+    from dashboard.model import ValidationError
+
+    if not isinstance(value, str) or not 0 < len(value) <= max_len or not value.isprintable():
+        raise ValidationError(where, f"1 to {max_len} printable characters")
+    return value
+
+
+def _ident(value: Any, where: str) -> str:
+    """An id: 1 to 64 of ``a-z 0-9 - _``."""
+    from dashboard.model import ValidationError
+
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or not set(value) <= ID_CHARS:
+        raise ValidationError(where, "1 to 64 of a-z, 0-9, '-' and '_'")
+    return value
+
+
+def validate_dashboard(body: Any) -> dict[str, Any]:
+    """A dashboard in its stored form, from JSON (import, API), or ValidationError naming the field.
+
+    The schema is versioned (``schema_version``); version 1 is the only one so far.
+    """
+    from dashboard.model import LABEL_KEY_RE, NAME_RE, ValidationError
+
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    version = body.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ValidationError(
+            "schema_version", f"this version reads schema_version {SCHEMA_VERSION}"
+        )
+    out: dict[str, Any] = {
+        "id": _ident(body.get("id"), "id"),
+        "title": _text(body.get("title"), "title", 120),
+        "schema_version": SCHEMA_VERSION,
+    }
+    rng = body.get("range", {"from": "now-24h", "to": "now"})
+    if not isinstance(rng, dict):
+        raise ValidationError("range", 'must be {"from", "to"}')
+    from dashboard.timerange import resolve_range
+
+    try:
+        resolve_range(rng, 10**13)
+    except ValueError as exc:
+        raise ValidationError("range", str(exc)) from None
+    out["range"] = {"from": rng.get("from", "now-24h"), "to": rng.get("to", "now")}
+    widgets = body.get("widgets")
+    if not isinstance(widgets, list) or len(widgets) > MAX_WIDGETS:
+        raise ValidationError("widgets", f"a list of at most {MAX_WIDGETS} widgets")
+    seen: set[str] = set()
+    out["widgets"] = []
+    for i, w in enumerate(widgets):
+        where = f"widgets[{i}]"
+        if not isinstance(w, dict):
+            raise ValidationError(where, "must be an object")
+        wid = _ident(w.get("id"), f"{where}.id")
+        if wid in seen:
+            raise ValidationError(f"{where}.id", f"{wid!r} is used twice")
+        seen.add(wid)
+        kind = w.get("kind")
+        if kind not in KINDS:
+            raise ValidationError(f"{where}.kind", f"one of {', '.join(KINDS)}")
+        series = w.get("series")
+        if not isinstance(series, list) or not 0 < len(series) <= 50:
+            raise ValidationError(f"{where}.series", "a list of 1 to 50 {name, labels}")
+        clean_series = []
+        for j, s in enumerate(series):
+            sw = f"{where}.series[{j}]"
+            if (
+                not isinstance(s, dict)
+                or not isinstance(s.get("name"), str)
+                or not NAME_RE.match(s["name"])
+            ):
+                raise ValidationError(f"{sw}.name", "a metric name")
+            labels = s.get("labels") or {}
+            if not isinstance(labels, dict) or not all(
+                isinstance(k, str) and LABEL_KEY_RE.match(k) and isinstance(v, str)
+                for k, v in labels.items()
+            ):
+                raise ValidationError(f"{sw}.labels", "identifier keys with string values")
+            clean_series.append({"name": s["name"], "labels": dict(labels)})
+        aggregation = w.get("aggregation", "avg")
+        if aggregation not in AGGREGATIONS:
+            raise ValidationError(f"{where}.aggregation", f"one of {', '.join(AGGREGATIONS)}")
+        step = w.get("step", "auto")
+        if step not in STEP_NAMES:
+            raise ValidationError(f"{where}.step", f"one of {', '.join(STEP_NAMES)}")
+        lay = w.get("layout") or {}
+        try:
+            x, y, width, height = (
+                int(lay.get(k, d)) for k, d in (("x", 0), ("y", 0), ("w", 6), ("h", 4))
+            )
+        except (TypeError, ValueError):
+            raise ValidationError(f"{where}.layout", "x, y, w, h are integers") from None
+        if not (
+            0 <= x < 12
+            and 1 <= width <= 12
+            and x + width <= 12
+            and 0 <= y <= 1000
+            and 1 <= height <= 20
+        ):
+            raise ValidationError(f"{where}.layout", "x 0-11, w 1-12 with x+w <= 12, h 1-20")
+        widget: dict[str, Any] = {
+            "id": wid,
+            "kind": kind,
+            "title": _text(w.get("title"), f"{where}.title", 120),
+            "series": clean_series,
+            "aggregation": aggregation,
+            "step": step,
+            "layout": {"x": x, "y": y, "w": width, "h": height},
+        }
+        for optional in ("format", "thresholds", "range"):
+            if optional in w:
+                widget[optional] = w[optional]
+        out["widgets"].append(widget)
+    return out

@@ -42,7 +42,7 @@ def export_csv_route() -> ResponseReturnValue:
             return error(400, "bad parameter", f"series: {exc.message}")
         selectors.append(Selector(key.name, key.labels))
     if request.args.get("dashboard"):
-        dash = dashboards.get_dashboard(request.args["dashboard"])
+        dash = rt.dashboard(request.args["dashboard"])
         if dash is None:
             return error(404, "unknown dashboard", request.args["dashboard"])
         selectors += dashboards.selectors(dash)
@@ -123,7 +123,7 @@ def export_pdf_route() -> ResponseReturnValue:
     missing = pool.available()
     if missing:
         return error(503, "PDF export unavailable", missing, Retry_After="3600")
-    dash = dashboards.get_dashboard(request.args.get("dashboard", dashboards.DEFAULT_ID))
+    dash = rt.dashboard(request.args.get("dashboard", dashboards.DEFAULT_ID))
     if dash is None:
         return error(404, "unknown dashboard", request.args.get("dashboard"))
     now = now_ms()

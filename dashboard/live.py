@@ -33,7 +33,7 @@ def room_for(dashboard_id: str) -> str:
 MAX_SELECTORS = 200
 
 
-def selectors_of(data: Any) -> tuple[str, list[Selector]] | None:
+def selectors_of(rt: Runtime, data: Any) -> tuple[str, list[Selector]] | None:
     """The room and selectors a ``subscribe`` or ``since`` message asks for, or None.
 
     ``{"dashboard": ID}`` means that dashboard's series; ``{"series": [...]}`` names series as
@@ -42,7 +42,7 @@ def selectors_of(data: Any) -> tuple[str, list[Selector]] | None:
     if not isinstance(data, dict):
         return None
     if data.get("dashboard") is not None:
-        dash = dashboards.get_dashboard(str(data["dashboard"]))
+        dash = rt.dashboard(str(data["dashboard"]))
         if dash is None:
             return None
         return room_for(dash["id"]), dashboards.selectors(dash)
@@ -115,7 +115,7 @@ class LiveNamespace(Namespace):
 
     def on_subscribe(self, data: Any) -> dict[str, Any]:
         """Join the room of a dashboard or a set of series; the ack carries the cursor."""
-        picked = selectors_of(data)
+        picked = selectors_of(self.rt, data)
         if picked is None:
             return {"error": "unknown dashboard or bad series list", "detail": str(data)[:200]}
         room, selectors = picked
@@ -126,7 +126,7 @@ class LiveNamespace(Namespace):
 
     def on_unsubscribe(self, data: Any) -> dict[str, Any]:
         """Leave a room (a page that stops showing those series)."""
-        picked = selectors_of(data)
+        picked = selectors_of(self.rt, data)
         if picked is None:
             return {"error": "unknown dashboard or bad series list"}
         room = picked[0]
@@ -137,7 +137,7 @@ class LiveNamespace(Namespace):
 
     def on_since(self, data: Any) -> dict[str, Any]:
         """What the client missed after its cursor (catch-up after a reconnect or a gap)."""
-        picked = selectors_of(data)
+        picked = selectors_of(self.rt, data)
         if picked is None:
             return {"error": "expected {dashboard or series, cursor}"}
         return self.rt.hub.since(str(data.get("cursor") or ""), picked[1])

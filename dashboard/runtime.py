@@ -17,6 +17,7 @@ from dashboard.alert_store import SQLiteAlertStore
 from dashboard.alerting import AlertService, Notifier
 from dashboard.auth.users import SQLiteUserStore, UserStore
 from dashboard.cache import HistoryCache, open_history_cache
+from dashboard.dashboard_store import SQLiteDashboardStore
 from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
 from dashboard.realtime import Hub, stream_seq
 from dashboard.render_pool import RenderPool
@@ -118,6 +119,14 @@ def open_alert_store(settings: Settings) -> SQLiteAlertStore:
     return SQLiteAlertStore(settings.data_dir / "alerts.db")
 
 
+def open_dashboard_store(settings: Settings) -> SQLiteDashboardStore:
+    """Saved dashboards in the configured database (SQLite for now)."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        return SQLiteDashboardStore(url.removeprefix("sqlite:///"))
+    return SQLiteDashboardStore(settings.data_dir / "dashboards.db")
+
+
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
     """A secret kept in a file readable only by its owner, created on first use."""
     if path.exists():
@@ -146,6 +155,7 @@ class Runtime:
     live_clients: int = 0
     live_sink: Callable[[Batch], None] | None = None
     alerts: AlertService | None = None
+    dashboards: SQLiteDashboardStore | None = None
     alert_sink: Callable[[dict], None] | None = None
     tasks: dict[str, str] = field(default_factory=dict)
 
@@ -189,6 +199,7 @@ class Runtime:
         rt.warm_hot_store()
         bus.subscribe(hot.write)
         bus.subscribe(rt.publish_live)
+        rt.dashboards = open_dashboard_store(settings)
         rt.alerts = AlertService(
             open_alert_store(settings),
             emit=rt.publish_alert,
@@ -216,6 +227,10 @@ class Runtime:
             self.live_sink(batch)
         elif self.hub.publish(batch) is not None:
             self.hub.flush()
+
+    def dashboard(self, dashboard_id: str) -> dict | None:
+        """A saved dashboard by id."""
+        return self.dashboards.get(dashboard_id) if self.dashboards else None
 
     def publish_alert(self, payload: dict) -> None:
         """Count an alert event and hand it to the live edge (which emits it to browsers)."""
@@ -300,5 +315,7 @@ class Runtime:
         self.users.close()
         if self.alerts is not None:
             self.alerts.store.close()
+        if self.dashboards is not None:
+            self.dashboards.close()
         if "render_pool" in self.__dict__:
             self.render_pool.close()

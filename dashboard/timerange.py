@@ -60,3 +60,10 @@ def from_search(search: str | None) -> tuple[dict[str, str | int], bool]:
     if start.isdigit() and end.isdigit() and int(start) < int(end):
         return {"from": int(start), "to": int(end)}, False
     return {"from": f"now-{DEFAULT_PRESET}", "to": "now"}, True
+
+
+def dashboard_from_search(search: str | None, default: str = "default") -> str:
+    """The dashboard a page URL's query names (``?dashboard=ID``), or the default."""
+    from urllib.parse import parse_qs
+
+    return (parse_qs((search or "").lstrip("?")).get("dashboard") or [default])[0]

@@ -114,10 +114,18 @@ def _labels_text(labels: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
-def range_bar() -> html.Nav:
-    """The time range: presets that follow now, a custom from/to, and the way back to live."""
+def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "default") -> html.Nav:
+    """The dashboard, and the time range: presets that follow now, a custom from/to, live."""
     return html.Nav(
         [
+            html.Label("Dashboard", htmlFor=ids.DASHBOARD_SELECT, className="range-label"),
+            dcc.Dropdown(
+                id=ids.DASHBOARD_SELECT,
+                options=[{"label": b["title"], "value": b["id"]} for b in boards or []],
+                value=current,
+                clearable=False,
+                className="range-select",
+            ),
             html.Label("Time range", htmlFor=ids.RANGE_SELECT, className="range-label"),
             dcc.Dropdown(
                 id=ids.RANGE_SELECT,
@@ -240,7 +248,7 @@ def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
         [
             dcc.Location(id=ids.PAGE_URL, refresh=False),
             header(dashboard, user, len(alert_store.firing())),
-            range_bar(),
+            range_bar(rt.dashboards.list() if rt.dashboards else [], dashboard["id"]),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
             alerts_panel.panel(
                 alert_store.events(limit=20),
@@ -267,5 +275,7 @@ def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
 
 
 def serve_layout(rt: Runtime) -> html.Div:
-    """The layout Dash serves on each page load (the default dashboard for now)."""
-    return page(rt, dashboards.default_dashboard(), current_user())
+    """The layout Dash serves on each page load: the default dashboard, until the URL asks for
+    another (the range callback renders that one)."""
+    dash = rt.dashboard(dashboards.DEFAULT_ID) or dashboards.default_dashboard()
+    return page(rt, dash, current_user())

@@ -94,3 +94,43 @@ def test_zooming_a_chart_reads_the_zoomed_range_again(dash_br, live_server):
     assert count >= 55  # ten minutes of the demo's 10 s history, not the 24 h sample
     time.sleep(0.5)
     assert dash_br.get_logs() == []
+
+
+def test_an_imported_dashboard_opens_from_the_switcher_and_its_link(dash_br, live_server):
+    """Import a dashboard through the API, pick it in the page, and open it by its URL."""
+    import requests
+
+    from tests.conftest import ADMIN_PASSWORD
+
+    session = requests.Session()
+    session.post(
+        live_server.url + "/api/v1/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+    )
+    csrf = {"X-CSRFToken": session.cookies.get("_csrf_token")}
+    board = {
+        "id": "errors-only",
+        "title": "Errors only",
+        "schema_version": 1,
+        "widgets": [
+            {
+                "id": "errs",
+                "kind": "line",
+                "title": "Error rate alone",
+                "series": [{"name": "demo.error_rate", "labels": {}}],
+                "layout": {"x": 0, "y": 0, "w": 12, "h": 4},
+            }
+        ],
+    }
+    created = session.post(live_server.url + "/api/v1/dashboards", json=board, headers=csrf)
+    assert created.status_code == 201, created.text
+    open_dashboard(dash_br, live_server)
+    dash_br.select_dcc_dropdown("#dashboard-select", value="Errors only")
+    wait_until(lambda: "dashboard=errors-only" in dash_br.driver.current_url)
+    dash_br.wait_for_text_to_equal("#header-title", "Errors only", timeout=10)
+    dash_br.wait_for_element("#widget-errs-graph .main-svg", timeout=10)
+    assert not dash_br.driver.find_elements("css selector", "#widget-line-users-graph")
+    dash_br.driver.get(live_server.url + "/?dashboard=errors-only&range=1h")
+    dash_br.wait_for_element("#widget-errs-graph .main-svg", timeout=20)
+    dash_br.wait_for_text_to_equal("#header-title", "Errors only", timeout=10)
+    assert dash_br.get_logs() == []
