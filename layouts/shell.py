@@ -91,6 +91,13 @@ def header(dashboard: dict[str, Any], user: Any = None, firing: int = 0) -> html
                         title="A PDF report of the last 24 h",
                     ),
                     html.Button(
+                        "Dark theme",
+                        id=ids.THEME_TOGGLE,
+                        className="live-pause",
+                        type="button",
+                        **{"aria-pressed": "false"},
+                    ),
+                    html.Button(
                         "Sound: off",
                         id=ids.ALERTS_SOUND,
                         className="live-pause",

@@ -7,6 +7,7 @@ import time
 import pytest
 from selenium.common.exceptions import NoAlertPresentException
 
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_live_page import open_dashboard, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
@@ -85,4 +86,26 @@ def test_pdf_button_shows_progress_and_downloads(dash_br, live_server):
         "blob:",
     ]
     dash_br.wait_for_text_to_equal("#export-pdf", "PDF report", timeout=5)
+    assert dash_br.get_logs() == []
+
+
+def test_dark_theme_switches_and_is_remembered(dash_br, live_server):
+    """The theme button darkens the page and its charts' text, and a reload keeps it."""
+    open_dashboard(dash_br, live_server)
+    driver = dash_br.driver
+    background = "return getComputedStyle(document.body).backgroundColor"
+    light = driver.execute_script(background)
+    dash_br.find_element("#theme-toggle").click()
+    wait_until(lambda: driver.execute_script(background) != light)
+    fill = driver.execute_script(
+        "return getComputedStyle(document.querySelector('#widget-line-users-graph .xtick text'))"
+        ".fill"
+    )
+    assert fill == "rgb(209, 213, 219)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "dashboard-dark.png"))
+    driver.refresh()
+    dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "dark"
+    dash_br.wait_for_text_to_equal("#theme-toggle", "Light theme", timeout=10)
     assert dash_br.get_logs() == []
