@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import alerts, live, widgets
+from callbacks import alerts, editing, live, widgets
 from callbacks import range as time_range
 from dashboard.runtime import Runtime
 
@@ -15,3 +15,4 @@ def register_all(app: Dash, rt: Runtime) -> None:
     widgets.register(app, rt)
     alerts.register(app, rt)
     time_range.register(app, rt)
+    editing.register(app, rt)

@@ -8,6 +8,8 @@ from typing import Any
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard import dashboards
+from dashboard.auth import role_at_least
+from dashboard.auth.guard import current_user
 from dashboard.export_csv import iso
 from dashboard.queries import widget_frames
 from dashboard.runtime import Runtime, now_ms
@@ -91,7 +93,9 @@ def register(app: Dash, rt: Runtime) -> None:
         if dash is None:
             missing = html.P(f"There is no dashboard {wanted!r}.", className="widget-error")
             return [missing], no_update, describe(rng, live, now_ms()), live, "Unknown", no_update
-        cards, config = grid(rt, dash, rng, live)
+        user = current_user()
+        editor = user is not None and role_at_least(user.role, "editor")
+        cards, config = grid(rt, dash, rng, live, editor)
         return cards, config, describe(rng, live, now_ms()), live, dash["title"], dash["id"]
 
     for widget in dashboards.default_dashboard()["widgets"]:

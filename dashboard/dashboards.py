@@ -227,3 +227,80 @@ def validate_dashboard(body: Any) -> dict[str, Any]:
                 widget[optional] = w[optional]
         out["widgets"].append(widget)
     return out
+
+
+EDIT_OPS = (
+    "left",
+    "right",
+    "up",
+    "down",
+    "wider",
+    "narrower",
+    "taller",
+    "shorter",
+    "duplicate",
+    "remove",
+)
+
+
+def edit_widget(dashboard: dict[str, Any], widget_id: str, op: str) -> dict[str, Any]:
+    """A copy of the dashboard with one widget moved, resized, duplicated or removed."""
+    import copy
+
+    if op not in EDIT_OPS:
+        raise ValueError(f"unknown edit {op!r}")
+    out = copy.deepcopy(dashboard)
+    widgets = out["widgets"]
+    index = next((i for i, w in enumerate(widgets) if w["id"] == widget_id), None)
+    if index is None:
+        raise ValueError(f"no widget {widget_id!r}")
+    widget = widgets[index]
+    lay = widget["layout"]
+    if op == "remove":
+        del widgets[index]
+    elif op == "duplicate":
+        twin = copy.deepcopy(widget)
+        taken = {w["id"] for w in widgets}
+        n = 2
+        while f"{widget_id}-{n}"[:64] in taken:
+            n += 1
+        twin["id"] = f"{widget_id}-{n}"[:64]
+        twin["title"] = f"{widget['title']} (copy)"[:120]
+        twin["layout"] = {**lay, "y": max(w["layout"]["y"] + w["layout"]["h"] for w in widgets)}
+        widgets.insert(index + 1, twin)
+    else:
+        x, y, w, h = lay["x"], lay["y"], lay["w"], lay["h"]
+        x = {"left": max(0, x - 1), "right": min(12 - w, x + 1)}.get(op, x)
+        y = {"up": max(0, y - 1), "down": y + 1}.get(op, y)
+        w = {"wider": min(12 - x, w + 1), "narrower": max(1, w - 1)}.get(op, w)
+        h = {"taller": min(20, h + 1), "shorter": max(1, h - 1)}.get(op, h)
+        widget["layout"] = {"x": x, "y": y, "w": w, "h": h}
+    return out
+
+
+def new_widget(
+    dashboard: dict[str, Any], *, kind: str, title: str, name: str, labels: dict[str, str]
+) -> dict[str, Any]:
+    """A copy of the dashboard with a widget added below the others."""
+    import copy
+
+    out = copy.deepcopy(dashboard)
+    taken = {w["id"] for w in out["widgets"]}
+    base = slug(title or name)[:56] or "widget"
+    wid, n = base, 2
+    while wid in taken:
+        wid, n = f"{base}-{n}", n + 1
+    bottom = max((w["layout"]["y"] + w["layout"]["h"] for w in out["widgets"]), default=0)
+    size = {"stat": (3, 2), "status": (3, 2), "pie": (4, 4)}.get(kind, (6, 4))
+    out["widgets"].append(
+        {
+            "id": wid,
+            "kind": kind,
+            "title": title or name,
+            "series": [{"name": name, "labels": labels}],
+            "aggregation": "avg",
+            "step": "1h" if kind == "bar" else "auto",
+            "layout": {"x": 0, "y": bottom, "w": size[0], "h": size[1]},
+        }
+    )
+    return out

@@ -121,6 +121,60 @@ def _labels_text(labels: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
+def edit_panel(rt: Runtime, editor: bool) -> html.Div:
+    """Edit mode: a switch, and a form that adds a widget for a metric picked from a search."""
+    names = sorted({i.key.name for i in rt.series_list()})
+    return html.Div(
+        [
+            html.Button(
+                "Edit dashboard",
+                id=ids.EDIT_TOGGLE,
+                type="button",
+                className="small-button",
+                **{"aria-pressed": "false"},
+            ),
+            html.Div(
+                [
+                    html.Label("Kind", htmlFor=ids.ADD_KIND, className="range-label"),
+                    dcc.Dropdown(
+                        id=ids.ADD_KIND,
+                        options=["line", "bar", "pie", "stat", "status"],
+                        value="line",
+                        clearable=False,
+                        className="add-kind",
+                    ),
+                    html.Label("Metric", htmlFor=ids.ADD_METRIC, className="range-label"),
+                    dcc.Dropdown(
+                        id=ids.ADD_METRIC,
+                        options=names,
+                        placeholder="Search metrics…",
+                        searchable=True,
+                        className="add-metric",
+                    ),
+                    html.Label("Labels", htmlFor=ids.ADD_LABELS, className="range-label"),
+                    dcc.Input(
+                        id=ids.ADD_LABELS,
+                        type="text",
+                        placeholder="region=eu",
+                        className="range-input",
+                    ),
+                    html.Label("Title", htmlFor=ids.ADD_TITLE, className="range-label"),
+                    dcc.Input(id=ids.ADD_TITLE, type="text", className="range-input"),
+                    html.Button(
+                        "Add widget", id=ids.ADD_SUBMIT, type="button", className="small-button"
+                    ),
+                    html.Span(id=ids.EDIT_STATUS, role="status", className="range-text"),
+                ],
+                id=ids.EDIT_FORM,
+                className="edit-form",
+                hidden=True,
+            ),
+        ],
+        className="edit-panel",
+        hidden=not editor,
+    )
+
+
 def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "default") -> html.Nav:
     """The dashboard, and the time range: presets that follow now, a custom from/to, live."""
     return html.Nav(
@@ -163,7 +217,41 @@ def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "defaul
     )
 
 
-def widget_card(widget: dict[str, Any], body: Any) -> html.Section:
+EDIT_BUTTONS = (
+    ("left", "←", "Move left"),
+    ("right", "→", "Move right"),
+    ("up", "↑", "Move up"),
+    ("down", "↓", "Move down"),
+    ("narrower", "−", "Narrower"),
+    ("wider", "+", "Wider"),
+    ("shorter", "⤒", "Shorter"),
+    ("taller", "⤓", "Taller"),
+    ("duplicate", "⧉", "Duplicate"),
+    ("remove", "✕", "Remove"),
+)
+
+
+def edit_bar(widget: dict[str, Any]) -> html.Div:
+    """Buttons that move, resize, duplicate and remove a widget (shown in edit mode)."""
+    return html.Div(
+        [
+            html.Button(
+                symbol,
+                id={"type": ids.WIDGET_EDIT, "widget": widget["id"], "op": op},
+                type="button",
+                className="edit-button",
+                title=f"{label}: {widget['title']}",
+                **{"aria-label": f"{label}: {widget['title']}"},
+            )
+            for op, symbol, label in EDIT_BUTTONS
+        ],
+        className="edit-bar",
+        role="toolbar",
+        **{"aria-label": f"Edit {widget['title']}"},
+    )
+
+
+def widget_card(widget: dict[str, Any], body: Any, editable: bool = False) -> html.Section:
     """A widget's card, placed on the 12-column grid by its layout."""
     lay = widget["layout"]
     style = {
@@ -189,7 +277,7 @@ def widget_card(widget: dict[str, Any], body: Any) -> html.Section:
         className="widget-head",
     )
     return html.Section(
-        [title, body],
+        [title, edit_bar(widget), body] if editable else [title, body],
         id=ids.widget(widget["id"]),
         className=f"widget widget-{widget['kind']}",
         style=style,
@@ -216,7 +304,11 @@ def render_widget(
 
 
 def grid(
-    rt: Runtime, dashboard: dict[str, Any], rng: dict[str, Any], live_mode: bool
+    rt: Runtime,
+    dashboard: dict[str, Any],
+    rng: dict[str, Any],
+    live_mode: bool,
+    editable: bool = False,
 ) -> tuple[list[Any], dict[str, Any]]:
     """The widget cards for a range, and the live feed's config (no live targets when fixed)."""
     cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
@@ -230,7 +322,7 @@ def grid(
         shown = widget if live_mode else {k: v for k, v in widget.items() if k != "range"}
         frames = widget_frames(rt, shown, rng, now)
         body, widget_targets = render_widget(shown, frames, window)
-        cards.append(widget_card(shown, body))
+        cards.append(widget_card(shown, body, editable))
         for key, items in widget_targets.items():
             if key == "*":
                 catchers.extend(items)
@@ -249,13 +341,15 @@ def grid(
 def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
     """The whole page for a dashboard, with history read now and the cursor it starts from."""
     alert_store = rt.alerts.store  # type: ignore[union-attr]
-    cards, config = grid(rt, dashboard, dashboard["range"], True)
+    editor = user is not None and role_at_least(user.role, "editor")
+    cards, config = grid(rt, dashboard, dashboard["range"], True, editor)
     cursor = config["cursor"]
     return html.Div(
         [
             dcc.Location(id=ids.PAGE_URL, refresh=False),
             header(dashboard, user, len(alert_store.firing())),
             range_bar(rt.dashboards.list() if rt.dashboards else [], dashboard["id"]),
+            edit_panel(rt, editor),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
             alerts_panel.panel(
                 alert_store.events(limit=20),
