@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
@@ -17,8 +18,9 @@ from layouts import ids
 
 
 def _rules_json(rt: Runtime) -> list[dict[str, Any]]:
-    """Every rule in its JSON form."""
-    return [r.to_json() for r in rt.alerts.store.rules()]  # type: ignore[union-attr]
+    """Every rule in its JSON form, with when its snooze ends."""
+    store = rt.alerts.store  # type: ignore[union-attr]
+    return [{**r.to_json(), "snoozed_until": store.snoozed_until(r.id)} for r in store.rules()]
 
 
 def _can_edit() -> bool:
@@ -54,7 +56,36 @@ def register(app: Dash, rt: Runtime) -> None:
         """The newest events and the firing count."""
         store = rt.alerts.store  # type: ignore[union-attr]
         firing = len(store.firing())
-        return ap.events_table(store.events(limit=20)), str(firing), firing == 0
+        return ap.events_table(store.events(limit=20), _can_edit()), str(firing), firing == 0
+
+    @app.callback(
+        Output(ap.EVENTS, "children", allow_duplicate=True),
+        Input({"type": ap.ACK, "event": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def acknowledge(clicks: list[Any]) -> Any:
+        """Acknowledge the event whose button was pressed (editors)."""
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(clicks) or not _can_edit():
+            return no_update
+        user = current_user()
+        store = rt.alerts.store  # type: ignore[union-attr]
+        store.ack(int(trigger["event"]), user.username if user else "?")
+        return ap.events_table(store.events(limit=20), True)
+
+    @app.callback(
+        Output(ap.RULES, "children", allow_duplicate=True),
+        Input({"type": ap.SNOOZE, "rule": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def snooze(clicks: list[Any]) -> Any:
+        """Snooze the rule whose button was pressed for an hour (editors)."""
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(clicks) or not _can_edit():
+            return no_update
+        store = rt.alerts.store  # type: ignore[union-attr]
+        store.snooze(str(trigger["rule"]), int(time.time() * 1000) + 3_600_000)
+        return ap.rules_list(_rules_json(rt), True)
 
     @app.callback(
         Output(ap.RULES, "children"),

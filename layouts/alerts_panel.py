@@ -25,6 +25,8 @@ NEW = {
 }
 CREATE = "alerts-new-create"
 DELETE = "alert-rule-delete"
+ACK = "alert-event-ack"
+SNOOZE = "alert-rule-snooze"
 
 
 def _when(ts: int) -> str:
@@ -32,8 +34,27 @@ def _when(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts / 1000)) + " UTC"
 
 
-def events_table(events: list[dict[str, Any]]) -> html.Table | html.P:
-    """The newest events as a table (text only)."""
+def _ack_cell(event: dict[str, Any], can_edit: bool) -> html.Td:
+    """Who acknowledged a firing event, or a button to do it (editors)."""
+    if event["state"] != "firing":
+        return html.Td("")
+    if event.get("acked_by"):
+        return html.Td(f"acked by {event['acked_by']}", className="muted")
+    if not can_edit:
+        return html.Td("")
+    return html.Td(
+        html.Button(
+            "Ack",
+            id={"type": ACK, "event": event["id"]},
+            type="button",
+            className="small-button",
+            **{"aria-label": f"Acknowledge {event['rule'] or event['rule_id']}"},
+        )
+    )
+
+
+def events_table(events: list[dict[str, Any]], can_edit: bool = False) -> html.Table | html.P:
+    """The newest events as a table (text only), with acknowledgement."""
     if not events:
         return html.P("No alert events yet.", className="muted")
     rows = [
@@ -45,11 +66,14 @@ def events_table(events: list[dict[str, Any]]) -> html.Table | html.P:
                 html.Td(e["state"], className=f"state state-{e['state']}"),
                 html.Td("no data" if e["value"] is None else f"{e['value']:g}"),
                 html.Td(e["severity"], className=f"sev sev-{e['severity']}"),
+                _ack_cell(e, can_edit),
             ]
         )
         for e in events
     ]
-    head = html.Tr([html.Th(h) for h in ("Time", "Rule", "Series", "State", "Value", "Severity")])
+    head = html.Tr(
+        [html.Th(h) for h in ("Time", "Rule", "Series", "State", "Value", "Severity", "")]
+    )
     return html.Table([html.Thead(head), html.Tbody(rows)], className="table")
 
 
@@ -70,6 +94,18 @@ def rules_list(rules: list[dict[str, Any]], can_edit: bool) -> html.Ul | html.P:
         ]
         if not r["enabled"]:
             parts.append(html.Span("disabled", className="muted"))
+        if r.get("snoozed_until", 0) > time.time() * 1000:
+            parts.append(html.Span(f"snoozed until {_when(r['snoozed_until'])}", className="muted"))
+        elif can_edit:
+            parts.append(
+                html.Button(
+                    "Snooze 1 h",
+                    id={"type": SNOOZE, "rule": r["id"]},
+                    className="small-button",
+                    type="button",
+                    **{"aria-label": f"Snooze rule {r['name']} for an hour"},
+                )
+            )
         if can_edit:
             parts.append(
                 html.Button(
@@ -139,7 +175,10 @@ def panel(
             html.Div(
                 [
                     html.Div(
-                        [html.H4("Recent events"), html.Div(events_table(events), id=EVENTS)],
+                        [
+                            html.H4("Recent events"),
+                            html.Div(events_table(events, can_edit), id=EVENTS),
+                        ],
                         className="alerts-col",
                     ),
                     html.Div(

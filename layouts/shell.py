@@ -353,7 +353,10 @@ def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
             alerts_panel.panel(
                 alert_store.events(limit=20),
-                [r.to_json() for r in alert_store.rules()],
+                [
+                    {**r.to_json(), "snoozed_until": alert_store.snoozed_until(r.id)}
+                    for r in alert_store.rules()
+                ],
                 user is not None and role_at_least(user.role, "editor"),
             ),
             html.Div(id=ids.ALERTS_TOASTS, className="toasts", **{"aria-live": "polite"}),

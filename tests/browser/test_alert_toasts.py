@@ -51,4 +51,13 @@ def test_crossing_point_shows_a_toast_the_badge_and_an_announcement(dash_br, liv
     assert "critical alert: Checkout <b>down</b>" in announce
     assert dash_br.find_element("#alerts-sound").text == "Sound: off"
     dash_br.wait_for_contains_text("#alerts-events", "firing", timeout=10)
+    dash_br.find_element(".toast .toast-close").click()  # dismiss it, as a user would
+    wait_until(lambda: not dash_br.driver.find_elements("css selector", ".toast"))
+    ack = dash_br.wait_for_element('#alerts-events button[id*="alert-event-ack"]', timeout=10)
+    ack.click()
+    dash_br.wait_for_contains_text("#alerts-events", "acked by admin", timeout=10)
+    dash_br.find_element('#alerts-rules button[id*="alert-rule-snooze"]').click()
+    dash_br.wait_for_contains_text("#alerts-rules", "snoozed until", timeout=10)
+    events = session.get(live_server.url + "/api/v1/alerts/events").json()["events"]
+    assert events[0]["acked_by"] == "admin"
     assert dash_br.get_logs() == []
