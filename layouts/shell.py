@@ -226,7 +226,7 @@ EDIT_BUTTONS = (
     ("wider", "+", "Wider"),
     ("shorter", "⤒", "Shorter"),
     ("taller", "⤓", "Taller"),
-    ("duplicate", "⧉", "Duplicate"),
+    ("duplicate", "Copy", "Duplicate"),
     ("remove", "✕", "Remove"),
 )
 

@@ -25,6 +25,10 @@ def test_add_move_and_remove_a_widget_and_find_it_so_after_a_reload(dash_br, liv
     dash_br.wait_for_contains_text("#edit-status", "Added Errors by hour", timeout=10)
     dash_br.wait_for_element("#widget-errors-by-hour .main-svg", timeout=10)
     assert dash_br.driver.execute_script(GRID_COLUMN, "widget-errors-by-hour") == "1 / span 6"
+    from tests.browser.conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_br.driver.save_screenshot(str(ARTIFACTS / "dashboard-editing.png"))
     move = '[id*="\\"op\\":\\"right\\""][id*="errors-by-hour"]'
     dash_br.find_element(move).click()
     wait_until(
@@ -57,4 +61,53 @@ def test_a_viewer_gets_no_edit_controls(dash_br, live_server):
     dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
     assert not dash_br.find_element(".edit-panel").is_displayed()
     assert not dash_br.driver.find_elements("css selector", ".edit-bar")
+    assert dash_br.get_logs() == []
+
+
+def test_a_dashboard_of_120_widgets_loads_and_updates_without_errors(dash_br, live_server):
+    """120 charts and tiles over every demo series draw, go live and update cleanly."""
+    from tests.browser.conftest import ARTIFACTS
+
+    session = requests.Session()
+    session.post(
+        live_server.url + "/api/v1/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+    )
+    names = ["demo.active_users", "demo.revenue_usd", "demo.error_rate", "demo.requests"]
+    widgets = []
+    for i in range(120):
+        kind = ("line", "stat", "bar", "line")[i % 4]
+        w, h = (3, 2) if kind == "stat" else (4, 3)
+        widgets.append(
+            {
+                "id": f"w{i}",
+                "kind": kind,
+                "title": f"Widget {i}",
+                "series": [{"name": names[i % 4], "labels": {}}],
+                "step": "1h" if kind == "bar" else "auto",
+                "layout": {"x": (i % 3) * 4, "y": (i // 3) * 3, "w": w, "h": h},
+            }
+        )
+    board = {"id": "big", "title": "120 widgets", "schema_version": 1, "widgets": widgets}
+    made = session.post(
+        live_server.url + "/api/v1/dashboards",
+        json=board,
+        headers={"X-CSRFToken": session.cookies.get("_csrf_token")},
+    )
+    assert made.status_code == 201, made.text
+    sign_in(dash_br, live_server)
+    dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
+    dash_br.driver.get(live_server.url + "/?dashboard=big")
+    wait_until(
+        lambda: len(dash_br.driver.find_elements("css selector", ".widget .main-svg")) >= 120,
+        timeout=60,
+    )
+    dash_br.wait_for_text_to_equal("#live-state", "Live", timeout=20)
+    frames = dash_br.driver.execute_script("return window.dashLive.stats.frames")
+    wait_until(
+        lambda: dash_br.driver.execute_script("return window.dashLive.stats.frames") > frames + 2,
+        timeout=10,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_br.driver.save_screenshot(str(ARTIFACTS / "dashboard-120.png"))
     assert dash_br.get_logs() == []
