@@ -36,13 +36,16 @@
     mode: "connecting",
     paused: false,
     overflow: false,
+    offscreen: {},
     cursorAtPause: null,
     pendingPoints: 0,
   };
   // While paused, at most this many points wait; beyond it they are dropped and fetched again
   // from the server (with `since`) on resume.
   var MAX_PAUSED_POINTS = 50000;
-  var stats = { messages: 0, points: 0, frames: 0, lastFrameAt: 0, drawn: {} };
+  var stats = { messages: 0, points: 0, frames: 0, lastFrameAt: 0, drawn: {}, offscreen: 0,
+                woken: 0 };
+  var MAX_HELD = 20000; // points kept per series for charts out of view
 
   function setProps(id, props) {
     var dc = window.dash_clientside;
@@ -93,6 +96,42 @@
   }
 
   /* ---- applying points ---- */
+
+  /* ---- charts out of view take no updates until they scroll in ---- */
+
+  var visible = {};   // graph id -> false while it is off screen (unknown means visible)
+  var watched = {};   // graph id -> the element observed for it
+  var observer = window.IntersectionObserver ? new window.IntersectionObserver(function (entries) {
+    var woke = false;
+    entries.forEach(function (entry) {
+      var id = entry.target.id;
+      var was = visible[id] !== false;
+      visible[id] = entry.isIntersecting;
+      if (entry.isIntersecting && !was) { woke = true; }
+    });
+    if (woke) {
+      var held = st.offscreen;
+      st.offscreen = {};
+      stats.woken += 1;
+      apply(held);
+    }
+  }, { rootMargin: "200px" }) : null;
+
+  function onScreen(id) {
+    var outer = document.getElementById(id);
+    if (observer && outer && watched[id] !== outer) {
+      if (watched[id]) { observer.unobserve(watched[id]); }
+      watched[id] = outer;
+      observer.observe(outer);
+    }
+    return visible[id] !== false;
+  }
+
+  function holdOffscreen(key, pts) {
+    var held = (st.offscreen[key] || []).concat(pts);
+    st.offscreen[key] = held.length > MAX_HELD ? held.slice(held.length - MAX_HELD) : held;
+    stats.offscreen += pts.length;
+  }
 
   function graphDiv(id) {
     var outer = document.getElementById(id);
@@ -218,6 +257,7 @@
     var targets = (st.config && st.config.targets) || {};
     var byGraph = {};
     var deferred = {};
+    var heldThisFrame = {};
     Object.keys(st.pending).forEach(function (key) {
       var pts = st.pending[key];
       pts.sort(function (a, b) { return a[0] - b[0]; });
@@ -246,6 +286,10 @@
           return;
         }
         if (t.type === "trace") {
+          if (!onScreen(t.graph)) {
+            if (!heldThisFrame[key]) { holdOffscreen(key, pts); heldThisFrame[key] = true; }
+            return;
+          }
           var gd = graphDiv(t.graph);
           if (!gd || !window.Plotly) {
             deferred[key] = pts;

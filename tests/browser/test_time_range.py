@@ -63,6 +63,8 @@ def test_clicking_a_bar_drills_into_its_hour(dash_br, live_server):
 def test_zooming_a_chart_reads_the_zoomed_range_again(dash_br, live_server):
     """Drag-zoom into ten minutes: the chart holds that range at full resolution."""
     open_dashboard(dash_br, live_server)
+    # let the first live frame land, so the zoom is not raced by the page still settling
+    wait_until(lambda: dash_br.driver.execute_script("return window.dashLive.stats.frames") > 0)
     before = dash_br.driver.execute_script(SPAN)
     end = before[1] - 3_600_000
     start = end - 600_000
