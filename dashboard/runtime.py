@@ -86,6 +86,10 @@ class Metrics:
             "Stream entries the persisters have not acknowledged (-1: Redis unreachable)",
             registry=r,
         )
+        self.polls = Counter("dashboard_polls", "Polls of a poll target", ["target"], registry=r)
+        self.poll_failures = Counter(
+            "dashboard_poll_failures", "Polls that failed, by target", ["target"], registry=r
+        )
 
 
 def open_store(settings: Settings) -> MetricStore:
@@ -157,7 +161,7 @@ class Runtime:
     alerts: AlertService | None = None
     dashboards: SQLiteDashboardStore | None = None
     alert_sink: Callable[[dict], None] | None = None
-    tasks: dict[str, str] = field(default_factory=dict)
+    tasks: dict[str, str | dict] = field(default_factory=dict)  # /healthz; pollers: a dict
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:

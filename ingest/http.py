@@ -1,4 +1,5 @@
-"""``POST /api/v1/ingest``: validated batches onto the bus, answered once durable."""
+"""``POST /api/v1/ingest`` (JSON) and ``/ingest/prometheus`` (text format): validated batches
+onto the bus, answered once durable."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from flask.typing import ResponseReturnValue
 
 from dashboard.auth.guard import token_auth
 from dashboard.http import error, runtime
-from dashboard.model import ValidationError, validate_batch
+from dashboard.model import Batch, ValidationError, validate_batch
 from dashboard.runtime import now_ms
 from ingest.bus import BusBusy, BusUnavailable
+from ingest.prometheus_text import exposition_batch
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
@@ -57,4 +59,49 @@ def ingest() -> ResponseReturnValue:
         return error(503, "storage unavailable", str(exc), Retry_After="1")
     rt.metrics.ingest_points.labels("http").inc(accepted)
     rt.metrics.ingest_batches.labels("http").inc()
+    return {"accepted": accepted}, 202
+
+
+@bp.post("/ingest/prometheus")
+@token_auth
+def ingest_prometheus() -> ResponseReturnValue:
+    """Accept a Prometheus text exposition; each sample is a point; 202 once stored."""
+    rt = runtime()
+    rejected = rt.metrics.ingest_rejected
+    token = bearer_token()
+    if not token or rt.ingest_token_name(token) is None:
+        rejected.labels("prometheus", "auth").inc()
+        return error(
+            401,
+            "unauthorized",
+            "send an ingest token as 'Authorization: Bearer <token>'",
+            WWW_Authenticate='Bearer realm="ingest"',
+        )
+    try:
+        text = request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        rejected.labels("prometheus", "invalid").inc()
+        return error(400, "invalid exposition", {"field": "body", "message": f"not UTF-8: {exc}"})
+    try:
+        batch = exposition_batch(text, now_ms=now_ms(), limits=rt.limits)
+    except ValidationError as exc:
+        rejected.labels("prometheus", "invalid").inc()
+        return error(400, "invalid exposition", {"field": exc.field, "message": exc.message})
+    return _publish(batch, "prometheus")
+
+
+def _publish(batch: Batch, source: str) -> ResponseReturnValue:
+    """Hand a validated batch to the bus and answer as the JSON route does."""
+    rt = runtime()
+    rejected = rt.metrics.ingest_rejected
+    try:
+        accepted = rt.bus.publish(batch)
+    except BusBusy as exc:
+        rejected.labels(source, "busy").inc()
+        return error(429, "ingest is behind", str(exc), Retry_After="1")
+    except BusUnavailable as exc:
+        rejected.labels(source, "unavailable").inc()
+        return error(503, "storage unavailable", str(exc), Retry_After="1")
+    rt.metrics.ingest_points.labels(source).inc(accepted)
+    rt.metrics.ingest_batches.labels(source).inc()
     return {"accepted": accepted}, 202

@@ -91,7 +91,7 @@ def test_zooming_a_chart_reads_the_zoomed_range_again(dash_br, live_server):
             and r[0] >= start - 10_000
             and r
         ),
-        timeout=15,
+        timeout=25,
     )
     assert count >= 55  # ten minutes of the demo's 10 s history, not the 24 h sample
     time.sleep(0.5)
