@@ -18,6 +18,8 @@ from dashboard.timerange import resolve
 
 bp = Blueprint("export", __name__, url_prefix="/api/v1")
 CHUNK_MS = 6 * HOUR
+MAX_CHUNKS = 4 * 400  # 400 days of 6-hour chunks at the finest steps
+MAX_TS = 2**53 - 1  # the largest integer JSON (and JavaScript) keeps exact
 
 
 @bp.get("/export.csv")
@@ -32,6 +34,8 @@ def export_csv_route() -> ResponseReturnValue:
         return error(400, "bad parameter", "start and end: Unix milliseconds, now or now-24h")
     if start > end:
         return error(400, "bad parameter", "start: must not be after end")
+    if not (0 <= start <= MAX_TS and 0 <= end <= MAX_TS):
+        return error(400, "bad parameter", f"start and end: between 0 and {MAX_TS}")
     selectors: list[Selector] = []
     for name in filter(None, request.args.get("names", "").split(",")):
         selectors.append(Selector.of(name.strip()))
@@ -54,6 +58,13 @@ def export_csv_route() -> ResponseReturnValue:
         step = choose_step(start, end, now, 2000) if wanted == "auto" else step_named(wanted)
     except ValueError as exc:
         return error(400, "bad parameter", f"step: {exc}")
+    if (end - start) / max(CHUNK_MS, step.width_ms * 1000) > MAX_CHUNKS:
+        return error(
+            400,
+            "range too long for this step",
+            f"{step.name}: export at most {MAX_CHUNKS * CHUNK_MS // DAY} days, or pick a"
+            " coarser step",
+        )
 
     def generate() -> Iterator[str]:
         yield export_csv.header(step != RAW)
@@ -134,6 +145,8 @@ def export_pdf_route() -> ResponseReturnValue:
         return error(400, "bad parameter", "start and end: Unix milliseconds, now or now-24h")
     if start >= end:
         return error(400, "bad parameter", "start: must be before end")
+    if not (0 <= start <= MAX_TS and 0 <= end <= MAX_TS):
+        return error(400, "bad parameter", f"start and end: between 0 and {MAX_TS}")
     rng = {"from": start, "to": end}
     figures: list[dict] = []
     sections: list[Section] = []

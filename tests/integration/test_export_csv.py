@@ -127,3 +127,15 @@ def test_each_widget_links_to_its_csv(app, client):
     frame = pd.read_csv(io.StringIO(client.get(users).get_data(as_text=True)))
     assert 1234.0 in frame["value"].tolist()
     assert set(frame["name"]) == {"demo.active_users"}
+
+
+def test_absurd_ranges_are_refused_quickly(client):
+    """Out-of-range times and raw exports over years get a 400, not a stuck worker."""
+    for query in (
+        "start=-9223372036854775808",
+        "end=99999999999999999999999",
+        "start=0&end=9007199254740991&step=raw",
+    ):
+        response = client.get(f"/api/v1/export.csv?names=x&{query}")
+        assert response.status_code == 400, query
+    assert client.get("/api/v1/export.csv?names=x&start=0&step=auto").status_code == 200
