@@ -16,23 +16,30 @@ from dashboard.steps import HOUR
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_POINTS_LIMIT = 20_000
+# The Unix milliseconds a range may name: from the epoch to the largest integer JSON keeps exact.
+MAX_TS = 2**53 - 1
 
 
 class BadParam(ValueError):
     """A query parameter that cannot be used; the message names it."""
 
 
-def _int_param(name: str, default: int | None = None) -> int:
-    """An integer query parameter, or BadParam."""
+def _int_param(
+    name: str, default: int | None = None, lo: int | None = None, hi: int | None = None
+) -> int:
+    """An integer query parameter (in ``[lo, hi]`` when given), or BadParam."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         if default is None:
             raise BadParam(f"{name}: required")
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise BadParam(f"{name}: must be an integer") from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise BadParam(f"{name}: between {lo} and {hi}")
+    return value
 
 
 def _series_key() -> SeriesKey:
@@ -94,8 +101,8 @@ def get_series() -> ResponseReturnValue:
             "points": points,
         }
     now = now_ms()
-    end = _int_param("end", now)
-    start = _int_param("start", end - HOUR)
+    end = _int_param("end", now, 0, MAX_TS)
+    start = _int_param("start", max(end - HOUR, 0), 0, MAX_TS)
     if start > end:
         raise BadParam("start: must not be after end")
     max_points = _int_param("max_points", 1000)

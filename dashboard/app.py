@@ -7,11 +7,12 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from dash import Dash
-from flask import Flask
+from flask import Flask, Request
 from flask_socketio import SocketIO
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from dashboard import alerts_api, api, dashboards_api, export_api, live, observability
 from dashboard.auth import guard
@@ -29,6 +30,19 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
+
+
+class SafeJSONRequest(Request):
+    """A request whose JSON parser answers 400, not 500, to absurdly deep nesting."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Like Flask's, but a RecursionError is a bad body, not a server error."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("the JSON body is nested too deeply") from None
 
 
 def async_mode() -> str:
@@ -50,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build a node: the Flask server with the API, the Dash UI and the /live namespace."""
     settings = settings or Settings()
     server = Flask(__name__)
+    server.request_class = SafeJSONRequest
     given = settings.secret_key.get_secret_value() if settings.secret_key else ""
     secret = given or read_or_create_secret(settings.data_dir / "secret_key")
     server.config.update(
@@ -155,6 +170,9 @@ def _apply_limits(server: Flask, limiter, settings: Settings) -> None:  # type: 
     views["ingest.ingest"] = limiter.limit(settings.ingest_rate_limit, key_func=token_key)(
         views["ingest.ingest"]
     )
+    views["ingest.ingest_prometheus"] = limiter.limit(
+        settings.ingest_rate_limit, key_func=token_key
+    )(views["ingest.ingest_prometheus"])
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(api.bp)
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(alerts_api.bp)
     limiter.limit(settings.api_rate_limit, key_func=guard.user_key)(export_api.bp)
@@ -174,7 +192,7 @@ def _socket_ingest_limit(limiter, settings: Settings):  # type: ignore[no-untype
 
 
 def start_background(server: Flask) -> None:
-    """Start the node's background tasks: session sweeps, and the demo source when enabled."""
+    """Start the node's background tasks: session sweeps, pollers and the demo when enabled."""
     rt: Runtime = server.extensions["dashboard"]
     socketio: SocketIO = server.extensions["socketio"]
     socketio.start_background_task(
@@ -203,6 +221,11 @@ def start_background(server: Flask) -> None:
         socketio.start_background_task(rt.alerts.run_ticks, socketio.sleep)
         if rt.alerts.notifier is not None:
             socketio.start_background_task(rt.alerts.notifier.run)
+    # with Redis and dedicated workers (persist_in_web off) the worker polls, not every web node
+    if rt.settings.poll_targets and (
+        not isinstance(rt.bus, RedisBus) or rt.settings.persist_in_web
+    ):
+        start_node_pollers(rt, socketio)
     if rt.settings.demo:
         from ingest import demo
 
@@ -219,6 +242,24 @@ def start_background(server: Flask) -> None:
                 rt.tasks["demo"] = "stopped"
 
         socketio.start_background_task(run_demo)
+
+
+def start_node_pollers(rt: Runtime, socketio: SocketIO) -> None:
+    """Start one poller per DASHBOARD_POLL_TARGETS entry; a bad target stops the start."""
+    from ingest.pollers import TargetError, start_pollers
+
+    try:
+        start_pollers(
+            rt.settings,
+            publish=rt.bus.publish,
+            spawn=lambda _name, run: socketio.start_background_task(run),
+            sleep=socketio.sleep,
+            metrics=rt.metrics,
+            tasks=rt.tasks,
+            limits=rt.limits,
+        )
+    except TargetError as exc:
+        raise SystemExit(f"DASHBOARD_POLL_TARGETS: {exc}") from None
 
 
 def _task_state(rt: Runtime, name: str):  # type: ignore[no-untyped-def]

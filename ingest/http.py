@@ -40,7 +40,10 @@ def ingest() -> ResponseReturnValue:
     if not request.is_json:
         rejected.labels("http", "content_type").inc()
         return error(415, "unsupported media type", "send the batch as application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than json can decode; silent= covers ValueError only
+        body = None
     if body is None:
         rejected.labels("http", "invalid").inc()
         return error(400, "invalid JSON", "body: not a JSON document")

@@ -66,6 +66,22 @@ class Worker:
             ),
         )
         self.start_alerts()
+        if self.settings.poll_targets:
+            from dashboard.runtime import Metrics
+            from ingest.pollers import TargetError, start_pollers
+
+            try:
+                start_pollers(
+                    self.settings,
+                    publish=self.bus.publish,
+                    spawn=self.spawn,
+                    sleep=self.sleep,
+                    metrics=Metrics(),
+                    tasks=self.states,
+                    should_stop=self.stopping.is_set,
+                )
+            except TargetError as exc:
+                raise SystemExit(f"dashboard worker: {exc}") from exc
         if hasattr(self.store, "retention"):
             from types import SimpleNamespace
 

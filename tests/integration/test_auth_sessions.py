@@ -304,3 +304,12 @@ def test_api_is_limited_per_user_and_ingest_per_token(settings):
     assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
     assert last.get_json()["error"]
     app.extensions["dashboard"].close()
+
+
+def test_absurdly_nested_json_is_a_400_everywhere(anon_client, client):
+    """A body nested 100,000 deep is refused as bad input on every JSON route, never a 500."""
+    deep = "[" * 100_000
+    headers = {"Content-Type": "application/json"}
+    assert anon_client.post("/api/v1/auth/login", data=deep, headers=headers).status_code == 400
+    for path in ("/api/v1/dashboards", "/api/v1/alerts/rules", "/api/v1/users"):
+        assert client.post(path, data=deep, headers=headers).status_code == 400, path
