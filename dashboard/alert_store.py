@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from dashboard.alerts import Event, Rule, validate_rule
+from dashboard.store.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_rules (
@@ -41,14 +41,8 @@ class SQLiteAlertStore:
     def __init__(self, path: str | Path) -> None:
         """Open (and create) the tables."""
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn = connect(path, SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-            self._conn.executescript(SCHEMA)
 
     def rules(self) -> list[Rule]:
         """Every rule."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from dashboard.dashboards import default_dashboard, validate_dashboard
+from dashboard.store.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dashboards (
@@ -28,14 +28,9 @@ class SQLiteDashboardStore:
     def __init__(self, path: str | Path) -> None:
         """Open (and create) the table; add the default dashboard when there is none."""
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn = connect(path, SCHEMA)
         self._lock = threading.Lock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-            self._conn.executescript(SCHEMA)
             empty = self._conn.execute("SELECT count(*) FROM dashboards").fetchone()[0] == 0
         if empty:
             self.put(default_dashboard(), owner=None)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dashboard.auth import ROLES
+from dashboard.store.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -89,14 +90,8 @@ class SQLiteUserStore:
     def __init__(self, path: str | Path) -> None:
         """Open (and create) the tables in the database file."""
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn = connect(path, SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-            self._conn.executescript(SCHEMA)
 
     def _one(self, sql: str, args: tuple = ()) -> tuple | None:
         """The first row of a query."""

@@ -32,6 +32,22 @@ CREATE TABLE IF NOT EXISTS points (
 """
 
 
+def connect(path: str | Path, schema: str) -> sqlite3.Connection:
+    """A connection to the database file (created with its folder), in WAL mode, with ``schema``.
+
+    Shared by every store kept in the embedded database; each store serialises its own use.
+    """
+    text = str(path)
+    if text != ":memory:":
+        Path(text).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(text, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.executescript(schema)
+    return conn
+
+
 class SQLiteStore:
     """Points in one SQLite file; rollups are computed by the query from raw points."""
 
@@ -40,15 +56,8 @@ class SQLiteStore:
     def __init__(self, path: str | Path) -> None:
         """Open (and create) the database file."""
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn = connect(path, SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-            self._conn.executescript(SCHEMA)
         self._ids: dict[SeriesKey, int] = {}
 
     def _series_id(self, key: SeriesKey, unit: str) -> int:
