@@ -137,6 +137,7 @@
     var outer = document.getElementById(id);
     if (!outer) { return null; }
     var gd = outer.classList.contains("js-plotly-plot") ? outer : outer.querySelector(".js-plotly-plot");
+    if (gd && gd.data) { zoomable(gd); }
     return gd && gd.data ? gd : null;
   }
 
@@ -511,6 +512,38 @@
       st.socket.connect();
     }
   });
+
+  /* ---- a zoom on a chart becomes the page's range, so a link shares the zoomed view ---- */
+
+  function toMs(value) {
+    if (typeof value === "number") { return value; }
+    return new Date(String(value).replace(" ", "T") + "Z").getTime();
+  }
+
+  function wireZoom() {
+    document.querySelectorAll(".widget-graph").forEach(function (outer) {
+      zoomable(outer.querySelector(".js-plotly-plot"));
+    });
+  }
+
+  function zoomable(gd) {
+    if (!gd || !gd.on || gd.__dashZoom || !gd.closest || !gd.closest(".widget-graph")) { return; }
+    gd.__dashZoom = true;
+    gd.on("plotly_relayout", function (ev) {
+        if (!ev || ev["xaxis.range[0]"] === undefined || ev["xaxis.range[1]"] === undefined) {
+          return;
+        }
+        var start = Math.round(toMs(ev["xaxis.range[0]"]));
+        var end = Math.round(toMs(ev["xaxis.range[1]"]));
+        if (isNaN(start) || isNaN(end) || start >= end) { return; }
+        var params = new URLSearchParams(window.location.search);
+        ["range", "from", "to"].forEach(function (k) { params.delete(k); });
+        params.set("from", start);
+        params.set("to", end);
+        setProps("page-url", { search: "?" + params.toString() });
+    });
+  }
+  window.setInterval(wireZoom, 300);
 
   window.dashLive = {
     configure: function (config) {

@@ -16,3 +16,4 @@ def register_all(app: Dash, rt: Runtime) -> None:
     alerts.register(app, rt)
     time_range.register(app, rt)
     editing.register(app, rt)
+    editing.register_new(app, rt)

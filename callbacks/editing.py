@@ -8,7 +8,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
 from dashboard import auth
 from dashboard.auth.guard import current_user
-from dashboard.dashboards import edit_widget, new_widget
+from dashboard.dashboards import edit_widget, new_widget, slug
 from dashboard.model import ValidationError
 from dashboard.runtime import Runtime
 from dashboard.timerange import dashboard_from_search, from_search
@@ -93,3 +93,39 @@ def register(app: Dash, rt: Runtime) -> None:
         rng, live = from_search(search)
         cards, config = grid(rt, saved, rng, live, editable=True)
         return cards, config, note
+
+
+def register_new(app: Dash, rt: Runtime) -> None:
+    """A new, empty dashboard from a title (editors), opened at once."""
+
+    @app.callback(
+        Output(ids.PAGE_URL, "search", allow_duplicate=True),
+        Output(ids.DASHBOARD_SELECT, "options"),
+        Output(ids.EDIT_STATUS, "children", allow_duplicate=True),
+        Input(ids.NEW_SUBMIT, "n_clicks"),
+        State(ids.NEW_TITLE, "value"),
+        prevent_initial_call=True,
+    )
+    def create(clicks: Any, title: str | None) -> tuple[Any, Any, str]:
+        """Save an empty dashboard under a fresh id and go to it."""
+        user = current_user()
+        if not clicks or user is None or not auth.role_at_least(user.role, "editor"):
+            return no_update, no_update, "Only editors and admins can create dashboards."
+        title = (title or "").strip()
+        if not title:
+            return no_update, no_update, "Give the new dashboard a title."
+        store = rt.dashboards
+        assert store is not None
+        base = slug(title)[:56]
+        new_id, n = base, 2
+        while store.get(new_id) is not None:
+            new_id, n = f"{base}-{n}", n + 1
+        try:
+            store.put(
+                {"id": new_id, "title": title, "schema_version": 1, "widgets": []},
+                owner=user.username,
+            )
+        except ValidationError as exc:
+            return no_update, no_update, f"Not created: {exc}"
+        options = [{"label": b["title"], "value": b["id"]} for b in store.list()]
+        return f"?dashboard={new_id}", options, f"Created {title}: add widgets to it."

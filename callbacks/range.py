@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 
-from dashboard import dashboards
 from dashboard.auth import role_at_least
 from dashboard.auth.guard import current_user
 from dashboard.export_csv import iso
-from dashboard.queries import widget_frames
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
-from layouts import ids, line
+from layouts import ids
 from layouts.shell import grid
-
-
-def plotly_time(value: Any) -> int | None:
-    """Unix ms from a Plotly date-axis value (``"2026-11-28 10:00:00.5"`` in UTC) or ms."""
-    if isinstance(value, int | float):
-        return int(value)
-    try:
-        text = str(value).replace(" ", "T")
-        return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
-    except ValueError:
-        return None
 
 
 def describe(rng: dict[str, Any], live: bool, now: int) -> str:
@@ -97,42 +83,3 @@ def register(app: Dash, rt: Runtime) -> None:
         editor = user is not None and role_at_least(user.role, "editor")
         cards, config = grid(rt, dash, rng, live, editor)
         return cards, config, describe(rng, live, now_ms()), live, dash["title"], dash["id"]
-
-    for widget in dashboards.default_dashboard()["widgets"]:
-        if widget["kind"] == "line":
-            _zoom_callback(app, rt, widget)
-
-
-def _zoom_callback(app: Dash, rt: Runtime, widget: dict[str, Any]) -> None:
-    """A zoom (drag) on this chart reads its range again at the finer resolution it needs."""
-    gid = ids.graph(widget["id"])
-
-    @app.callback(
-        Output(gid, "figure"),
-        Input(gid, "relayoutData"),
-        State(ids.PAGE_URL, "search"),
-        prevent_initial_call=True,
-    )
-    def zoom(relayout: dict[str, Any] | None, search: str | None) -> Any:
-        """The chart over the zoomed range, downsampled to its width again."""
-        if not relayout:
-            return no_update
-        rng, live = from_search(search)
-        now = now_ms()
-        shown = widget if live else {k: v for k, v in widget.items() if k != "range"}
-        if relayout.get("xaxis.autorange"):
-            return line.figure(shown, widget_frames(rt, shown, rng, now))
-        start = plotly_time(relayout.get("xaxis.range[0]"))
-        end = plotly_time(relayout.get("xaxis.range[1]"))
-        if start is None or end is None or start >= end:
-            return no_update
-        frames = widget_frames(
-            rt, {k: v for k, v in widget.items() if k != "range"}, {"from": start, "to": end}, now
-        )
-        figure = line.figure(shown, frames)
-        figure["layout"]["xaxis"] = {
-            **figure["layout"]["xaxis"],
-            "range": [start, end],
-            "autorange": False,
-        }
-        return figure

@@ -163,6 +163,13 @@ def edit_panel(rt: Runtime, editor: bool) -> html.Div:
                     html.Button(
                         "Add widget", id=ids.ADD_SUBMIT, type="button", className="small-button"
                     ),
+                    html.Label("New dashboard", htmlFor=ids.NEW_TITLE, className="range-label"),
+                    dcc.Input(
+                        id=ids.NEW_TITLE, type="text", placeholder="Title", className="range-input"
+                    ),
+                    html.Button(
+                        "Create", id=ids.NEW_SUBMIT, type="button", className="small-button"
+                    ),
                     html.Span(id=ids.EDIT_STATUS, role="status", className="range-text"),
                 ],
                 id=ids.EDIT_FORM,

@@ -116,3 +116,21 @@ def test_a_dashboard_of_120_widgets_loads_and_updates_without_errors(dash_br, li
     ARTIFACTS.mkdir(exist_ok=True)
     dash_br.driver.save_screenshot(str(ARTIFACTS / "dashboard-120.png"))
     assert dash_br.get_logs() == []
+
+
+def test_a_dashboard_built_from_nothing_in_the_page(dash_br, live_server):
+    """Create an empty dashboard, add a chart to it, and find both after a reload."""
+    open_dashboard(dash_br, live_server)
+    dash_br.find_element("#edit-toggle").click()
+    dash_br.find_element("#new-dashboard-title").send_keys("Ops board")
+    dash_br.find_element("#new-dashboard-submit").click()
+    wait_until(lambda: "dashboard=ops-board" in dash_br.driver.current_url)
+    dash_br.wait_for_text_to_equal("#header-title", "Ops board", timeout=10)
+    dash_br.select_dcc_dropdown("#add-metric", value="demo.active_users")
+    dash_br.find_element("#add-title").send_keys("Users now")
+    dash_br.find_element("#add-submit").click()
+    dash_br.wait_for_element("#widget-users-now-graph .main-svg", timeout=10)
+    dash_br.driver.refresh()
+    dash_br.wait_for_element("#widget-users-now-graph .main-svg", timeout=20)
+    assert len(dash_br.driver.find_elements("css selector", ".widget")) == 1
+    assert dash_br.get_logs() == []

@@ -61,7 +61,7 @@ def test_clicking_a_bar_drills_into_its_hour(dash_br, live_server):
 
 
 def test_zooming_a_chart_reads_the_zoomed_range_again(dash_br, live_server):
-    """Drag-zoom into ten minutes: the chart holds that range at full resolution."""
+    """Drag-zoom into ten minutes: the charts hold that range at full resolution, shareably."""
     open_dashboard(dash_br, live_server)
     # let the first live frame land, so the zoom is not raced by the page still settling
     wait_until(lambda: dash_br.driver.execute_script("return window.dashLive.stats.frames") > 0)
@@ -94,6 +94,15 @@ def test_zooming_a_chart_reads_the_zoomed_range_again(dash_br, live_server):
         timeout=25,
     )
     assert count >= 55  # ten minutes of the demo's 10 s history, not the 24 h sample
+    # the zoom is the page's range now: in the URL, so a link opens the same view
+    wait_until(lambda: "from=" in dash_br.driver.current_url)
+    dash_br.wait_for_contains_text("#range-text", "(fixed)", timeout=10)
+    shared = dash_br.driver.current_url
+    dash_br.driver.get(shared)
+    wait_until(
+        lambda: (s := dash_br.driver.execute_script(SPAN)) and s[1] - s[0] <= 600_000,
+        timeout=20,
+    )
     time.sleep(0.5)
     assert dash_br.get_logs() == []
 
