@@ -29,8 +29,9 @@ def register(app: Dash, rt: Runtime) -> None:
         widgets = {w["id"]: w for w in (dash or {}).get("widgets", [])}
         now = now_ms()
         out = []
+        known = [i.key for i in rt.series_list()]  # listed once for every widget
         for gid in graph_ids:
             widget = widgets[gid["widget"]]
-            frames = widget_frames(rt, widget, dash["range"], now)  # type: ignore[index]
+            frames = widget_frames(rt, widget, dash["range"], now, known)  # type: ignore[index]
             out.append(FIGURES[widget["kind"]](widget, frames))
         return out

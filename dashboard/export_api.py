@@ -151,16 +151,19 @@ def export_pdf_route() -> ResponseReturnValue:
     figures: list[dict] = []
     sections: list[Section] = []
     owners: list[int] = []
+    known = [i.key for i in rt.series_list()]  # listed once for every widget
     for widget in dash["widgets"]:
         kind = widget["kind"]
         plain = {k: v for k, v in widget.items() if k != "range"}
         if kind in ("stat", "status"):
             keys = matching_keys(
-                rt, [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
+                rt,
+                [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]],
+                known,
             )
             frames = [read_series(rt, k, start, end, max_points=600, now=now) for k in keys]
         else:
-            frames = widget_frames(rt, plain, rng, now)
+            frames = widget_frames(rt, plain, rng, now, known)
         figure = {"line": line.figure, "bar": bar.figure, "pie": pie.figure}.get(kind)
         section = Section(title=widget["title"])
         if figure is not None:

@@ -32,9 +32,12 @@ def read_series(
     return frame
 
 
-def matching_keys(rt: Runtime, selectors: list[Selector]) -> list[SeriesKey]:
-    """Known series picked by any of the selectors, in key order."""
-    return [i.key for i in rt.series_list() if any(s.matches(i.key) for s in selectors)]
+def matching_keys(
+    rt: Runtime, selectors: list[Selector], known: list[SeriesKey] | None = None
+) -> list[SeriesKey]:
+    """Known series (``known``, or the runtime's list) picked by any selector, in key order."""
+    keys = known if known is not None else [i.key for i in rt.series_list()]
+    return [k for k in keys if any(s.matches(k) for s in selectors)]
 
 
 def frame_json(frame: SeriesFrame) -> dict[str, Any]:
@@ -56,14 +59,21 @@ def frame_json(frame: SeriesFrame) -> dict[str, Any]:
 
 
 def widget_frames(
-    rt: Runtime, widget: dict[str, Any], dashboard_range: dict[str, Any], now: int
+    rt: Runtime,
+    widget: dict[str, Any],
+    dashboard_range: dict[str, Any],
+    now: int,
+    known: list[SeriesKey] | None = None,
 ) -> list[SeriesFrame]:
-    """The frames a widget draws, one per matching series, read as its kind needs them."""
+    """The frames a widget draws, one per matching series, read as its kind needs them.
+
+    ``known`` saves listing the series again for each widget of a page.
+    """
     from dashboard.steps import HOUR
     from dashboard.timerange import resolve_range
 
     selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
-    keys = matching_keys(rt, selectors)
+    keys = matching_keys(rt, selectors, known)
     kind = widget["kind"]
     start, end = resolve_range(widget.get("range") or dashboard_range, now)
     step = widget.get("step", "auto")

@@ -324,10 +324,11 @@ def grid(
     cards = []
     targets: dict[str, list[dict[str, Any]]] = {}
     catchers: list[dict[str, Any]] = []
+    known = [i.key for i in rt.series_list()]  # listed once for every widget
     for widget in dashboard["widgets"]:
         # a widget's own relative range holds in live mode; a fixed range applies to all
         shown = widget if live_mode else {k: v for k, v in widget.items() if k != "range"}
-        frames = widget_frames(rt, shown, rng, now)
+        frames = widget_frames(rt, shown, rng, now, known)
         body, widget_targets = render_widget(shown, frames, window)
         cards.append(widget_card(shown, body, editable))
         for key, items in widget_targets.items():
