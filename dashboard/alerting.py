@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from dashboard.alert_store import SQLiteAlertStore
+from dashboard.alert_store import AlertStore
 from dashboard.alerts import Engine, Event, Rule, slack_payload, webhook_host_allowed
 from dashboard.model import Batch, SeriesKey
 
@@ -106,7 +106,7 @@ class AlertService:
 
     def __init__(
         self,
-        store: SQLiteAlertStore,
+        store: AlertStore,
         *,
         emit: Callable[[dict[str, Any]], None],
         notifier: Notifier | None = None,

@@ -13,16 +13,17 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from dashboard.alert_store import SQLiteAlertStore
+from dashboard.alert_store import AlertStore
 from dashboard.alerting import AlertService, Notifier
-from dashboard.auth.users import SQLiteUserStore, UserStore
+from dashboard.auth.users import SQLUserStore, UserStore
 from dashboard.cache import HistoryCache, open_history_cache
-from dashboard.dashboard_store import SQLiteDashboardStore
+from dashboard.dashboard_store import DashboardStore
 from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
 from dashboard.realtime import Hub, stream_seq
 from dashboard.render_pool import RenderPool
 from dashboard.settings import Settings
 from dashboard.steps import DAY, RAW, Step
+from dashboard.store.appdb import AppDB
 from dashboard.store.base import MetricStore, SeriesFrame, SeriesInfo
 from dashboard.store.memory import MemoryStore
 from dashboard.store.sqlite import SQLiteStore
@@ -106,29 +107,21 @@ def open_store(settings: Settings) -> MetricStore:
     raise SystemExit(f"DASHBOARD_DATABASE_URL: unsupported scheme in {url.split(':', 1)[0]!r}")
 
 
+def open_app_db(settings: Settings) -> AppDB:
+    """The database of users, tokens, dashboards and alerts: the metrics' database."""
+    from dashboard.store import appdb
+
+    return appdb.open_app_db(settings.resolved_database_url)
+
+
 def open_user_store(settings: Settings) -> UserStore:
-    """The user store in the configured database (SQLite for now)."""
-    url = settings.resolved_database_url
-    if url.startswith("sqlite:///"):
-        return SQLiteUserStore(url.removeprefix("sqlite:///"))
-    # PostgreSQL users are not wired yet: keep them in the data folder's SQLite file.
-    return SQLiteUserStore(settings.data_dir / "users.db")
+    """The user store in the configured database (for the CLI)."""
+    return SQLUserStore(open_app_db(settings), owns_db=True)
 
 
-def open_alert_store(settings: Settings) -> SQLiteAlertStore:
-    """The alert rules and events in the configured database (SQLite for now)."""
-    url = settings.resolved_database_url
-    if url.startswith("sqlite:///"):
-        return SQLiteAlertStore(url.removeprefix("sqlite:///"))
-    return SQLiteAlertStore(settings.data_dir / "alerts.db")
-
-
-def open_dashboard_store(settings: Settings) -> SQLiteDashboardStore:
-    """Saved dashboards in the configured database (SQLite for now)."""
-    url = settings.resolved_database_url
-    if url.startswith("sqlite:///"):
-        return SQLiteDashboardStore(url.removeprefix("sqlite:///"))
-    return SQLiteDashboardStore(settings.data_dir / "dashboards.db")
+def open_alert_store(settings: Settings) -> AlertStore:
+    """The alert rules and events in the configured database (for the worker)."""
+    return AlertStore(open_app_db(settings), owns_db=True)
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
@@ -159,7 +152,8 @@ class Runtime:
     live_clients: int = 0
     live_sink: Callable[[Batch], None] | None = None
     alerts: AlertService | None = None
-    dashboards: SQLiteDashboardStore | None = None
+    dashboards: DashboardStore | None = None
+    app_db: AppDB | None = None
     alert_sink: Callable[[dict], None] | None = None
     tasks: dict[str, str | dict] = field(default_factory=dict)  # /healthz; pollers: a dict
 
@@ -188,9 +182,11 @@ class Runtime:
             max_age_ms=settings.max_point_age_s * 1000,
             max_future_ms=settings.max_future_skew_s * 1000,
         )
-        users = open_user_store(settings)
+        app_db = open_app_db(settings)
+        users = SQLUserStore(app_db)
         env_tokens = frozenset(settings.ingest_tokens)
         rt = cls(settings, store, hot, hub, bus, Metrics(), users, env_tokens, limits)
+        rt.app_db = app_db
         if isinstance(bus, RedisBus):
             bus.on_tail_start = lambda entry_id: hub.start_at(stream_seq(entry_id))
             # where the tail starts is fixed before the database is read, so an entry persisted
@@ -203,9 +199,9 @@ class Runtime:
         rt.warm_hot_store()
         bus.subscribe(hot.write)
         bus.subscribe(rt.publish_live)
-        rt.dashboards = open_dashboard_store(settings)
+        rt.dashboards = DashboardStore(app_db)
         rt.alerts = AlertService(
-            open_alert_store(settings),
+            AlertStore(app_db),
             emit=rt.publish_alert,
             notifier=Notifier(
                 allow_private=settings.webhook_allow_private,
@@ -319,7 +315,7 @@ class Runtime:
         self.users.close()
         if self.alerts is not None:
             self.alerts.store.close()
-        if self.dashboards is not None:
-            self.dashboards.close()
+        if self.app_db is not None:
+            self.app_db.close()
         if "render_pool" in self.__dict__:
             self.render_pool.close()

@@ -1,18 +1,16 @@
-"""Users, ingest tokens (stored as SHA-256 hashes) and revoked JWT ids, in the SQLite database."""
+"""Users, ingest tokens (stored as SHA-256 hashes) and revoked JWT ids, in the app's database."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from dashboard.auth import ROLES
-from dashboard.store.sqlite import connect
+from dashboard.store.appdb import AppDB, Conflict, as_app_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -84,24 +82,23 @@ class UserStore(Protocol):
     def close(self) -> None: ...
 
 
-class SQLiteUserStore:
-    """The UserStore in the embedded SQLite database file."""
+class SQLUserStore:
+    """The UserStore in the app's database (SQLite or PostgreSQL)."""
 
-    def __init__(self, path: str | Path) -> None:
-        """Open (and create) the tables in the database file."""
-        self.path = str(path)
-        self._conn = connect(path, SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, db: AppDB | str | Path, *, owns_db: bool | None = None) -> None:
+        """Open (and create) the tables."""
+        # a store closes the database it opened from a path, or was handed to keep
+        self._owns_db = isinstance(db, str | Path) if owns_db is None else owns_db
+        self._db = as_app_db(db)
+        self._db.create_tables(SCHEMA)
 
     def _one(self, sql: str, args: tuple = ()) -> tuple | None:
         """The first row of a query."""
-        with self._lock:
-            return self._conn.execute(sql, args).fetchone()
+        return self._db.execute(sql, args).fetchone()
 
     def _run(self, sql: str, args: tuple = ()) -> int:
         """Run a statement; the number of rows it changed."""
-        with self._lock:
-            return self._conn.execute(sql, args).rowcount
+        return self._db.execute(sql, args).rowcount
 
     def count_users(self) -> int:
         """How many users exist."""
@@ -119,7 +116,7 @@ class SQLiteUserStore:
                 "INSERT INTO users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
                 (username, password_hash, role, int(time.time())),
             )
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise ValueError(f"user {username!r} exists") from None
         user = self.get_user(username)
         assert user is not None
@@ -135,10 +132,9 @@ class SQLiteUserStore:
 
     def list_users(self) -> list[User]:
         """Every user."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, username, role, password_hash, disabled FROM users ORDER BY username"
-            ).fetchall()
+        rows = self._db.execute(
+            "SELECT id, username, role, password_hash, disabled FROM users ORDER BY username"
+        ).rows
         return [User(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
@@ -157,7 +153,7 @@ class SQLiteUserStore:
                 "INSERT INTO ingest_tokens (name, token_hash, created_at) VALUES (?,?,?)",
                 (name, token_hash(token), int(time.time())),
             )
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise ValueError(f"token {name!r} exists") from None
         return token
 
@@ -181,27 +177,25 @@ class SQLiteUserStore:
 
     def list_tokens(self) -> list[dict[str, object]]:
         """Tokens by name with their state (never the token)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT name, created_at, revoked_at FROM ingest_tokens ORDER BY name"
-            ).fetchall()
+        rows = self._db.execute(
+            "SELECT name, created_at, revoked_at FROM ingest_tokens ORDER BY name"
+        ).rows
         return [{"name": n, "created_at": c, "revoked": r is not None} for n, c, r in rows]
 
     def revoke_jti(self, jti: str, expires_at: int) -> None:
         """Refuse a session token from now on (kept until it would have expired anyway)."""
         now = int(time.time())
-        with self._lock:
-            self._conn.execute("DELETE FROM revoked_tokens WHERE expires_at < ?", (now,))
-            self._conn.execute(
-                "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
-                (jti, expires_at),
-            )
+        self._run("DELETE FROM revoked_tokens WHERE expires_at < ?", (now,))
+        self._run(
+            "INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (jti, expires_at),
+        )
 
     def is_revoked(self, jti: str) -> bool:
         """True when the session token was revoked."""
         return self._one("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)) is not None
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        """Close the database when this store opened it."""
+        if self._owns_db:
+            self._db.close()

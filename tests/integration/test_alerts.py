@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from dashboard.alert_store import SQLiteAlertStore
+from dashboard.alert_store import AlertStore
 from dashboard.alerting import AlertService, Notifier
 from dashboard.app import create_app
 from dashboard.auth.passwords import hash_password
@@ -66,7 +66,7 @@ def test_crossing_a_threshold_stores_one_event_and_emits_it_on_the_socket(app, c
 def test_two_engines_on_one_database_record_each_transition_once(tmp_path):
     """Two nodes' engines see the same points; the unique key keeps one event each."""
     path = tmp_path / "alerts.db"
-    store_a, store_b = SQLiteAlertStore(path), SQLiteAlertStore(path)
+    store_a, store_b = AlertStore(path), AlertStore(path)
     from dashboard.alerts import validate_rule
 
     store_a.put_rule(validate_rule(RULE))

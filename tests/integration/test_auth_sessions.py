@@ -232,8 +232,8 @@ def test_expired_live_sessions_are_disconnected(app, client):
 def test_ingest_tokens_are_stored_hashed_and_revocable(app, anon_client, client):
     """An admin-made token works for ingest, is not stored in clear, and stops when revoked."""
     token = client.post("/api/v1/tokens", json={"name": "producer"}).get_json()["token"]
-    store = app.extensions["auth_users"]
-    with open(store.path, "rb") as db:
+    database = app.extensions["dashboard"].settings.resolved_database_url.removeprefix("sqlite:///")
+    with open(database, "rb") as db:
         assert token.encode() not in db.read()
     body = {"metrics": [{"name": "t.x", "points": [[int(time.time() * 1000), 1.0]]}]}
     auth = {"Authorization": f"Bearer {token}"}
