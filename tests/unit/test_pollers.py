@@ -10,21 +10,17 @@ import pytest
 
 from dashboard.model import Batch, Limits, ValidationError, validate_batch
 from dashboard.runtime import Metrics
+from ingest.host import HostCollector, HostSample, host_body, rate, read_host_sample
 from ingest.pollers import (
-    HostCollector,
-    HostSample,
     Poller,
     PollState,
     PollTarget,
     TargetError,
-    host_body,
     json_body,
     make_collector,
     next_delay,
     parse_target,
     parse_targets,
-    rate,
-    read_host_sample,
     start_pollers,
 )
 from tests.unit.test_core_is_pure import forbidden_in
@@ -424,5 +420,6 @@ def test_start_pollers_validates_everything_before_starting_anything():
 
 def test_the_poller_module_imports_no_web_framework():
     """The worker can use the pollers without importing Flask or Socket.IO."""
-    source = (Path(__file__).resolve().parents[2] / "ingest" / "pollers.py").read_text()
-    assert {m.split(".")[0] for m in forbidden_in(source)} <= {"requests"}
+    for module in ("pollers.py", "host.py"):
+        source = (Path(__file__).resolve().parents[2] / "ingest" / module).read_text()
+        assert {m.split(".")[0] for m in forbidden_in(source)} <= {"requests"}
