@@ -92,13 +92,32 @@ class RawRing:
         """Allocate ``capacity`` empty one-second slots."""
         self.width = SECOND
         self.capacity = capacity
-        self.ts = np.full(capacity, EMPTY, dtype=np.int64)
+        # a timestamp kept as its Unix second + 1 (0: empty slot) and its millisecond: 6 bytes
+        # instead of 8, which keeps 100 series x 24 h under 150 MB (seconds fit until 2106)
+        self.sec1 = np.zeros(capacity, dtype=np.uint32)
+        self.ms = np.zeros(capacity, dtype=np.uint16)
         self.value = np.zeros(capacity)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the ring's arrays."""
+        return self.sec1.nbytes + self.ms.nbytes + self.value.nbytes
+
+    def stamps(self, slots: np.ndarray) -> np.ndarray:
+        """The timestamps (Unix ms, int64) in ``slots``; ``EMPTY`` where a slot is empty."""
+        sec1 = self.sec1[slots].astype(np.int64)
+        return np.where(sec1 > 0, (sec1 - 1) * SECOND + self.ms[slots], EMPTY)
+
+    def put(self, slots: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
+        """Store points (timestamps in Unix ms, 0 to 2**32 - 2 seconds) in ``slots``."""
+        self.sec1[slots] = ts // SECOND + 1
+        self.ms[slots] = ts % SECOND
+        self.value[slots] = values
 
     def gather(self, starts: np.ndarray) -> tuple[np.ndarray, ...]:
         """The point in each one-second bucket at ``starts``, shaped like a Level's gather."""
         slots = (starts // SECOND) % self.capacity
-        ts = self.ts[slots]
+        ts = self.stamps(slots)
         valid = (ts >= 0) & (ts // SECOND * SECOND == starts)
         v = self.value[slots]
         return valid, v, v, v, valid.astype(np.int64), v, ts
@@ -111,7 +130,7 @@ class RawRing:
             return np.empty(0, dtype=np.int64), np.empty(0)
         secs = np.arange(s0, s1 + 1, dtype=np.int64)
         slots = secs % self.capacity
-        ts = self.ts[slots]
+        ts = self.stamps(slots)
         mask = (ts >= start_ms) & (ts <= end_ms) & (ts // SECOND == secs)
         return ts[mask], self.value[slots][mask]
 
@@ -143,7 +162,7 @@ class SeriesRing:
     @property
     def nbytes(self) -> int:
         """Memory held by the arrays of this series."""
-        total = self.raw.ts.nbytes + self.raw.value.nbytes
+        total = self.raw.nbytes
         for lv in self.levels.values():
             total += sum(
                 a.nbytes for a in (lv.start, lv.min, lv.max, lv.sum, lv.count, lv.last, lv.last_ts)
@@ -159,6 +178,8 @@ class SeriesRing:
         if ts.size == 0:
             return 0
         previous = self.newest_ts
+        if ts.size == 1 and int(ts[0]) // SECOND > previous // SECOND:
+            return self._write_next(int(ts[0]), float(values[0]))
         newest = max(previous, int(ts[-1]))
         secs = ts // SECOND
         keep = secs > newest // SECOND - self.window
@@ -167,12 +188,11 @@ class SeriesRing:
             keep[:-1] &= secs[1:] != secs[:-1]
         ts, values, secs = ts[keep], values[keep], secs[keep]
         slots = secs % self.raw.capacity
-        fresh = self.raw.ts[slots] != ts
+        fresh = self.raw.stamps(slots) != ts
         if not fresh.any():
             return 0
         ts, values, slots = ts[fresh], values[fresh], slots[fresh]
-        self.raw.ts[slots] = ts
-        self.raw.value[slots] = values
+        self.raw.put(slots, ts, values)
         self.newest_ts = newest
         first = int(ts[0])
         self.oldest_ts = first if self.oldest_ts < 0 else min(self.oldest_ts, first)
@@ -189,6 +209,21 @@ class SeriesRing:
             _recompute(level, touched, source)
             source = level
         return int(ts.size)
+
+    def _write_next(self, t: int, v: float) -> int:
+        """The live case in scalars: one point in a second after everything held."""
+        raw = self.raw
+        sec = t // SECOND
+        slot = sec % raw.capacity
+        raw.sec1[slot] = sec + 1
+        raw.ms[slot] = t % SECOND
+        raw.value[slot] = v
+        self.newest_ts = t
+        if self.oldest_ts < 0:
+            self.oldest_ts = t
+        for level in self.levels.values():
+            _append(level, t, v)
+        return 1
 
     def read_raw(self, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw points in the range, within its last ``window`` seconds."""
