@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import numpy as np
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dashboard.model import Batch, SeriesKey, SeriesPoints
 from dashboard.steps import DAY, RAW, ROLLUPS, STEPS, Step
@@ -67,6 +67,11 @@ _ROLLUP_ROW = np.dtype(
 _PARTITION_LOCK = 0x64627074
 _RETENTION_LOCK = 0x64627274
 _RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+# A write waits this long for a connection; after a failed one, writes fail at once for
+# DOWN_HOLD_S, so ingest answers 503 in milliseconds, not after the pool's 10 s, while the
+# server is down (and a queue of waiting requests does not build up behind the bus lock).
+WRITE_WAIT_S = 2.0
+DOWN_HOLD_S = 1.0
 _INT64_MIN = -(2**63)
 
 
@@ -268,6 +273,7 @@ class PostgresStore:
         self.schema = schema
         self._ids: dict[SeriesKey, int] = {}
         self._partitions: set[int] = set()
+        self._down_until = 0.0
         self._lock = threading.Lock()
         self._pool = ConnectionPool(
             url,
@@ -311,7 +317,7 @@ class PostgresStore:
         if missing:
             keys = sorted(missing)
             texts = [str(k) for k in keys]
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=WRITE_WAIT_S) as conn:
                 conn.execute(
                     "INSERT INTO series (key, name, labels, unit)"
                     " SELECT k, n, l::jsonb, u FROM unnest(%s::text[], %s::text[], %s::text[],"
@@ -404,6 +410,16 @@ class PostgresStore:
         series = [s for s in batch.series if len(s)]
         if not series:
             return 0
+        if time.monotonic() < self._down_until:
+            raise psycopg.OperationalError("postgres: unreachable a moment ago; retry shortly")
+        try:
+            return self._write_series(series)
+        except (psycopg.OperationalError, PoolTimeout):
+            self._down_until = time.monotonic() + DOWN_HOLD_S
+            raise
+
+    def _write_series(self, series: list[SeriesPoints]) -> int:
+        """Store non-empty series in one transaction; how many points were new."""
         ids = self._series_ids(series)
         sid, ts, value = stage_columns([(ids[s.key], s.ts, s.values) for s in series])
         self.ensure_partitions(days_of(ts))
@@ -412,7 +428,7 @@ class PostgresStore:
         params = {"ids": list(units), "units": list(units.values())}
         for attempt in range(4):
             try:
-                with self._pool.connection() as conn, conn.transaction():
+                with self._pool.connection(timeout=WRITE_WAIT_S) as conn, conn.transaction():
                     with conn.cursor().copy(
                         "COPY pg_temp.staging (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
                     ) as copy:
