@@ -105,7 +105,8 @@ def list_events() -> ResponseReturnValue:
     """Recent events (newest first) and the pairs firing now."""
     try:
         limit = min(max(int(request.args.get("limit", 100)), 1), 1000)
-        since = int(request.args.get("since", 0))
+        # clamped: the database's integers stop at 2**63, past which SQLite raises
+        since = min(max(int(request.args.get("since", 0)), 0), 2**53 - 1)
     except ValueError:
         return error(400, "bad parameter", "limit and since are integers")
     store = service().store
@@ -117,6 +118,7 @@ def list_events() -> ResponseReturnValue:
 def ack_event(event_id: int) -> ResponseReturnValue:
     """Acknowledge an event (editors and admins)."""
     user = current_user()
-    if not service().store.ack(event_id, user.username if user else "?"):
+    # ids past the database's 64-bit integers name no event (and SQLite would raise on them)
+    if event_id >= 2**63 or not service().store.ack(event_id, user.username if user else "?"):
         return error(404, "unknown event", event_id)
     return {"acked": event_id}
