@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     metrics_public: bool = False
     redis_prefix: str = "dashboard"
     bus_max_lag: int = 200_000
+    bus_claim_idle_ms: int = 30_000
     persist_in_web: bool = True
     alert_webhook: str = ""
     webhook_allow_private: bool = False

@@ -3,7 +3,7 @@ onto the bus, answered once durable."""
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, g, request
 from flask.typing import ResponseReturnValue
 
 from dashboard.auth.guard import token_auth
@@ -68,6 +68,16 @@ def ingest_prometheus() -> ResponseReturnValue:
     return _publish(batch, "prometheus")
 
 
+@bp.after_app_request
+def _keep_retry_after(response: Response) -> Response:
+    """Put back the Retry-After of a refused batch: flask-limiter, adding its headers after the
+    view on rate-limited routes, rewrites it a second shorter ("1" became "0": retry at once)."""
+    wanted = g.pop("ingest_retry_after", None)
+    if wanted is not None:
+        response.headers["Retry-After"] = wanted
+    return response
+
+
 def _refuse_without_token(source: str) -> ResponseReturnValue | None:
     """A counted 401 unless the request carries a valid ingest token."""
     rt = runtime()
@@ -91,9 +101,11 @@ def _publish(batch: Batch, source: str) -> ResponseReturnValue:
         accepted = rt.bus.publish(batch)
     except BusBusy as exc:
         rejected.labels(source, "busy").inc()
+        g.ingest_retry_after = "1"
         return error(429, "ingest is behind", str(exc), Retry_After="1")
     except BusUnavailable as exc:
         rejected.labels(source, "unavailable").inc()
+        g.ingest_retry_after = "1"
         return error(503, "storage unavailable", str(exc), Retry_After="1")
     rt.metrics.ingest_points.labels(source).inc(accepted)
     rt.metrics.ingest_batches.labels(source).inc()

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 GROUP = "persisters"
 CLAIM_IDLE_MS = 30_000
+# Test-only (tests/faults): seconds a persister waits between writing an entry and acking it, so
+# a test can kill a worker inside that window. Unset in any real deployment.
+_ACK_DELAY_S = float(os.environ.get("DASHBOARD_TEST_ACK_DELAY_S") or 0)
 
 
 class RedisBus:
@@ -151,6 +155,8 @@ class RedisBus:
                 self.client.xack(self.stream, GROUP, entry_id)
                 continue
             write(decode_batch(fields))
+            if _ACK_DELAY_S:
+                time.sleep(_ACK_DELAY_S)
             self.client.xack(self.stream, GROUP, entry_id)
             acked += 1
         return acked

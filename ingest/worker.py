@@ -37,6 +37,7 @@ class Worker:
             settings.redis_url,
             stream=f"{settings.redis_prefix}:points",
             max_lag=settings.bus_max_lag,
+            claim_idle_ms=settings.bus_claim_idle_ms,
         )
         self.name = f"worker-{socket.gethostname()}-{os.getpid()}"
         self.stopping = threading.Event()

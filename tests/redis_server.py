@@ -6,10 +6,13 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import redis
 
+from tests.conftest import REQUIRE_SERVICES
 from tests.servers import free_port
 
 
@@ -68,3 +71,16 @@ class PrivateRedis:
     def stop(self) -> None:
         """Stop it for good."""
         self.kill()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own, append-only with fsync always (import to use)."""
+    try:
+        server = PrivateRedis(tmp_path / "redis")
+    except (OSError, RuntimeError) as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"cannot start redis-server: {exc}")
+        pytest.skip(f"redis-server unavailable: {exc}")
+    yield server
+    server.stop()

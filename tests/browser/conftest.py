@@ -8,6 +8,7 @@ from pathlib import Path
 
 from selenium.webdriver.chrome.options import Options
 
+from tests.cluster import cluster  # noqa: F401 - a fixture for this folder's tests
 from tests.servers import live_server  # noqa: F401 - a fixture for this folder's tests
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
