@@ -1,10 +1,11 @@
-"""Live plumbing: hand the page's config to ``assets/live.js``; poll while the socket is down."""
+"""Live plumbing: hand the page's config to ``assets/live.js``; poll while updates are delayed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dash import Dash, Input, Output, State, no_update
+from flask import current_app
 
 from dashboard import dashboards
 from dashboard.runtime import Runtime
@@ -43,4 +44,7 @@ def register(app: Dash, rt: Runtime) -> None:
         if dash is None:
             return no_update, no_update
         result = rt.hub.since(cursor, dashboards.selectors(dash))
+        namespace = current_app.extensions.get("live_namespace")
+        if namespace is not None:  # the page learns the node's state even without a socket
+            result = {**result, "health": namespace.health.state.as_dict()}
         return result, result["cursor"]

@@ -14,6 +14,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_roo
 from jwt.exceptions import PyJWTError
 
 from dashboard import dashboards
+from dashboard.health import Dependencies, HealthWatch
 from dashboard.model import Batch, ValidationError, parse_key
 from dashboard.realtime import Selector
 from dashboard.runtime import Runtime
@@ -77,6 +78,7 @@ class LiveNamespace(Namespace):
         self.rt = rt
         self.sessions: dict[str, tuple[str, int]] = {}
         self.rooms_of: dict[str, set[str]] = {}
+        self.health = HealthWatch()
 
     def on_connect(self, auth: Any = None) -> None:
         """Accept only a valid session cookie (the handshake's Origin is checked by Engine.IO)."""
@@ -122,7 +124,7 @@ class LiveNamespace(Namespace):
         self.rt.hub.add_room(room, selectors)
         join_room(room)
         self.rooms_of.setdefault(request.sid, set()).add(room)  # type: ignore[attr-defined]
-        return {"cursor": self.rt.hub.cursor, "room": room}
+        return {"cursor": self.rt.hub.cursor, "room": room, "health": self.health.state.as_dict()}
 
     def on_unsubscribe(self, data: Any) -> dict[str, Any]:
         """Leave a room (a page that stops showing those series)."""
@@ -220,6 +222,42 @@ def run_session_sweeper(socketio: SocketIO, namespace: LiveNamespace, every_s: f
             sweep_expired_sessions(socketio, namespace)
         except Exception:  # keep sweeping
             log.exception("session sweep failed")
+
+
+def check_dependencies(rt: Runtime, watch: HealthWatch) -> Dependencies | None:
+    """Ping the store and the bus once; the new state when it changed.
+
+    The embedded bus is the store itself, so only a Redis bus is pinged on its own.
+    """
+    store_ok = rt.store.ping()
+    bus_ok = True if rt.bus.kind == "embedded" else rt.bus.ping()
+    return watch.observe(store_ok, bus_ok)
+
+
+def emit_health(socketio: SocketIO, state: Dependencies) -> None:
+    """Tell every page on this node (never through the message queue: it may be the one down)."""
+    socketio.server.manager.emit(
+        "status", state.as_dict(), namespace=NAMESPACE, room=None, ignore_queue=True
+    )
+
+
+def watch_once(socketio: SocketIO, namespace: LiveNamespace) -> Dependencies | None:
+    """One round of the health watch: ping, and tell the pages when the state changed."""
+    changed = check_dependencies(namespace.rt, namespace.health)
+    if changed is not None:
+        log.warning("dependencies: %s", changed.message() or "all reachable again")
+        emit_health(socketio, changed)
+    return changed
+
+
+def run_health_watch(socketio: SocketIO, namespace: LiveNamespace, every_s: float = 1.0) -> None:
+    """Ping the dependencies forever, telling the pages of each change (a ``serve`` task)."""
+    while True:
+        try:
+            watch_once(socketio, namespace)
+        except Exception:  # keep watching
+            log.exception("health watch failed")
+        socketio.sleep(every_s)
 
 
 def register(socketio: SocketIO, rt: Runtime) -> LiveNamespace:

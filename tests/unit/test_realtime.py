@@ -296,6 +296,16 @@ def test_since_resets_for_a_cursor_older_than_the_trimmed_log() -> None:
     assert got["series"] == {str(MEM): wire([(T0 + i * 1000, 100 * i) for i in (4, 5, 6)])}
 
 
+def test_the_log_keeps_at_most_its_point_budget() -> None:
+    """Past ``log_points`` the oldest batches leave the log (memory stays bounded under a flood);
+    a cursor inside what is kept still catches up exactly."""
+    hub, _ = make_hub(log_points=7)  # each numbered batch holds 3 points: 2 batches fit
+    cursors = _publish_numbered(hub, 5)
+    assert hub.since(cursors[2], [Selector.of("mem")]).get("reset") is True
+    got = hub.since(cursors[3], [Selector.of("mem")])
+    assert got["series"] == {str(MEM): wire([(T0 + i * 1000, 100 * i) for i in (4, 5)])}
+
+
 def test_since_resets_once_the_log_ages_out() -> None:
     """Log entries older than log_seconds are dropped, so a cursor before them resets."""
     hub, clock = make_hub(log_seconds=10.0)
