@@ -5,15 +5,40 @@
 
   function query(changes) {
     var params = new URLSearchParams(window.location.search);
-    ["range", "from", "to"].forEach(function (k) { params.delete(k); });
+    // a fixed span remembers the preset it came from, for the breadcrumb's way back
+    var back = params.get("range") || params.get("back");
+    ["range", "from", "to", "back"].forEach(function (k) { params.delete(k); });
     Object.keys(changes).forEach(function (k) { params.set(k, changes[k]); });
+    if (params.has("from") && back) { params.set("back", back); }
+    return "?" + params.toString();
+  }
+
+  function triggeredWidget(trig) {
+    // the pattern id of the graph clicked: {"type": ..., "widget": ...}.clickData
+    try {
+      return JSON.parse(trig.prop_id.slice(0, trig.prop_id.lastIndexOf("."))).widget;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function pieDrill(widget, slice) {
+    // a pie slice opens that slice; a slice of an opened slice goes one level further
+    var params = new URLSearchParams(window.location.search);
+    var current = params.get("drill") || "";
+    var at = current.indexOf(":");
+    var path = at > 0 && current.slice(0, at) === widget ? current.slice(at + 1) + "," : "";
+    params.set("drill", widget + ":" + path + slice);
     return "?" + params.toString();
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     range: {
       preset: function (value) {
-        return value ? query({ range: value }) : window.dash_clientside.no_update;
+        // the server sets the box to the URL's preset: that is no new choice
+        var current = new URLSearchParams(window.location.search).get("range");
+        if (!value || value === current) { return window.dash_clientside.no_update; }
+        return query({ range: value });
       },
       custom: function (clicks, from, to) {
         var start = from ? new Date(from).getTime() : NaN;
@@ -32,10 +57,22 @@
         var data = trig && trig.length ? trig[0].value : null;
         var point = data && data.points && data.points[0];
         if (!point || point.customdata === undefined) { return window.dash_clientside.no_update; }
+        if (typeof point.customdata === "string") {  // a pie slice: its label=value
+          var widget = triggeredWidget(trig[0]);
+          if (!widget || point.customdata.indexOf("=") < 1) { return window.dash_clientside.no_update; }
+          return pieDrill(widget, point.customdata);
+        }
         var x = point.x;
         var start = typeof x === "number" ? x : new Date(String(x).replace(" ", "T") + "Z").getTime();
         if (isNaN(start)) { return window.dash_clientside.no_update; }
         return query({ from: start, to: start + Number(point.customdata) - 1 });
+      },
+      filter: function (clicks, submits, text) {
+        var params = new URLSearchParams(window.location.search);
+        var wanted = (text || "").trim();
+        if ((params.get("filter") || "") === wanted) { return window.dash_clientside.no_update; }
+        if (wanted) { params.set("filter", wanted); } else { params.delete("filter"); }
+        return "?" + params.toString();
       },
       dashboard: function (value) {
         if (!value) { return window.dash_clientside.no_update; }
@@ -43,6 +80,7 @@
         if (params.get("dashboard") === value || (!params.get("dashboard") && value === "default")) {
           return window.dash_clientside.no_update;
         }
+        params.delete("drill");  // a drill names a widget of the dashboard left
         params.set("dashboard", value);
         return "?" + params.toString();
       },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
 
@@ -11,7 +12,8 @@ from dashboard.auth.guard import current_user
 from dashboard.export_csv import iso
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
-from layouts import ids
+from dashboard.view import filter_text, parse_drill, parse_filter
+from layouts import ids, navigation
 from layouts.shell import grid
 
 
@@ -22,6 +24,19 @@ def describe(rng: dict[str, Any], live: bool, now: int) -> str:
         return f"{PRESETS.get(preset, preset)}, live"
     start, end = resolve_range(rng, now)
     return f"{iso(start)} to {iso(end)} (fixed)"
+
+
+def view_options(search: str | None) -> tuple[dict[str, str], Any, str]:
+    """The URL's label filter (empty when it is bad), its drill-down, and a message for the
+    filter's status line (what it does, or what is wrong with it)."""
+    query = parse_qs((search or "").lstrip("?"))
+    drill = parse_drill((query.get("drill") or [""])[0])
+    try:
+        label_filter = parse_filter((query.get("filter") or [""])[0])
+    except ValueError as exc:
+        return {}, drill, f"{exc}; showing everything"
+    note = f"Only series with {filter_text(label_filter)}" if label_filter else ""
+    return label_filter, drill, note
 
 
 def register(app: Dash, rt: Runtime) -> None:
@@ -48,6 +63,14 @@ def register(app: Dash, rt: Runtime) -> None:
         prevent_initial_call=True,
     )
     app.clientside_callback(
+        ClientsideFunction("range", "filter"),
+        url,
+        Input(ids.FILTER_APPLY, "n_clicks"),
+        Input(ids.FILTER_INPUT, "n_submit"),
+        State(ids.FILTER_INPUT, "value"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
         ClientsideFunction("range", "dashboard"),
         url,
         Input(ids.DASHBOARD_SELECT, "value"),
@@ -67,19 +90,55 @@ def register(app: Dash, rt: Runtime) -> None:
         Output(ids.RANGE_LIVE, "hidden"),
         Output(ids.HEADER_TITLE, "children"),
         Output(ids.DASHBOARD_SELECT, "value"),
+        Output(ids.BREADCRUMB, "children"),
+        Output(ids.FILTER_STATUS, "children"),
+        Output(ids.FILTER_INPUT, "value"),
+        Output(ids.RANGE_SELECT, "value"),
         Input(ids.PAGE_URL, "search"),
     )
     def render(search: str | None) -> tuple[Any, ...]:
-        """Render the URL's dashboard over the URL's range (the layout drew the default)."""
+        """Render the URL's dashboard over the URL's range, narrowed by its filter and drill
+        (the layout drew the default)."""
         if not search and ctx.triggered_id is None:
-            return (no_update,) * 6
+            return (no_update,) * 10
         rng, live = from_search(search)
         wanted = dashboard_from_search(search)
         dash = rt.dashboard(wanted)
+        label_filter, drill, note = view_options(search)
+        query = parse_qs((search or "").lstrip("?"))
+        typed = (query.get("filter") or [""])[0]
+        # the range box shows the URL's preset (a fixed span keeps the box as it was)
+        preset = (query.get("range") or [""])[0]
+        shown_preset = preset if live and preset in PRESETS else no_update
         if dash is None:
             missing = html.P(f"There is no dashboard {wanted!r}.", className="widget-error")
-            return [missing], no_update, describe(rng, live, now_ms()), live, "Unknown", no_update
+            text = describe(rng, live, now_ms())
+            return (
+                [missing],
+                no_update,
+                text,
+                live,
+                "Unknown",
+                no_update,
+                [],
+                note,
+                typed,
+                shown_preset,
+            )
         user = current_user()
         editor = user is not None and role_at_least(user.role, "editor")
-        cards, config = grid(rt, dash, rng, live, editor)
-        return cards, config, describe(rng, live, now_ms()), live, dash["title"], dash["id"]
+        cards, config = grid(rt, dash, rng, live, editor, label_filter, drill)
+        crumbs = navigation.crumb_list(navigation.crumbs_for(search, dash))
+        text = describe(rng, live, now_ms())
+        return (
+            cards,
+            config,
+            text,
+            live,
+            dash["title"],
+            dash["id"],
+            crumbs,
+            note,
+            typed,
+            shown_preset,
+        )

@@ -1,16 +1,49 @@
-"""Slow widgets (bar, pie) re-read their data on a timer; line and stat widgets go live."""
+"""Slow widgets (bar, pie, table) re-read their data on a timer; line and stat widgets go live."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
-from dash import ALL, Dash, Input, Output, State
+from dash import ALL, Dash, Input, Output, State, no_update
 
-from dashboard.queries import widget_frames
+from dashboard.queries import view_widget, widget_frames
 from dashboard.runtime import Runtime, now_ms
-from layouts import bar, ids, pie
+from dashboard.timerange import from_search
+from dashboard.view import labels_match, parse_drill, parse_filter
+from layouts import bar, ids, pie, table
 
 FIGURES = {"bar": bar.figure, "pie": pie.figure}
+
+
+def shown_widgets(
+    rt: Runtime, config: dict[str, Any] | None, search: str | None, wanted: list[dict[str, str]]
+) -> list[tuple[dict[str, Any] | None, list[Any]]]:
+    """Each wanted widget as the page shows it (the URL's range, filter and drill) with its
+    frames, read now."""
+    dash = rt.dashboard(str((config or {}).get("dashboard", ""))) or {"widgets": []}
+    widgets = {w["id"]: w for w in dash["widgets"]}
+    rng, live = from_search(search)
+    query = parse_qs((search or "").lstrip("?"))
+    drill = parse_drill((query.get("drill") or [""])[0])
+    try:
+        label_filter = parse_filter((query.get("filter") or [""])[0])
+    except ValueError:
+        label_filter = {}  # the page says so; the refresh draws what the page drew
+    now = now_ms()
+    known = [i.key for i in rt.series_list()]  # listed once for every widget
+    known = [k for k in known if labels_match(k.label_dict, label_filter)]
+    out: list[tuple[dict[str, Any] | None, list[Any]]] = []
+    for gid in wanted:
+        widget = widgets.get(gid["widget"])
+        if widget is None:
+            out.append((None, []))
+            continue
+        if not live:
+            widget = {k: v for k, v in widget.items() if k != "range"}
+        widget = view_widget(rt, widget, drill, known)
+        out.append((widget, widget_frames(rt, widget, rng, now, known)))
+    return out
 
 
 def register(app: Dash, rt: Runtime) -> None:
@@ -21,17 +54,31 @@ def register(app: Dash, rt: Runtime) -> None:
         Input(ids.WIDGETS_REFRESH, "n_intervals"),
         State({"type": ids.SLOW_GRAPH, "widget": ALL}, "id"),
         State(ids.LIVE_CONFIG, "data"),
+        State(ids.PAGE_URL, "search"),
         prevent_initial_call=True,
     )
-    def refresh(_n: int, graph_ids: list[dict[str, str]], config: dict[str, Any]) -> list[Any]:
+    def refresh(
+        _n: int, graph_ids: list[dict[str, str]], config: dict[str, Any], search: str | None
+    ) -> list[Any]:
         """New figures for the bar and pie widgets."""
-        dash = rt.dashboard(str((config or {}).get("dashboard", "")))
-        widgets = {w["id"]: w for w in (dash or {}).get("widgets", [])}
-        now = now_ms()
-        out = []
-        known = [i.key for i in rt.series_list()]  # listed once for every widget
-        for gid in graph_ids:
-            widget = widgets[gid["widget"]]
-            frames = widget_frames(rt, widget, dash["range"], now, known)  # type: ignore[index]
-            out.append(FIGURES[widget["kind"]](widget, frames))
-        return out
+        return [
+            FIGURES[w["kind"]](w, frames) if w is not None and w["kind"] in FIGURES else no_update
+            for w, frames in shown_widgets(rt, config, search, graph_ids)
+        ]
+
+    @app.callback(
+        Output({"type": ids.SLOW_TABLE, "widget": ALL}, "children"),
+        Input(ids.WIDGETS_REFRESH, "n_intervals"),
+        State({"type": ids.SLOW_TABLE, "widget": ALL}, "id"),
+        State(ids.LIVE_CONFIG, "data"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def refresh_tables(
+        _n: int, table_ids: list[dict[str, str]], config: dict[str, Any], search: str | None
+    ) -> list[Any]:
+        """New rows for the table widgets (min, max and avg move as the range does)."""
+        return [
+            table.rows(w, frames) if w is not None and w["kind"] == "table" else no_update
+            for w, frames in shown_widgets(rt, config, search, table_ids)
+        ]

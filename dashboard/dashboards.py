@@ -304,3 +304,80 @@ def new_widget(
         }
     )
     return out
+
+
+GRID_COLUMNS = 12
+MAX_ROW = 1000
+MAX_HEIGHT = 20
+
+
+def _find(widgets: list[dict[str, Any]], widget_id: str) -> dict[str, Any]:
+    """The widget with that id, or ValueError."""
+    found = next((w for w in widgets if w["id"] == widget_id), None)
+    if found is None:
+        raise ValueError(f"no widget {widget_id!r}")
+    return found
+
+
+def place_widget(
+    dashboard: dict[str, Any], widget_id: str, x: int, y: int, w: int, h: int
+) -> dict[str, Any]:
+    """A copy of the dashboard with one widget at ``x, y`` sized ``w`` by ``h``, clamped to the
+    12-column grid (a drop past the right edge keeps the width and moves left)."""
+    import copy
+
+    out = copy.deepcopy(dashboard)
+    widget = _find(out["widgets"], widget_id)
+    width = min(max(int(w), 1), GRID_COLUMNS)
+    left = min(max(int(x), 0), GRID_COLUMNS - width)
+    top = min(max(int(y), 0), MAX_ROW)
+    height = min(max(int(h), 1), MAX_HEIGHT)
+    widget["layout"] = {"x": left, "y": top, "w": width, "h": height}
+    return out
+
+
+def configure_widget(
+    dashboard: dict[str, Any],
+    widget_id: str,
+    *,
+    title: str,
+    kind: str,
+    aggregation: str,
+    step: str,
+    series: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A validated copy of the dashboard with one widget's title, kind, aggregation, step and
+    series replaced (ValidationError names the bad field)."""
+    import copy
+
+    out = copy.deepcopy(dashboard)
+    widget = _find(out["widgets"], widget_id)
+    widget.update(
+        title=title.strip(),
+        kind=kind,
+        aggregation=aggregation,
+        step=step,
+        series=[{"name": s["name"], "labels": dict(s.get("labels") or {})} for s in series],
+    )
+    return validate_dashboard(out)
+
+
+def unique_id(base: str, taken: Any) -> str:
+    """``base``, or ``base-2``, ``base-3``… : the first that ``taken(id)`` says is free."""
+    stem = slug(base)[:56]
+    new_id, n = stem, 2
+    while taken(new_id):
+        new_id, n = f"{stem}-{n}", n + 1
+    return new_id
+
+
+def imported_dashboard(body: Any, title: str | None, taken: Any) -> dict[str, Any]:
+    """A dashboard read from an exported file, validated, under ``title`` (the file's own when
+    empty) and a fresh id made from it (``taken(id)`` is true for ids in use)."""
+    from dashboard.model import ValidationError
+
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    name = (title or "").strip() or body.get("title")
+    name = _text(name, "title", 120)
+    return validate_dashboard({**body, "title": name, "id": unique_id(name, taken)})

@@ -88,4 +88,68 @@ def widget_frames(
         ]
     if kind == "pie":
         return [read_series(rt, k, start, end, step="1m", max_points=10_000, now=now) for k in keys]
+    if kind == "table":  # whole buckets, never downsampled: min, max and avg stay exact
+        chosen = choose_step(start, end, now, 500) if step == "auto" else step_named(step)
+        return [rt.query(k, start, end, chosen) for k in keys]
     return [read_series(rt, k, start, end, step=step, max_points=1000, now=now) for k in keys]
+
+
+def frame_summary(frame: SeriesFrame) -> dict[str, float | None]:
+    """last, min, max, avg and sum of a frame's points or buckets."""
+    from dashboard.view import summarize
+
+    rollup = frame.step != RAW and frame.count is not None
+    return summarize(
+        frame.value.tolist(),
+        mins=frame.min.tolist() if rollup and frame.min is not None else None,
+        maxs=frame.max.tolist() if rollup and frame.max is not None else None,
+        sums=frame.sum.tolist() if rollup and frame.sum is not None else None,
+        counts=frame.count.tolist() if rollup and frame.count is not None else None,
+        lasts=frame.last.tolist() if rollup and frame.last is not None else None,
+    )
+
+
+def period_values(
+    rt: Runtime,
+    widget: dict[str, Any],
+    dashboard_range: dict[str, Any],
+    now: int,
+    known: list[SeriesKey] | None = None,
+) -> tuple[float | None, float | None, int]:
+    """A stat widget's aggregation over the range and over the same-length period just before
+    it, with that length in ms (None where a period has no data)."""
+    from dashboard.timerange import resolve_range
+
+    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
+    keys = matching_keys(rt, selectors, known)
+    start, end = resolve_range(widget.get("range") or dashboard_range, now)
+    length = end - start
+    if not keys:
+        return None, None, length
+    how = widget.get("aggregation", "avg")
+    step = choose_step(start - length, end, now, 500)  # one step for both: like for like
+
+    def value(a: int, b: int) -> float | None:
+        """The aggregation over ``[a, b]``."""
+        summary = frame_summary(rt.query(keys[0], a, b, step))
+        return summary["avg" if how not in summary else how]
+
+    return value(start, end), value(start - length, start - 1), length
+
+
+def view_widget(
+    rt: Runtime,
+    widget: dict[str, Any],
+    drill: tuple[str, dict[str, str]] | None,
+    known: list[SeriesKey] | None = None,
+) -> dict[str, Any]:
+    """The widget as the page shows it: a drilled-into pie becomes its slice's breakdown."""
+    from dashboard.view import drilled_widget
+
+    if drill is None or drill[0] != widget["id"] or widget["kind"] != "pie":
+        return widget
+    path = drill[1]
+    selectors = [
+        Selector.of(s["name"], {**(s.get("labels") or {}), **path}) for s in widget["series"]
+    ]
+    return drilled_widget(widget, path, len(matching_keys(rt, selectors, known)))

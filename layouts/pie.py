@@ -8,6 +8,7 @@ import numpy as np
 from dash import dcc
 
 from dashboard.store.base import SeriesFrame
+from dashboard.view import slice_label, varying_labels
 from layouts import ids
 from layouts.figures import COLORS, GRAPH_CONFIG, series_label
 
@@ -24,7 +25,8 @@ def totals(frames: list[SeriesFrame]) -> list[float]:
 
 
 def figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
-    """One slice per series."""
+    """One slice per series; each slice carries the label a click drills into."""
+    varying = varying_labels([f.key.label_dict for f in frames])
     return {
         "data": [
             {
@@ -34,6 +36,7 @@ def figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
                 "hole": 0.45,
                 "marker": {"colors": COLORS[: len(frames)]},
                 "sort": False,
+                "customdata": [slice_label(f.key.label_dict, varying) for f in frames],
                 "textinfo": "percent",
                 "hovertemplate": "%{label}: %{value:,.1f}<extra></extra>",
             }

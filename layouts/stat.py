@@ -57,23 +57,49 @@ def spark_figure(frame: SeriesFrame | None) -> dict[str, Any]:
     }
 
 
+def delta_line(widget: dict[str, Any], delta: dict[str, str] | None) -> Any:
+    """``▲ 12.3% vs previous 24 h`` under the number, its colour and label saying up or down."""
+    if not delta or not delta["text"]:
+        return None
+    return html.Div(
+        delta["text"],
+        id=ids.delta(widget["id"]),
+        className=f"stat-delta stat-delta-{delta['direction']}",
+        title=delta["label"],
+        role="note",
+        **{"aria-label": delta["label"]},
+    )
+
+
+def threshold_note(thresholds: list[dict[str, Any]], fmt: dict[str, Any]) -> str:
+    """What the value's colour means, for the tile's title (hover) and its accessible name."""
+    if not thresholds:
+        return ""
+    limit = min(t["value"] for t in thresholds)
+    return f"turns red at {format_value(limit, {**fmt, 'prefix': '', 'suffix': ''})} or more"
+
+
 def render(
-    widget: dict[str, Any], frames: list[SeriesFrame]
+    widget: dict[str, Any], frames: list[SeriesFrame], delta: dict[str, str] | None = None
 ) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
-    """The tile and its live targets (the number and the sparkline)."""
+    """The tile and its live targets (the number and the sparkline), with the change against
+    the previous period when it is known."""
     frame = frames[0] if frames else None
     last = float(frame.value[-1]) if frame is not None and len(frame) else None
     fmt = widget.get("format", {})
     thresholds = widget.get("thresholds", [])
     vid, sid = ids.value(widget["id"]), ids.spark(widget["id"])
+    note = threshold_note(thresholds, fmt)
     body = html.Div(
         [
             html.Div(
                 format_value(last, fmt),
                 id=vid,
                 className=value_class(last, thresholds),
+                title=f"{widget['title']}: {note}" if note else None,
                 **{"aria-live": "off"},
             ),
+            delta_line(widget, delta),
             dcc.Graph(
                 id=sid, figure=spark_figure(frame), config=SPARK_CONFIG, className="stat-spark"
             ),

@@ -19,6 +19,8 @@ PURE_MODULES = (
     "dashboards",
     "alerts",
     "export_csv",
+    "view",
+    "health",
 )
 FORBIDDEN = frozenset(
     {
