@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test fuzz lint format bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
+## the API fuzz tests at 10x the examples of `make test` (DASHBOARD_FUZZ_SCALE)
+fuzz: $(STAMP)
+	DASHBOARD_FUZZ_SCALE=$${DASHBOARD_FUZZ_SCALE:-10} $(PY) -m pytest \
+		tests/integration/test_ingest_fuzz.py tests/integration/test_openapi_fuzz.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -35,6 +40,11 @@ format: $(STAMP)
 ## benchmarks; writes bench/RESULTS.md
 bench: $(STAMP)
 	$(PY) -m bench
+
+## 10 min under 10,000 points/s and 200 live viewers; fails on memory growth or p99 drift;
+## writes the Soak section of bench/RESULTS.md (flags: make soak SOAK_ARGS="--redis-url ...")
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -18,6 +18,7 @@
     pause: "live-pause",
     cursor: "live-cursor",
     poll: "live-poll",
+    banner: "live-banner",
   };
   var BACKOFF = { initial: 1000, factor: 1.5, max: 30000, retries: 10 };
 
@@ -44,14 +45,30 @@
   // from the server (with `since`) on resume.
   var MAX_PAUSED_POINTS = 50000;
   var stats = { messages: 0, points: 0, frames: 0, lastFrameAt: 0, drawn: {}, offscreen: 0,
-                woken: 0 };
+                woken: 0, lazyDrawn: 0 };
   var MAX_HELD = 20000; // points kept per series for charts out of view
+  // A chart's redraw takes 10 ms or more: past this much work in one frame the other charts wait
+  // for the next one, so a burst of updates never becomes one long task.
+  var FRAME_BUDGET_MS = 8;
 
   function setProps(id, props) {
     var dc = window.dash_clientside;
     if (dc && dc.set_props) {
       dc.set_props(id, props);
     }
+  }
+
+  // A tile's text and class go straight to its element: a set_props re-renders every widget of
+  // Dash's tree, for each tile. React keeps that same text node, so a later render still updates it.
+  function setTile(id, text, className) {
+    var el = document.getElementById(id);
+    var node = el && el.childNodes.length === 1 && el.firstChild.nodeType === 3 ? el.firstChild : null;
+    if (!node) {
+      setProps(id, { children: text, className: className });
+      return;
+    }
+    if (node.nodeValue !== text) { node.nodeValue = text; }
+    if (el.className !== className) { el.className = className; }
   }
 
   function parseCursor(text) {
@@ -68,6 +85,11 @@
       return; // the paused label stays until resume
     }
     document.documentElement.setAttribute("data-live", mode);
+    if (mode === "live" && health.message) {
+      setProps(IDS.state, { children: health.message, className: "live-state degraded" });
+      setProps(IDS.retry, { hidden: true });
+      return; // the socket is up, but the node's bus or database is not
+    }
     setProps(IDS.state, { children: text, className: "live-state " + mode });
     setProps(IDS.retry, { hidden: mode !== "offline" });
   }
@@ -131,6 +153,67 @@
     var held = (st.offscreen[key] || []).concat(pts);
     st.offscreen[key] = held.length > MAX_HELD ? held.slice(held.length - MAX_HELD) : held;
     stats.offscreen += pts.length;
+  }
+
+  /* ---- charts below the first screen are put in when they come near the viewport ---- */
+
+  // layouts/lazy.py leaves such a chart out: a slot (data-graph-id, data-graph) stands in for it
+  // and its live points are held until the chart is drawn, then extend it.
+  var near = {};     // slot id -> true while it is within the margin of the viewport
+  var slots = {};    // graph id -> its slot
+  var lazyWatched = {};
+  var lazyLoading = {};
+  var lazyObserver = window.IntersectionObserver ? new window.IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) { near[entry.target.id] = entry.isIntersecting; });
+    wireLazy();
+  }, { rootMargin: "200px" }) : null;
+
+  function drawnIn(slot) {
+    var gd = slot.querySelector(".js-plotly-plot");
+    return !!(gd && gd.data && gd._fullLayout);
+  }
+
+  function lazyPending(id) {
+    var slot = slots[id];
+    return !!(slot && slot.isConnected && (lazyLoading[id] || !drawnIn(slot)));
+  }
+
+  function drawLazy(slot) {
+    var id = slot.getAttribute("data-graph-id");
+    if (lazyLoading[id] || drawnIn(slot)) { return; }
+    var graph;
+    try { graph = JSON.parse(slot.getAttribute("data-graph")); } catch (e) { return; }
+    lazyLoading[id] = true;
+    var since = Date.now();
+    setProps(slot.id, { children: graph });
+    stats.lazyDrawn += 1;
+    (function drawn() {
+      // a grid drawn anew meanwhile has another slot: wireLazy starts over with it
+      if (slots[id] === slot && slot.isConnected && !drawnIn(slot) && Date.now() - since < 10000) {
+        window.setTimeout(drawn, 50);
+        return;
+      }
+      delete lazyLoading[id];
+      stats.woken += 1;
+      var held = st.offscreen; // its points, held meanwhile, extend the chart now
+      st.offscreen = {};
+      apply(held);
+    })();
+  }
+
+  function wireLazy() {
+    document.querySelectorAll("[data-graph-id]").forEach(function (slot) {
+      var id = slot.getAttribute("data-graph-id");
+      if (slots[id] !== slot) { slots[id] = slot; }
+      if (!lazyObserver) { drawLazy(slot); return; }
+      if (lazyWatched[slot.id] !== slot) {
+        if (lazyWatched[slot.id]) { lazyObserver.unobserve(lazyWatched[slot.id]); }
+        lazyWatched[slot.id] = slot;
+        lazyObserver.observe(slot);
+        return; // the observer answers at once with whether it is near
+      }
+      if (near[slot.id]) { drawLazy(slot); }
+    });
   }
 
   function graphDiv(id) {
@@ -253,27 +336,40 @@
   }
 
   function onFrame() {
+    var frameStart = performance.now();
     st.frameScheduled = false;
     if (st.paused) { return; }
     var targets = (st.config && st.config.targets) || {};
     var byGraph = {};
     var deferred = {};
     var heldThisFrame = {};
+    var drewAny = false, overBudget = false;
     Object.keys(st.pending).forEach(function (key) {
       var pts = st.pending[key];
+      if (drewAny && performance.now() - frameStart > FRAME_BUDGET_MS) {
+        overBudget = true;
+        deferred[key] = pts;
+        return;
+      }
       pts.sort(function (a, b) { return a[0] - b[0]; });
       var last = pts[pts.length - 1];
       (targets[key] || []).forEach(function (t) {
         if (t.type === "text") {
           if (t.lastTs !== undefined && last[0] < t.lastTs) { return; } // an older point: keep the newer
           t.lastTs = last[0];
-          setProps(t.id, { children: formatValue(last[1], t.format), className: valueClass(last[1], t.thresholds) });
+          setTile(t.id, formatValue(last[1], t.format), valueClass(last[1], t.thresholds));
+          drewAny = true;
         } else if (t.type === "status") {
           if (t.lastTs !== undefined && last[0] < t.lastTs) { return; }
           t.lastTs = last[0];
           var s = statusOf(last[1]);
-          setProps(t.id, { children: s[0], className: s[1] });
+          setTile(t.id, s[0], s[1]);
+          drewAny = true;
         } else if (t.type === "newtrace") {
+          if (!onScreen(t.graph) || lazyPending(t.graph)) {
+            if (!heldThisFrame[key]) { holdOffscreen(key, pts); heldThisFrame[key] = true; }
+            return;
+          }
           var ngd = graphDiv(t.graph);
           if (!ngd || !window.Plotly) {
             deferred[key] = pts;
@@ -287,7 +383,7 @@
           return;
         }
         if (t.type === "trace") {
-          if (!onScreen(t.graph)) {
+          if (!onScreen(t.graph) || lazyPending(t.graph)) {
             if (!heldThisFrame[key]) { holdOffscreen(key, pts); heldThisFrame[key] = true; }
             return;
           }
@@ -296,7 +392,9 @@
             deferred[key] = pts;
             return;
           }
-          var g = byGraph[t.graph] || (byGraph[t.graph] = { gd: gd, x: [], y: [], traces: [], max: [] });
+          var g = byGraph[t.graph] ||
+            (byGraph[t.graph] = { gd: gd, x: [], y: [], traces: [], max: [], keys: [], drawn: {} });
+          g.keys.push(key);
           var trace = gd.data[t.trace];
           if (!trace) { return; }
           var xs = trace.x || [];
@@ -316,19 +414,36 @@
           g.y.push(ny);
           g.traces.push(t.trace);
           g.max.push(keep);
-          stats.drawn[key] = { ts: nx[nx.length - 1], value: ny[ny.length - 1], at: performance.now() };
+          g.drawn[key] = { ts: nx[nx.length - 1], value: ny[ny.length - 1] };
         }
       });
     });
+    var drewGraph = false;
     Object.keys(byGraph).forEach(function (id) {
       var g = byGraph[id];
+      if (drewGraph && performance.now() - frameStart > FRAME_BUDGET_MS) {
+        // next frame: its points go back to pending (points already drawn elsewhere are
+        // skipped then by the timestamp check, and text targets take the newest value again)
+        overBudget = true;
+        g.keys.forEach(function (key) {
+          if (!deferred[key]) { deferred[key] = st.pending[key]; }
+        });
+        return;
+      }
       window.Plotly.extendTraces(g.gd, { x: g.x, y: g.y }, g.traces, g.max);
+      drewGraph = true;
+      var at = performance.now();
+      Object.keys(g.drawn).forEach(function (key) {
+        stats.drawn[key] = { ts: g.drawn[key].ts, value: g.drawn[key].value, at: at };
+      });
     });
     st.pending = deferred;
     st.pendingPoints = 0;
     stats.frames += 1;
     stats.lastFrameAt = performance.now();
-    if (Object.keys(deferred).length) {
+    if (overBudget) {
+      scheduleFrame();
+    } else if (Object.keys(deferred).length) {
       window.setTimeout(scheduleFrame, 100);
     }
   }
@@ -401,6 +516,27 @@
     });
   }
 
+  /* ---- the node's dependencies: its bus or database down delays updates ---- */
+
+  var health = { message: "" };
+
+  function onHealth(h) {
+    var was = health.message;
+    health.message = (h && !h.ok && h.message) || "";
+    if (health.message) {
+      startPolling(); // again after a reconnect, whose "connect" stopped it
+    } else if (was && st.socket && st.socket.connected) {
+      stopPolling();
+      catchUp();
+    }
+    if (health.message === was) { return; }
+    setProps(IDS.banner, {
+      children: health.message ? health.message + ": new points appear when it is back." : "",
+      hidden: !health.message,
+    });
+    if (st.mode === "live") { showState("live", "Live"); }
+  }
+
   /* ---- connection, backoff and the polling fallback ---- */
 
   function startPolling() {
@@ -451,6 +587,7 @@
         showState("offline", "Live updates refused: " + ((ack && ack.error) || "no answer"));
         return;
       }
+      if (ack.health) { onHealth(ack.health); }
       if (ack.cursor !== st.cursor) {
         catchUp();
       }
@@ -478,6 +615,7 @@
       if (st.config) { subscribe(); }
     });
     socket.on("points", onBatch);
+    socket.on("status", onHealth);
     socket.on("disconnect", function (reason) {
       if (reason === "io client disconnect") { return; }
       startPolling();
@@ -537,13 +675,15 @@
         var end = Math.round(toMs(ev["xaxis.range[1]"]));
         if (isNaN(start) || isNaN(end) || start >= end) { return; }
         var params = new URLSearchParams(window.location.search);
-        ["range", "from", "to"].forEach(function (k) { params.delete(k); });
+        var back = params.get("range") || params.get("back");  // for the breadcrumb's way back
+        ["range", "from", "to", "back"].forEach(function (k) { params.delete(k); });
+        if (back) { params.set("back", back); }
         params.set("from", start);
         params.set("to", end);
         setProps("page-url", { search: "?" + params.toString() });
     });
   }
-  window.setInterval(wireZoom, 300);
+  window.setInterval(function () { wireZoom(); wireLazy(); }, 300);
 
   window.dashLive = {
     configure: function (config) {
@@ -557,14 +697,17 @@
         subscribe();
       }
       drainQueue();
+      window.setTimeout(wireLazy, 0); // a grid drawn anew may show slots near the viewport
     },
     receive: function (data, source) {
       if (!data) { return; }
       if (data.reset) { reset(); return; }
+      if (data.health) { onHealth(data.health); }
       apply(data.series);
       advance(data.cursor);
     },
     state: function () { return st.mode; },
+    health: function () { return health.message; },
     paused: function () { return st.paused; },
     pause: pause,
     resume: resume,

@@ -1,4 +1,7 @@
-"""``python -m bench [--smoke]``: run every benchmark several times, write bench/RESULTS.md."""
+"""``python -m bench [--smoke] [NAME ...]``: run benchmarks several times, write bench/RESULTS.md.
+
+Naming benchmarks runs only those and rewrites only their rows (and sections) of RESULTS.md.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import core, fanout, ingest, live, storage
+from bench import browser, core, fanout, ingest, live, storage
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
     # name: (function, full-size kwargs, smoke kwargs)
@@ -44,17 +47,64 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
         {},
         {"series": 3, "hours": 1, "width": 100},
     ),
+    "browser": (
+        browser.page_metrics,
+        {},
+        {"series": 5, "hours": 0.5, "loads": 1, "samples": 3, "update_seconds": 2},
+    ),
+}
+# Benchmarks reported in a section of their own: (title, what it measures).
+SECTIONS = {
+    "browser": (
+        "Browser",
+        "Headless chromium (Performance API, cache off) on a dashboard of 100 live metrics "
+        "(80 line charts, 20 stat tiles) with 24 h of history at 10 s; the frame and long-task "
+        "figures are taken while 100 points are posted each second. Baselines: the sign-in "
+        "page of the same server. Goals: ingest to pixels p50 < 30 ms, p99 < 100 ms; all "
+        "visible charts drawn < 1 s; JS < 500 KB, < 300 KB before first paint; no long task "
+        "> 50 ms and frame p95 < 16.7 ms while updating.",
+    ),
 }
 
 
-def run(runs: int, smoke: bool) -> dict[str, dict[str, list[float]]]:
-    """Every benchmark ``runs`` times; each figure's values over the runs."""
+def run(
+    runs: int, smoke: bool, names: list[str] | None = None
+) -> dict[str, dict[str, list[float]]]:
+    """Every benchmark (or those named) ``runs`` times; each figure's values over the runs."""
     results: dict[str, dict[str, list[float]]] = {}
     for name, (fn, full, small) in BENCHMARKS.items():
+        if names and name not in names:
+            continue
         for _ in range(runs):
             for figure, value in fn(**(small if smoke else full)).items():
                 results.setdefault(name, {}).setdefault(figure, []).append(value)
     return results
+
+
+def _rows(name: str, figures: dict[str, list[float]], with_name: bool) -> list[str]:
+    """One table row per figure: median, min and max."""
+    lead = f"| {name} " if with_name else ""
+    return [
+        f"{lead}| {figure} | {statistics.median(values):,.3f} | "
+        f"{min(values):,.3f} | {max(values):,.3f} |"
+        for figure, values in figures.items()
+    ]
+
+
+def section(name: str, figures: dict[str, list[float]], runs: int) -> str:
+    """A benchmark's own section of RESULTS.md (starts with its ``## `` title)."""
+    title, about = SECTIONS[name]
+    lines = [
+        f"## {title}",
+        "",
+        f"Written on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, median over "
+        f"{runs} runs and [min, max]. {about}",
+        "",
+        "| figure | median | min | max |",
+        "|---|---|---|---|",
+        *_rows(name, figures, with_name=False),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def report(results: dict[str, dict[str, list[float]]], runs: int) -> str:
@@ -77,26 +127,61 @@ def report(results: dict[str, dict[str, list[float]]], runs: int) -> str:
         "|---|---|---|---|---|",
     ]
     for name, figures in results.items():
-        for figure, values in figures.items():
-            lines.append(
-                f"| {name} | {figure} | {statistics.median(values):,.3f} | "
-                f"{min(values):,.3f} | {max(values):,.3f} |"
-            )
-    return "\n".join(lines) + "\n"
+        if name not in SECTIONS:
+            lines.extend(_rows(name, figures, with_name=True))
+    sections = [section(n, f, runs) for n, f in results.items() if n in SECTIONS]
+    return "\n".join([*lines, *("\n" + s.rstrip("\n") for s in sections)]) + "\n"
+
+
+def merge(existing: str, results: dict[str, dict[str, list[float]]], runs: int) -> str:
+    """``existing`` RESULTS.md with the rows and sections of the benchmarks in ``results`` new."""
+    head, *old_sections = existing.split("\n## ")
+    lines = [
+        line
+        for line in head.rstrip("\n").split("\n")
+        if not any(line.startswith(f"| {name} |") for name in results)
+    ]
+    for name, figures in results.items():
+        if name not in SECTIONS:
+            lines.extend(_rows(name, figures, with_name=True))
+    redone = {SECTIONS[n][0]: section(n, f, runs) for n, f in results.items() if n in SECTIONS}
+    kept = []
+    for text in old_sections:
+        title = text.split("\n", 1)[0]
+        kept.append(redone.pop(title, "## " + text).rstrip("\n"))
+    kept.extend(s.rstrip("\n") for s in redone.values())
+    return "\n".join([*lines, *("\n" + s for s in kept)]) + "\n"
+
+
+def keep_other_sections(new: str, existing: str) -> str:
+    """``new`` with the sections of ``existing`` it does not have (the soak's, say)."""
+    titles = {text.split("\n", 1)[0] for text in new.split("\n## ")[1:]}
+    others = [t for t in existing.split("\n## ")[1:] if t.split("\n", 1)[0] not in titles]
+    return "\n".join([new.rstrip("\n"), *("\n## " + t.rstrip("\n") for t in others)]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write the report (smoke runs write nothing)."""
     parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help=f"only these, of: {', '.join(BENCHMARKS)}")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run, no report")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     runs = 1 if args.smoke else args.runs
-    results = run(runs, args.smoke)
-    text = report(results, runs)
+    results = run(runs, args.smoke, args.names)
+    path = Path(__file__).with_name("RESULTS.md")
+    if args.names and path.exists():
+        text = merge(path.read_text(), results, runs)
+    elif path.exists():
+        text = keep_other_sections(report(results, runs), path.read_text())
+    else:
+        text = report(results, runs)
     print(text)
     if not args.smoke:
-        Path(__file__).with_name("RESULTS.md").write_text(text)
+        path.write_text(text)
     return 0
 
 

@@ -173,6 +173,7 @@ class Runtime:
                 settings.redis_url,
                 stream=f"{settings.redis_prefix}:points",
                 max_lag=settings.bus_max_lag,
+                claim_idle_ms=settings.bus_claim_idle_ms,
             )
             if settings.redis_url
             else EmbeddedBus(store)

@@ -12,6 +12,7 @@ ALERTS_TOASTS = "alerts-toasts"
 ALERTS_ANNOUNCE = "alerts-announce"
 ALERTS_REFRESH = "alerts-refresh"
 LIVE_STATE = "live-state"
+LIVE_BANNER = "live-banner"
 LIVE_RETRY = "live-retry"
 LIVE_PAUSE = "live-pause"
 LIVE_CONFIG = "live-config"
@@ -41,6 +42,11 @@ RANGE_TEXT = "range-text"
 RANGE_LIVE = "range-live"
 WIDGETS_REFRESH = "widgets-refresh"
 SLOW_GRAPH = "widget-slow-graph"
+SLOW_TABLE = "widget-slow-table"
+BREADCRUMB = "view-breadcrumb"
+FILTER_INPUT = "view-filter"
+FILTER_APPLY = "view-filter-apply"
+FILTER_STATUS = "view-filter-status"
 
 
 def widget(wid: str) -> str:
@@ -66,3 +72,32 @@ def spark(wid: str) -> str:
 def status_item(wid: str, index: int) -> str:
     """One service's pill in a status widget."""
     return f"widget-{wid}-status-{index}"
+
+
+def table_last(wid: str, index: int) -> str:
+    """The last-value cell of a table widget's row."""
+    return f"widget-{wid}-last-{index}"
+
+
+def delta(wid: str) -> str:
+    """The change against the previous period under a stat widget's number."""
+    return f"widget-{wid}-delta"
+
+
+# editing: drag and drop, a widget's settings, JSON export and import
+EDIT_DROP = "edit-drop"
+WIDGET_CONFIG = "widget-config"
+CONFIG_FORM = "edit-config-form"
+CONFIG_WIDGET = "edit-config-widget"
+CONFIG_HEADING = "edit-config-heading"
+CONFIG_TITLE = "edit-config-title"
+CONFIG_KIND = "edit-config-kind"
+CONFIG_AGGREGATION = "edit-config-aggregation"
+CONFIG_STEP = "edit-config-step"
+CONFIG_SERIES = "edit-config-series"
+CONFIG_SAVE = "edit-config-save"
+CONFIG_CANCEL = "edit-config-cancel"
+EXPORT_JSON = "edit-export-json"
+IMPORT_UPLOAD = "edit-import-upload"
+IMPORT_TITLE = "edit-import-title"
+IMPORT_SUBMIT = "edit-import-submit"

@@ -10,10 +10,12 @@ from dash import dcc, html
 from dashboard import dashboards
 from dashboard.auth import role_at_least
 from dashboard.auth.guard import current_user
-from dashboard.queries import widget_frames
+from dashboard.queries import period_values, view_widget, widget_frames
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import DEFAULT_PRESET, PRESETS
-from layouts import alerts_panel, bar, ids, line, pie, stat, status
+from dashboard.view import delta_view, filter_text, labels_match
+from layouts import alerts_panel, bar, ids, lazy, line, navigation, pie, stat, status, table
+from layouts.edit_panel import drag_handle, edit_bar, edit_panel, resize_handle
 
 SLOW_REFRESH_MS = 30_000
 POLL_MS = 2_000
@@ -121,67 +123,6 @@ def _labels_text(labels: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
-def edit_panel(rt: Runtime, editor: bool) -> html.Div:
-    """Edit mode: a switch, and a form that adds a widget for a metric picked from a search."""
-    names = sorted({i.key.name for i in rt.series_list()})
-    return html.Div(
-        [
-            html.Button(
-                "Edit dashboard",
-                id=ids.EDIT_TOGGLE,
-                type="button",
-                className="small-button",
-                **{"aria-pressed": "false"},
-            ),
-            html.Div(
-                [
-                    html.Label("Kind", htmlFor=ids.ADD_KIND, className="range-label"),
-                    dcc.Dropdown(
-                        id=ids.ADD_KIND,
-                        options=["line", "bar", "pie", "stat", "status"],
-                        value="line",
-                        clearable=False,
-                        className="add-kind",
-                    ),
-                    html.Label("Metric", htmlFor=ids.ADD_METRIC, className="range-label"),
-                    dcc.Dropdown(
-                        id=ids.ADD_METRIC,
-                        options=names,
-                        placeholder="Search metrics…",
-                        searchable=True,
-                        className="add-metric",
-                    ),
-                    html.Label("Labels", htmlFor=ids.ADD_LABELS, className="range-label"),
-                    dcc.Input(
-                        id=ids.ADD_LABELS,
-                        type="text",
-                        placeholder="region=eu",
-                        className="range-input",
-                    ),
-                    html.Label("Title", htmlFor=ids.ADD_TITLE, className="range-label"),
-                    dcc.Input(id=ids.ADD_TITLE, type="text", className="range-input"),
-                    html.Button(
-                        "Add widget", id=ids.ADD_SUBMIT, type="button", className="small-button"
-                    ),
-                    html.Label("New dashboard", htmlFor=ids.NEW_TITLE, className="range-label"),
-                    dcc.Input(
-                        id=ids.NEW_TITLE, type="text", placeholder="Title", className="range-input"
-                    ),
-                    html.Button(
-                        "Create", id=ids.NEW_SUBMIT, type="button", className="small-button"
-                    ),
-                    html.Span(id=ids.EDIT_STATUS, role="status", className="range-text"),
-                ],
-                id=ids.EDIT_FORM,
-                className="edit-form",
-                hidden=True,
-            ),
-        ],
-        className="edit-panel",
-        hidden=not editor,
-    )
-
-
 def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "default") -> html.Nav:
     """The dashboard, and the time range: presets that follow now, a custom from/to, live."""
     return html.Nav(
@@ -218,43 +159,10 @@ def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "defaul
                 hidden=True,
                 className="small-button",
             ),
+            *navigation.filter_controls(),
         ],
         className="range-bar",
         **{"aria-label": "Time range"},
-    )
-
-
-EDIT_BUTTONS = (
-    ("left", "←", "Move left"),
-    ("right", "→", "Move right"),
-    ("up", "↑", "Move up"),
-    ("down", "↓", "Move down"),
-    ("narrower", "−", "Narrower"),
-    ("wider", "+", "Wider"),
-    ("shorter", "⤒", "Shorter"),
-    ("taller", "⤓", "Taller"),
-    ("duplicate", "Copy", "Duplicate"),
-    ("remove", "✕", "Remove"),
-)
-
-
-def edit_bar(widget: dict[str, Any]) -> html.Div:
-    """Buttons that move, resize, duplicate and remove a widget (shown in edit mode)."""
-    return html.Div(
-        [
-            html.Button(
-                symbol,
-                id={"type": ids.WIDGET_EDIT, "widget": widget["id"], "op": op},
-                type="button",
-                className="edit-button",
-                title=f"{label}: {widget['title']}",
-                **{"aria-label": f"{label}: {widget['title']}"},
-            )
-            for op, symbol, label in EDIT_BUTTONS
-        ],
-        className="edit-bar",
-        role="toolbar",
-        **{"aria-label": f"Edit {widget['title']}"},
     )
 
 
@@ -272,6 +180,7 @@ def widget_card(widget: dict[str, Any], body: Any, editable: bool = False) -> ht
     )
     title = html.Div(
         [
+            *([drag_handle(widget)] if editable else []),
             html.H3(widget["title"], className="widget-title"),
             html.A(
                 "CSV",
@@ -284,23 +193,28 @@ def widget_card(widget: dict[str, Any], body: Any, editable: bool = False) -> ht
         className="widget-head",
     )
     return html.Section(
-        [title, edit_bar(widget), body] if editable else [title, body],
+        [title, edit_bar(widget), body, resize_handle(widget)] if editable else [title, body],
         id=ids.widget(widget["id"]),
         className=f"widget widget-{widget['kind']}",
         style=style,
-        **{"aria-label": widget["title"]},
+        **{"aria-label": widget["title"], **{f"data-{k}": str(v) for k, v in lay.items()}},
     )
 
 
 def render_widget(
-    widget: dict[str, Any], frames: list[Any], window_ms: int
+    widget: dict[str, Any],
+    frames: list[Any],
+    window_ms: int,
+    delta: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
-    """A widget's body and its live targets, by kind."""
+    """A widget's body and its live targets, by kind (``delta``: a stat's previous period)."""
     kind = widget["kind"]
     if kind == "line":
         return line.render(widget, frames, window_ms)
     if kind == "stat":
-        return stat.render(widget, frames)
+        return stat.render(widget, frames, delta)
+    if kind == "table":
+        return table.render(widget, frames)
     if kind == "status":
         return status.render(widget, frames)
     if kind == "bar":
@@ -316,8 +230,13 @@ def grid(
     rng: dict[str, Any],
     live_mode: bool,
     editable: bool = False,
+    label_filter: dict[str, str] | None = None,
+    drill: tuple[str, dict[str, str]] | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
-    """The widget cards for a range, and the live feed's config (no live targets when fixed)."""
+    """The widget cards for a range, and the live feed's config (no live targets when fixed).
+
+    ``label_filter`` keeps only series with those labels; ``drill`` opens a pie's slice.
+    """
     cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
     now = now_ms()
     window = line.window_of(rng, now)
@@ -325,11 +244,29 @@ def grid(
     targets: dict[str, list[dict[str, Any]]] = {}
     catchers: list[dict[str, Any]] = []
     known = [i.key for i in rt.series_list()]  # listed once for every widget
+    if label_filter:
+        known = [k for k in known if labels_match(k.label_dict, label_filter)]
     for widget in dashboard["widgets"]:
         # a widget's own relative range holds in live mode; a fixed range applies to all
         shown = widget if live_mode else {k: v for k, v in widget.items() if k != "range"}
+        shown = view_widget(rt, shown, drill, known)
         frames = widget_frames(rt, shown, rng, now, known)
-        body, widget_targets = render_widget(shown, frames, window)
+        if label_filter and not frames:
+            body: Any = html.P(
+                f"No data for filter {filter_text(label_filter)}",
+                className="widget-empty",
+                role="status",
+            )
+            widget_targets: dict[str, list[dict[str, Any]]] = {}
+        else:
+            delta = None
+            if shown["kind"] == "stat":
+                current, previous, period = period_values(rt, shown, rng, now, known)
+                delta = delta_view(current, previous, period)
+            body, widget_targets = render_widget(shown, frames, window, delta)
+            body = lazy.defer(shown, body)  # a chart below the first screen waits for a scroll
+        if label_filter:  # a series that turns up later may not match the filter
+            widget_targets.pop("*", None)
         cards.append(widget_card(shown, body, editable))
         for key, items in widget_targets.items():
             if key == "*":
@@ -356,8 +293,11 @@ def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
         [
             dcc.Location(id=ids.PAGE_URL, refresh=False),
             header(dashboard, user, len(alert_store.firing())),
+            # shown by assets/live.js while the node's bus or database is unreachable
+            html.Div(id=ids.LIVE_BANNER, className="live-banner", hidden=True),
             range_bar(rt.dashboards.list() if rt.dashboards else [], dashboard["id"]),
-            edit_panel(rt, editor),
+            navigation.breadcrumb(navigation.crumbs_for("", dashboard)),
+            edit_panel(rt, editor, dashboard["id"]),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
             alerts_panel.panel(
                 alert_store.events(limit=20),

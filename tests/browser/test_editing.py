@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 
-from tests.browser.test_live_page import open_dashboard, sign_in, wait_until
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_live_page import JS_TRACE_Y, open_dashboard, sign_in, wait_until
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 GRID_COLUMN = "return document.getElementById(arguments[0]).style.gridColumn"
+GRID_PLACE = """
+var el = document.getElementById(arguments[0]);
+return el ? [el.style.gridColumn, el.style.gridRow] : null;
+"""
+STATUS_TEXT = "return document.getElementById('edit-status').textContent"
+TRACES = """
+var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+return gd && gd.data ? gd.data.length : 0;
+"""
+
+
+SCROLL_TO = "document.getElementById(arguments[0]).scrollIntoView()"
 
 
 def test_add_move_and_remove_a_widget_and_find_it_so_after_a_reload(dash_br, live_server):
@@ -23,18 +40,18 @@ def test_add_move_and_remove_a_widget_and_find_it_so_after_a_reload(dash_br, liv
     dash_br.find_element("#add-title").send_keys("Errors by hour")
     dash_br.find_element("#add-submit").click()
     dash_br.wait_for_contains_text("#edit-status", "Added Errors by hour", timeout=10)
+    # added below the others, so drawn once scrolled to
+    dash_br.driver.execute_script(SCROLL_TO, "widget-errors-by-hour")
     dash_br.wait_for_element("#widget-errors-by-hour .main-svg", timeout=10)
     assert dash_br.driver.execute_script(GRID_COLUMN, "widget-errors-by-hour") == "1 / span 6"
-    from tests.browser.conftest import ARTIFACTS
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    dash_br.driver.save_screenshot(str(ARTIFACTS / "dashboard-editing.png"))
     move = '[id*="\\"op\\":\\"right\\""][id*="errors-by-hour"]'
     dash_br.find_element(move).click()
     wait_until(
         lambda: dash_br.driver.execute_script(GRID_COLUMN, "widget-errors-by-hour") == "2 / span 6"
     )
     dash_br.driver.refresh()
+    dash_br.wait_for_element("#widget-errors-by-hour", timeout=20)
+    dash_br.driver.execute_script(SCROLL_TO, "widget-errors-by-hour")
     dash_br.wait_for_element("#widget-errors-by-hour .main-svg", timeout=20)
     assert dash_br.driver.execute_script(GRID_COLUMN, "widget-errors-by-hour") == "2 / span 6"
     dash_br.find_element("#edit-toggle").click()
@@ -60,14 +77,33 @@ def test_a_viewer_gets_no_edit_controls(dash_br, live_server):
     sign_in(dash_br, live_server, "viv", "viv-password-1234")
     dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
     assert not dash_br.find_element(".edit-panel").is_displayed()
-    assert not dash_br.driver.find_elements("css selector", ".edit-bar")
+    for control in (".edit-bar", ".drag-handle", ".resize-handle", '[id*="widget-config"]'):
+        assert not dash_br.driver.find_elements("css selector", control)
+    for hidden in ("#edit-config-form", "#edit-import-upload", "#edit-export-json"):
+        assert not dash_br.find_element(hidden).is_displayed()
+    before = session.get(live_server.url + "/api/v1/dashboards/default").json()
+    # forged saves: the page's own client sends them, only the server stands in the way
+    dash_br.driver.execute_script(
+        "window.dash_clientside.set_props('edit-drop', {data: arguments[0]})",
+        {"widget": "kpi-users", "x": 6, "y": 3, "w": 2, "h": 2},
+    )
+    wait_until(lambda: "Only editors" in dash_br.driver.execute_script(STATUS_TEXT))
+    dash_br.driver.execute_script("window.dash_clientside.set_props('edit-status', {children: ''})")
+    wait_until(lambda: dash_br.driver.execute_script(STATUS_TEXT) == "")
+    dash_br.driver.execute_script(
+        "window.dash_clientside.set_props('edit-config-widget', {data: 'kpi-users'});"
+        "window.dash_clientside.set_props('edit-config-title', {value: 'Hijacked'});"
+        "window.dash_clientside.set_props('edit-config-series', {value: ['demo.health']});"
+        "document.getElementById('edit-config-save').click();"
+    )
+    wait_until(lambda: "Only editors" in dash_br.driver.execute_script(STATUS_TEXT))
+    after = session.get(live_server.url + "/api/v1/dashboards/default").json()
+    assert after == before
     assert dash_br.get_logs() == []
 
 
 def test_a_dashboard_of_120_widgets_loads_and_updates_without_errors(dash_br, live_server):
     """120 charts and tiles over every demo series draw, go live and update cleanly."""
-    from tests.browser.conftest import ARTIFACTS
-
     session = requests.Session()
     session.post(
         live_server.url + "/api/v1/auth/login",
@@ -98,10 +134,8 @@ def test_a_dashboard_of_120_widgets_loads_and_updates_without_errors(dash_br, li
     sign_in(dash_br, live_server)
     dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
     dash_br.driver.get(live_server.url + "/?dashboard=big")
-    wait_until(
-        lambda: len(dash_br.driver.find_elements("css selector", ".widget .main-svg")) >= 120,
-        timeout=60,
-    )
+    wait_until(lambda: len(dash_br.driver.find_elements("css selector", ".widget")) >= 120, 60)
+    dash_br.wait_for_element("#widget-w0-graph .main-svg", timeout=30)
     dash_br.wait_for_text_to_equal("#live-state", "Live", timeout=20)
     frames = dash_br.driver.execute_script("return window.dashLive.stats.frames")
     wait_until(
@@ -111,10 +145,71 @@ def test_a_dashboard_of_120_widgets_loads_and_updates_without_errors(dash_br, li
     # charts below the fold take no updates while out of view, and catch up when they scroll in
     wait_until(lambda: dash_br.driver.execute_script("return window.dashLive.stats.offscreen"))
     woken = dash_br.driver.execute_script("return window.dashLive.stats.woken")
-    dash_br.driver.execute_script("document.getElementById('widget-w119').scrollIntoView()")
+    dash_br.driver.execute_script(SCROLL_TO, "widget-w119")
     wait_until(lambda: dash_br.driver.execute_script("return window.dashLive.stats.woken") > woken)
+    dash_br.wait_for_element("#widget-w119-graph .main-svg", timeout=30)
     ARTIFACTS.mkdir(exist_ok=True)
     dash_br.driver.save_screenshot(str(ARTIFACTS / "dashboard-120.png"))
+    assert dash_br.get_logs() == []
+
+
+JS_POINTS = """
+var outer = document.getElementById(arguments[0]);
+var gd = outer && outer.querySelector('.js-plotly-plot');
+return gd && gd.data ? gd.data.map(function (t) { return (t.x || []).length; }) : null;
+"""
+
+
+def test_a_chart_far_below_the_fold_is_drawn_when_it_scrolls_in(dash_br, live_server):
+    """A chart out of view draws nothing until scrolled to, then shows its history and the
+    live point that arrived while it was away, once."""
+    session = requests.Session()
+    session.post(
+        live_server.url + "/api/v1/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+    )
+    widgets = [
+        {
+            "id": f"top{i}",
+            "kind": "line",
+            "title": f"Top {i}",
+            "series": [{"name": "demo.active_users", "labels": {}}],
+            "layout": {"x": 0, "y": i * 4, "w": 12, "h": 4},
+        }
+        for i in range(10)
+    ]
+    widgets.append({**widgets[0], "id": "far", "title": "Far", "layout": {**widgets[0]["layout"]}})
+    widgets[-1]["layout"]["y"] = 80
+    board = {"id": "lazy", "title": "Lazy", "schema_version": 1, "widgets": widgets}
+    made = session.post(
+        live_server.url + "/api/v1/dashboards",
+        json=board,
+        headers={"X-CSRFToken": session.cookies.get("_csrf_token")},
+    )
+    assert made.status_code == 201, made.text
+    sign_in(dash_br, live_server)
+    dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
+    driver = dash_br.driver
+    driver.get(live_server.url + "/?dashboard=lazy")
+    wait_until(lambda: (driver.execute_script(JS_POINTS, "widget-top0-graph") or [0])[0] > 10, 30)
+    dash_br.wait_for_text_to_equal("#live-state", "Live", timeout=20)
+    assert driver.execute_script(JS_POINTS, "widget-far-graph") is None  # not drawn: a slot
+    assert dash_br.find_element("#widget-far-lazy").text == "Loading…"
+    value = 97531.0
+    ts = int(time.time() * 1000) + 1500
+    response = live_server.ingest(
+        {"metrics": [{"name": "demo.active_users", "points": [[ts, value]]}]}
+    )
+    assert response.status_code == 202, response.text
+    wait_until(lambda: value in (driver.execute_script(JS_TRACE_Y, "widget-top0-graph", 0) or []))
+    assert driver.execute_script(JS_POINTS, "widget-far-graph") is None
+    driver.execute_script(SCROLL_TO, "widget-far")
+    wait_until(
+        lambda: value in (driver.execute_script(JS_TRACE_Y, "widget-far-graph", 0) or []),
+        timeout=20,
+    )
+    assert driver.execute_script(JS_POINTS, "widget-far-graph")[0] > 10
+    assert driver.execute_script(JS_TRACE_Y, "widget-far-graph", 0).count(value) == 1
     assert dash_br.get_logs() == []
 
 
@@ -133,4 +228,145 @@ def test_a_dashboard_built_from_nothing_in_the_page(dash_br, live_server):
     dash_br.driver.refresh()
     dash_br.wait_for_element("#widget-users-now-graph .main-svg", timeout=20)
     assert len(dash_br.driver.find_elements("css selector", ".widget")) == 1
+    assert dash_br.get_logs() == []
+
+
+def copy_of_default(server, board_id: str, title: str, **changes) -> dict:
+    """Save a copy of the default dashboard under a new id (as admin, through the API)."""
+    session = requests.Session()
+    session.post(
+        server.url + "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+    )
+    board = session.get(server.url + "/api/v1/dashboards/default").json()
+    board = {**board, "id": board_id, "title": title, **changes}
+    made = session.post(
+        server.url + "/api/v1/dashboards",
+        json=board,
+        headers={"X-CSRFToken": session.cookies.get("_csrf_token")},
+    )
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def open_in_edit_mode(dash_br, server, board_id: str, title: str) -> None:
+    """Sign in, open a dashboard by its URL and switch edit mode on."""
+    open_dashboard(dash_br, server)
+    dash_br.driver.get(f"{server.url}/?dashboard={board_id}")
+    dash_br.wait_for_text_to_equal("#header-title", title, timeout=20)
+    dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
+    dash_br.find_element("#edit-toggle").click()
+    dash_br.wait_for_text_to_equal("#edit-toggle", "Done editing", timeout=5)
+
+
+def drag(dash_br, handle, cols: int, rows: int, check_outline=None) -> None:
+    """Drag a handle by whole grid cells with pointer moves, then drop it."""
+    step = dash_br.driver.execute_script(
+        "return window.dashGrid.metrics(document.getElementById('widgets-grid'))"
+    )
+    dx, dy = cols * step["stepX"], rows * step["stepY"]
+    ActionChains(dash_br.driver).move_to_element(handle).click_and_hold().move_by_offset(
+        int(dx / 2), int(dy / 2)
+    ).move_by_offset(int(dx - int(dx / 2)), int(dy - int(dy / 2))).perform()
+    if check_outline:
+        check_outline()
+    ActionChains(dash_br.driver).release().perform()
+
+
+def test_drag_moves_and_resizes_a_widget_on_the_grid_and_it_stays(dash_br, live_server):
+    """The grip moves a widget by whole cells and the corner resizes it; both are saved."""
+    copy_of_default(live_server, "drag-board", "Drag board")
+    open_in_edit_mode(dash_br, live_server, "drag-board", "Drag board")
+    card = "widget-kpi-users"
+    assert dash_br.driver.execute_script(GRID_PLACE, card) == ["1 / span 3", "1 / span 2"]
+
+    def outline_shows_target():
+        outline = dash_br.driver.execute_script(
+            "var o = document.querySelector('.grid-placeholder');"
+            "return o ? [o.style.gridColumn, o.style.gridRow] : null"
+        )
+        assert outline == ["5 / span 3", "2 / span 2"]
+
+    drag(dash_br, dash_br.find_element(f"#{card} .drag-handle"), 4, 1, outline_shows_target)
+    dash_br.wait_for_contains_text("#edit-status", "Placed kpi-users at 4,1", timeout=10)
+    assert not dash_br.driver.find_elements("css selector", ".grid-placeholder")
+    wait_until(
+        lambda: dash_br.driver.execute_script(GRID_PLACE, card) == ["5 / span 3", "2 / span 2"]
+    )
+    drag(dash_br, dash_br.find_element(f"#{card} .resize-handle"), 2, 1)
+    dash_br.wait_for_contains_text("#edit-status", "(5×3)", timeout=10)
+    dash_br.driver.refresh()
+    dash_br.wait_for_text_to_equal("#header-title", "Drag board", timeout=20)
+    dash_br.wait_for_element(f"#{card} .widget-title", timeout=20)
+    assert dash_br.driver.execute_script(GRID_PLACE, card) == ["5 / span 5", "2 / span 3"]
+    assert dash_br.get_logs() == []
+
+
+def test_the_metric_picker_adds_a_second_series_to_a_chart(dash_br, live_server):
+    """Edit opens the widget's settings; a second series picked there is drawn as a trace."""
+    copy_of_default(live_server, "picker-board", "Picker board")
+    open_in_edit_mode(dash_br, live_server, "picker-board", "Picker board")
+    graph = "widget-line-users-graph"
+    assert dash_br.driver.execute_script(TRACES, graph) == 1
+    dash_br.find_element('[id*="widget-config"][id*="\\"line-users\\""]').click()
+    dash_br.wait_for_element("#edit-config-form", timeout=5)
+    wait_until(lambda: dash_br.find_element("#edit-config-form").is_displayed())
+    focused = "return document.activeElement && document.activeElement.id"
+    wait_until(lambda: dash_br.driver.execute_script(focused) == "edit-config-title")
+    assert dash_br.find_element("#edit-config-title").get_attribute("value") == (
+        "Active users, 24 h"
+    )
+    dash_br.select_dcc_dropdown("#edit-config-series", value="demo.error_rate")
+    dash_br.find_element("#edit-config-title").send_keys(Keys.ESCAPE)  # closes the menu
+    title = dash_br.find_element("#edit-config-title")
+    title.send_keys(Keys.CONTROL, "a")
+    title.send_keys("Users and errors")
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_br.driver.save_screenshot(str(ARTIFACTS / "dashboard-editing.png"))
+    dash_br.find_element("#edit-config-save").click()
+    dash_br.wait_for_contains_text("#edit-status", "Saved Users and errors", timeout=10)
+    wait_until(lambda: dash_br.driver.execute_script(TRACES, graph) == 2, timeout=15)
+    assert not dash_br.find_element("#edit-config-form").is_displayed()
+    dash_br.driver.refresh()
+    dash_br.wait_for_element(f"#{graph} .main-svg", timeout=20)
+    wait_until(lambda: dash_br.driver.execute_script(TRACES, graph) == 2, timeout=15)
+    assert dash_br.get_logs() == []
+
+
+def test_export_then_import_under_a_new_title_gives_the_same_widgets(
+    dash_br, live_server, tmp_path
+):
+    """Export JSON downloads the open dashboard; Import JSON saves it anew and opens it."""
+    source = copy_of_default(live_server, "export-board", "Export board")
+    open_in_edit_mode(dash_br, live_server, "export-board", "Export board")
+    href = dash_br.find_element("#edit-export-json").get_attribute("href")
+    assert href == live_server.url + "/api/v1/dashboards/export-board?download=1"
+    exported = dash_br.driver.execute_async_script(
+        "fetch(arguments[0]).then(r => r.text()).then(arguments[1])", href
+    )
+    upload = dash_br.find_element("#edit-import-upload input[type=file]")
+    broken = tmp_path / "broken.json"
+    broken.write_text(exported.replace('"kind": "stat"', '"kind": "radar"', 1))
+    upload.send_keys(str(broken))
+    dash_br.find_element("#edit-import-submit").click()
+    dash_br.wait_for_contains_text("#edit-status", "Not imported: widgets[0].kind", timeout=10)
+    assert dash_br.find_element("#edit-status").get_attribute("role") == "status"
+    good = tmp_path / "export-board.json"
+    good.write_text(exported)
+    upload.send_keys(str(good))
+    dash_br.find_element("#edit-import-title").send_keys("Imported board")
+    dash_br.find_element("#edit-import-submit").click()
+    wait_until(lambda: "dashboard=imported-board" in dash_br.driver.current_url)
+    dash_br.wait_for_text_to_equal("#header-title", "Imported board", timeout=10)
+    dash_br.driver.refresh()
+    dash_br.wait_for_text_to_equal("#header-title", "Imported board", timeout=20)
+    dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
+    for widget in source["widgets"]:
+        lay = widget["layout"]
+        expected = [f"{lay['x'] + 1} / span {lay['w']}", f"{lay['y'] + 1} / span {lay['h']}"]
+        assert dash_br.driver.execute_script(GRID_PLACE, f"widget-{widget['id']}") == expected
+    imported = dash_br.driver.execute_async_script(
+        "fetch('/api/v1/dashboards/imported-board').then(r => r.json()).then(arguments[0])"
+    )
+    assert imported["widgets"] == source["widgets"]
+    assert len(dash_br.driver.find_elements("css selector", ".widget")) == len(source["widgets"])
     assert dash_br.get_logs() == []
