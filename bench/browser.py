@@ -205,11 +205,11 @@ def create_dashboard(url: str, series: int) -> None:
         answer.raise_for_status()
 
 
-@contextlib.contextmanager
-def chromium() -> Iterator[webdriver.Chrome]:
-    """Headless Debian chromium through its chromedriver, with the HTTP cache off."""
+def chromium_options(binary: str | None = None) -> Options:
+    """Headless chromium flags that work offline, as root, on a machine with no screen (the
+    browser tests use them too)."""
     options = Options()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    options.binary_location = binary or shutil.which("chromium") or "/usr/bin/chromium"
     for arg in (
         "--headless=new",
         "--no-sandbox",
@@ -222,6 +222,13 @@ def chromium() -> Iterator[webdriver.Chrome]:
         "--window-size=1400,1000",
     ):
         options.add_argument(arg)
+    return options
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[webdriver.Chrome]:
+    """Headless Debian chromium through its chromedriver, with the HTTP cache off."""
+    options = chromium_options()
     service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
     driver = webdriver.Chrome(options=options, service=service)
     try:

@@ -15,6 +15,8 @@ import time  # noqa: E402
 import gevent  # noqa: E402
 import socketio  # noqa: E402
 
+from bench.fanout_clients import connect_viewer  # noqa: E402
+
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """The ``q`` quantile (0..1) of already sorted values (nearest rank)."""
@@ -29,28 +31,13 @@ def main() -> None:
     clients: list[socketio.Client] = []
     disconnects = [0]
 
+    def count_disconnect(*_: object) -> None:
+        disconnects[0] += 1
+
     def make() -> None:
-        client = socketio.Client(reconnection=False)
-
-        def on_points(msg: dict) -> None:
-            now = time.time() * 1000
-            for points in msg["series"].values():
-                latencies.extend(now - v for _, v in points)
-
-        client.on("points", on_points, namespace="/live")
-        client.on("disconnect", lambda *_: disconnects.__setitem__(0, disconnects[0] + 1))
-        try:
-            client.connect(
-                url,
-                namespaces=["/live"],
-                transports=["websocket"],
-                headers={"Cookie": cookie},
-                wait_timeout=30,
-            )
-            client.call("subscribe", {"dashboard": "default"}, namespace="/live", timeout=30)
+        client = connect_viewer(url, cookie, latencies, timeout=30, on_disconnect=count_disconnect)
+        if client is not None:
             clients.append(client)
-        except Exception:  # noqa: BLE001 - counted as not connected
-            pass
 
     gevent.joinall([gevent.spawn(make) for _ in range(n)])
     print(json.dumps({"ready": len(clients)}), flush=True)

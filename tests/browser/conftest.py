@@ -8,6 +8,7 @@ from pathlib import Path
 
 from selenium.webdriver.chrome.options import Options
 
+from bench.browser import chromium_options
 from tests.cluster import cluster  # noqa: F401 - a fixture for this folder's tests
 from tests.servers import live_server  # noqa: F401 - a fixture for this folder's tests
 
@@ -17,18 +18,4 @@ CHROMIUM = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or
 
 def pytest_setup_options() -> Options:
     """Headless chromium flags that work offline, as root, on a machine with no screen."""
-    options = Options()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(arg)
-    return options
+    return chromium_options(CHROMIUM)
