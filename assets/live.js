@@ -157,8 +157,9 @@
 
   /* ---- charts below the first screen are put in when they come near the viewport ---- */
 
-  // layouts/lazy.py leaves such a chart out: a slot (data-graph-id, data-graph) stands in for it
-  // and its live points are held until the chart is drawn, then extend it.
+  // layouts/lazy.py leaves such a chart out: a slot (data-graph-id) stands in for it, and a click
+  // on it (n_clicks, set here) has the server send the chart. Its live points are held until the
+  // chart is drawn, then extend it (only those newer than what it came with).
   var near = {};     // slot id -> true while it is within the margin of the viewport
   var slots = {};    // graph id -> its slot
   var lazyWatched = {};
@@ -181,15 +182,16 @@
   function drawLazy(slot) {
     var id = slot.getAttribute("data-graph-id");
     if (lazyLoading[id] || drawnIn(slot)) { return; }
-    var graph;
-    try { graph = JSON.parse(slot.getAttribute("data-graph")); } catch (e) { return; }
+    var slotId;
+    try { slotId = JSON.parse(slot.id); } catch (e) { return; }
     lazyLoading[id] = true;
     var since = Date.now();
-    setProps(slot.id, { children: graph });
+    setProps(slotId, { n_clicks: Date.now() });
     stats.lazyDrawn += 1;
     (function drawn() {
       // a grid drawn anew meanwhile has another slot: wireLazy starts over with it
-      if (slots[id] === slot && slot.isConnected && !drawnIn(slot) && Date.now() - since < 10000) {
+      // no chart yet after a while (its request was dropped or failed): wireLazy asks again
+      if (slots[id] === slot && slot.isConnected && !drawnIn(slot) && Date.now() - since < 3000) {
         window.setTimeout(drawn, 50);
         return;
       }

@@ -24,6 +24,7 @@ from dashboard.runtime import Runtime
 from dashboard.timerange import dashboard_from_search, from_search
 from layouts import ids
 from layouts.edit_panel import export_href, series_options
+from layouts.page import VIEW_OUTPUTS, render_view
 from layouts.shell import grid
 
 REFUSED = "Only editors and admins can change dashboards."
@@ -78,6 +79,28 @@ def register(app: Dash, rt: Runtime) -> None:
         Input(ids.EDIT_TOGGLE, "n_clicks"),
         prevent_initial_call=True,
     )
+
+    @app.callback(
+        Output(ids.WIDGETS_GRID, "children", allow_duplicate=True),
+        Output(ids.LIVE_CONFIG, "data", allow_duplicate=True),
+        Output(ids.EDIT_DRAWN, "data", allow_duplicate=True),
+        Input(ids.EDIT_TOGGLE, "n_clicks"),
+        State(ids.EDIT_DRAWN, "data"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def draw_controls(clicks: int | None, drawn: bool, search: str | None) -> tuple[Any, ...]:
+        """The grid again with its edit controls, the first time edit mode is switched on (they
+        stay, hidden, when it is switched off)."""
+        user = _editor()
+        if drawn or user is None or (clicks or 0) % 2 == 0:
+            return no_update, no_update, no_update
+        view = dict(zip(VIEW_OUTPUTS, render_view(rt, search, user, editing=True), strict=True))
+        return (
+            view[(ids.WIDGETS_GRID, "children")],
+            view[(ids.LIVE_CONFIG, "data")],
+            view[(ids.EDIT_DRAWN, "data")],
+        )
 
     @app.callback(
         Output(ids.WIDGETS_GRID, "children", allow_duplicate=True),

@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
 
-from dashboard.auth import role_at_least
 from dashboard.auth.guard import current_user
-from dashboard.export_csv import iso
-from dashboard.runtime import Runtime, now_ms
-from dashboard.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
-from dashboard.view import filter_text, parse_drill, parse_filter
-from layouts import ids, navigation
-from layouts.shell import grid
-
-
-def describe(rng: dict[str, Any], live: bool, now: int) -> str:
-    """The range in words for the status line."""
-    if live:
-        preset = str(rng["from"]).removeprefix("now-")
-        return f"{PRESETS.get(preset, preset)}, live"
-    start, end = resolve_range(rng, now)
-    return f"{iso(start)} to {iso(end)} (fixed)"
-
-
-def view_options(search: str | None) -> tuple[dict[str, str], Any, str]:
-    """The URL's label filter (empty when it is bad), its drill-down, and a message for the
-    filter's status line (what it does, or what is wrong with it)."""
-    query = parse_qs((search or "").lstrip("?"))
-    drill = parse_drill((query.get("drill") or [""])[0])
-    try:
-        label_filter = parse_filter((query.get("filter") or [""])[0])
-    except ValueError as exc:
-        return {}, drill, f"{exc}; showing everything"
-    note = f"Only series with {filter_text(label_filter)}" if label_filter else ""
-    return label_filter, drill, note
+from dashboard.runtime import Runtime
+from layouts import ids
+from layouts.page import VIEW_OUTPUTS, render_view
 
 
 def register(app: Dash, rt: Runtime) -> None:
@@ -84,61 +57,16 @@ def register(app: Dash, rt: Runtime) -> None:
     )
 
     @app.callback(
-        Output(ids.WIDGETS_GRID, "children"),
-        Output(ids.LIVE_CONFIG, "data"),
-        Output(ids.RANGE_TEXT, "children"),
-        Output(ids.RANGE_LIVE, "hidden"),
-        Output(ids.HEADER_TITLE, "children"),
-        Output(ids.DASHBOARD_SELECT, "value"),
-        Output(ids.BREADCRUMB, "children"),
-        Output(ids.FILTER_STATUS, "children"),
-        Output(ids.FILTER_INPUT, "value"),
-        Output(ids.RANGE_SELECT, "value"),
+        *[Output(cid, prop) for cid, prop in VIEW_OUTPUTS],
         Input(ids.PAGE_URL, "search"),
+        State(ids.LIVE_CONFIG, "data"),
+        State(ids.EDIT_TOGGLE, "aria-pressed"),
     )
-    def render(search: str | None) -> tuple[Any, ...]:
-        """Render the URL's dashboard over the URL's range, narrowed by its filter and drill
-        (the layout drew the default)."""
-        if not search and ctx.triggered_id is None:
-            return (no_update,) * 10
-        rng, live = from_search(search)
-        wanted = dashboard_from_search(search)
-        dash = rt.dashboard(wanted)
-        label_filter, drill, note = view_options(search)
-        query = parse_qs((search or "").lstrip("?"))
-        typed = (query.get("filter") or [""])[0]
-        # the range box shows the URL's preset (a fixed span keeps the box as it was)
-        preset = (query.get("range") or [""])[0]
-        shown_preset = preset if live and preset in PRESETS else no_update
-        if dash is None:
-            missing = html.P(f"There is no dashboard {wanted!r}.", className="widget-error")
-            text = describe(rng, live, now_ms())
-            return (
-                [missing],
-                no_update,
-                text,
-                live,
-                "Unknown",
-                no_update,
-                [],
-                note,
-                typed,
-                shown_preset,
-            )
-        user = current_user()
-        editor = user is not None and role_at_least(user.role, "editor")
-        cards, config = grid(rt, dash, rng, live, editor, label_filter, drill)
-        crumbs = navigation.crumb_list(navigation.crumbs_for(search, dash))
-        text = describe(rng, live, now_ms())
-        return (
-            cards,
-            config,
-            text,
-            live,
-            dash["title"],
-            dash["id"],
-            crumbs,
-            note,
-            typed,
-            shown_preset,
-        )
+    def render(
+        search: str | None, config: dict[str, Any] | None, editing: str | None
+    ) -> tuple[Any, ...]:
+        """Render the URL's dashboard over the URL's range, narrowed by its filter and drill,
+        unless the page shows that view already (the layout drew it, or nothing changed)."""
+        if (config or {}).get("search", "") == (search or ""):
+            return (no_update,) * len(VIEW_OUTPUTS)
+        return render_view(rt, search, current_user(), editing == "true")

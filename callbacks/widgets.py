@@ -5,22 +5,27 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from dash import ALL, Dash, Input, Output, State, no_update
+from dash import ALL, MATCH, Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard.queries import view_widget, widget_frames
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import from_search
 from dashboard.view import labels_match, parse_drill, parse_filter
-from layouts import bar, ids, pie, table
+from layouts import bar, ids, lazy, line, pie, table
+from layouts.shell import render_widget
 
 FIGURES = {"bar": bar.figure, "pie": pie.figure}
 
 
 def shown_widgets(
-    rt: Runtime, config: dict[str, Any] | None, search: str | None, wanted: list[dict[str, str]]
+    rt: Runtime,
+    config: dict[str, Any] | None,
+    search: str | None,
+    wanted: list[dict[str, str]],
+    keys: dict[str, list[str]] | None = None,
 ) -> list[tuple[dict[str, Any] | None, list[Any]]]:
     """Each wanted widget as the page shows it (the URL's range, filter and drill) with its
-    frames, read now."""
+    frames, read now; ``keys`` pins a widget to those series, in that order."""
     dash = rt.dashboard(str((config or {}).get("dashboard", ""))) or {"widgets": []}
     widgets = {w["id"]: w for w in dash["widgets"]}
     rng, live = from_search(search)
@@ -42,8 +47,38 @@ def shown_widgets(
         if not live:
             widget = {k: v for k, v in widget.items() if k != "range"}
         widget = view_widget(rt, widget, drill, known)
-        out.append((widget, widget_frames(rt, widget, rng, now, known)))
+        pinned = (keys or {}).get(gid["widget"])
+        if pinned is not None:
+            by_text = {str(k): k for k in known}
+            out.append(
+                (
+                    widget,
+                    widget_frames(
+                        rt, widget, rng, now, [by_text[t] for t in pinned if t in by_text]
+                    ),
+                )
+            )
+        else:
+            out.append((widget, widget_frames(rt, widget, rng, now, known)))
     return out
+
+
+def deferred_chart(
+    rt: Runtime, config: dict[str, Any] | None, search: str | None, widget_id: str
+) -> Any:
+    """The chart for a slot that came into view (see layouts/lazy.py), read now.
+
+    A line chart shows the series the live feed already draws into it, in trace order, so its
+    live points (held meanwhile) extend the right traces.
+    """
+    traced = lazy.traced_keys(config, ids.graph(widget_id))
+    pinned = {widget_id: traced} if traced is not None else None
+    [(widget, frames)] = shown_widgets(rt, config, search, [{"widget": widget_id}], pinned)
+    if widget is None:
+        return html.P("This widget is no longer on the dashboard.", className="widget-error")
+    rng, _live = from_search(search)
+    body, _targets = render_widget(widget, frames, line.window_of(rng, now_ms()))
+    return body
 
 
 def register(app: Dash, rt: Runtime) -> None:
@@ -65,6 +100,17 @@ def register(app: Dash, rt: Runtime) -> None:
             FIGURES[w["kind"]](w, frames) if w is not None and w["kind"] in FIGURES else no_update
             for w, frames in shown_widgets(rt, config, search, graph_ids)
         ]
+
+    @app.callback(
+        Output({"type": ids.LAZY_SLOT, "widget": MATCH}, "children"),
+        Input({"type": ids.LAZY_SLOT, "widget": MATCH}, "n_clicks"),
+        State(ids.LIVE_CONFIG, "data"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def draw_deferred(_n: int, config: dict[str, Any], search: str | None) -> Any:
+        """A chart below the first screen, asked for by assets/live.js as it scrolls near."""
+        return deferred_chart(rt, config, search, str(ctx.triggered_id["widget"]))
 
     @app.callback(
         Output({"type": ids.SLOW_TABLE, "widget": ALL}, "children"),

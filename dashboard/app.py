@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from callbacks import login as login_callbacks
     from callbacks import register_all
     from layouts import login as login_layout
-    from layouts.shell import serve_layout
+    from layouts.page import serve_layout
 
     dash_app = LeanDash(
         __name__,

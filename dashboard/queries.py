@@ -40,6 +40,14 @@ def matching_keys(
     return [k for k in keys if any(s.matches(k) for s in selectors)]
 
 
+def widget_keys(
+    rt: Runtime, widget: dict[str, Any], known: list[SeriesKey] | None = None
+) -> list[SeriesKey]:
+    """The series a widget shows (one frame each, in this order)."""
+    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
+    return matching_keys(rt, selectors, known)
+
+
 def frame_json(frame: SeriesFrame) -> dict[str, Any]:
     """The API form of a frame: points, plus min/max/count columns for rollups."""
     out: dict[str, Any] = {
@@ -72,8 +80,7 @@ def widget_frames(
     from dashboard.steps import HOUR
     from dashboard.timerange import resolve_range
 
-    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
-    keys = matching_keys(rt, selectors, known)
+    keys = widget_keys(rt, widget, known)
     kind = widget["kind"]
     start, end = resolve_range(widget.get("range") or dashboard_range, now)
     step = widget.get("step", "auto")
@@ -120,8 +127,7 @@ def period_values(
     it, with that length in ms (None where a period has no data)."""
     from dashboard.timerange import resolve_range
 
-    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
-    keys = matching_keys(rt, selectors, known)
+    keys = widget_keys(rt, widget, known)
     start, end = resolve_range(widget.get("range") or dashboard_range, now)
     length = end - start
     if not keys:

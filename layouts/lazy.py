@@ -1,40 +1,68 @@
-"""Charts below the first screen start as an empty slot that carries the chart; ``assets/live.js``
-puts the chart in when the slot comes near the viewport, so the page draws what is in view only."""
+"""Charts below the first screen start as an empty slot; ``assets/live.js`` asks the server for
+the chart (the ``draw_deferred`` callback) when the slot comes near the viewport, so the page
+reads, sends and draws what is in view only."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from dash import dcc, html
-from plotly.io.json import to_json_plotly
+from dash import html
 
 from layouts import ids
 
 # Grid rows (70 px and a gap each) from the top that most screens show at once: charts placed
 # there draw with the page, the others when they scroll in.
-LAZY_FROM_ROW = 8
+LAZY_FROM_ROW = 10
+
+# Widget kinds whose body is a chart (a dcc.Graph) and so can wait for a scroll.
+CHART_KINDS = frozenset({"line", "bar", "pie"})
 
 
-def slot_id(widget: dict[str, Any]) -> str:
+def deferred(widget: dict[str, Any]) -> bool:
+    """Whether a widget is a chart placed below the first screen."""
+    return widget["kind"] in CHART_KINDS and widget["layout"]["y"] >= LAZY_FROM_ROW
+
+
+def slot_id(widget_id: str) -> dict[str, str]:
     """The id of a widget's slot (its chart, once drawn, keeps its own id)."""
-    return ids.widget(widget["id"]) + "-lazy"
+    return {"type": ids.LAZY_SLOT, "widget": widget_id}
 
 
-def dom_id(component_id: Any) -> str:
-    """A component id as Dash writes it into the page (a dict's keys sorted, no spaces)."""
-    if isinstance(component_id, dict):
-        return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
-    return str(component_id)
+def graph_id(widget: dict[str, Any]) -> str:
+    """The DOM id the widget's chart will have: live points for it are held until it is drawn."""
+    if widget["kind"] == "line":
+        return ids.graph(widget["id"])
+    return _dom_id({"type": ids.SLOW_GRAPH, "widget": widget["id"]})
 
 
-def defer(widget: dict[str, Any], body: Any) -> Any:
-    """A chart placed below the first screen as a slot holding it; other bodies unchanged."""
-    if not isinstance(body, dcc.Graph) or widget["layout"]["y"] < LAZY_FROM_ROW:
-        return body
+def _dom_id(component_id: dict[str, str]) -> str:
+    """A dict id as Dash writes it into the page (keys sorted, no spaces)."""
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+
+
+def slot(widget: dict[str, Any]) -> html.Div:
+    """The stand-in for a chart below the first screen (nothing of its data is sent yet)."""
     return html.Div(
         html.Span("Loading…", className="widget-loading"),
-        id=slot_id(widget),
+        id=slot_id(widget["id"]),
         className="widget-graph widget-lazy",
-        **{"data-graph": to_json_plotly(body), "data-graph-id": dom_id(body.id)},
+        n_clicks=0,
+        **{"data-graph-id": graph_id(widget)},
     )
+
+
+def traced_keys(config: dict[str, Any] | None, graph: str) -> list[str] | None:
+    """The series the live feed draws into ``graph``, in trace order (None when it has none).
+
+    A chart drawn late shows these, in this order, so each live point goes to its own trace
+    and a series that appeared meanwhile is added by its first point, once.
+    """
+    found: dict[int, str] = {}
+    for key, targets in ((config or {}).get("targets") or {}).items():
+        for t in targets:
+            if t.get("type") == "trace" and t.get("graph") == graph:
+                found[int(t["trace"])] = key
+    if not found:
+        return None
+    return [found[i] for i in sorted(found)]

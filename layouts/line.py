@@ -32,13 +32,19 @@ def render(
     graph = dcc.Graph(
         id=gid, figure=figure(widget, frames), config=GRAPH_CONFIG, className="widget-graph"
     )
-    targets: dict[str, Any] = {
-        str(f.key): [{"type": "trace", "graph": gid, "trace": i, "window": window_ms}]
-        for i, f in enumerate(frames)
+    return graph, targets(widget, [f.key for f in frames], window_ms)
+
+
+def targets(widget: dict[str, Any], keys: list[Any], window_ms: int) -> dict[str, Any]:
+    """The live targets of a chart of ``keys``: each series extends its own trace."""
+    gid = ids.graph(widget["id"])
+    found: dict[str, Any] = {
+        str(k): [{"type": "trace", "graph": gid, "trace": i, "window": window_ms}]
+        for i, k in enumerate(keys)
     }
     # a series that appears later gets a trace of its own when its first point arrives
-    targets["*"] = [{"selectors": widget["series"], "add": {"graph": gid, "window": window_ms}}]
-    return graph, targets
+    found["*"] = [{"selectors": widget["series"], "add": {"graph": gid, "window": window_ms}}]
+    return found
 
 
 def window_of(rng: dict[str, Any], now: int) -> int:

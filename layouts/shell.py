@@ -7,15 +7,12 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
-from dashboard import dashboards
-from dashboard.auth import role_at_least
-from dashboard.auth.guard import current_user
-from dashboard.queries import period_values, view_widget, widget_frames
+from dashboard.queries import period_values, view_widget, widget_frames, widget_keys
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import DEFAULT_PRESET, PRESETS
 from dashboard.view import delta_view, filter_text, labels_match
-from layouts import alerts_panel, bar, ids, lazy, line, navigation, pie, stat, status, table
-from layouts.edit_panel import drag_handle, edit_bar, edit_panel, resize_handle
+from layouts import bar, ids, lazy, line, navigation, pie, stat, status, table
+from layouts.edit_panel import drag_handle, edit_bar, resize_handle
 
 SLOW_REFRESH_MS = 30_000
 POLL_MS = 2_000
@@ -250,8 +247,11 @@ def grid(
         # a widget's own relative range holds in live mode; a fixed range applies to all
         shown = widget if live_mode else {k: v for k, v in widget.items() if k != "range"}
         shown = view_widget(rt, shown, drill, known)
-        frames = widget_frames(rt, shown, rng, now, known)
-        if label_filter and not frames:
+        # a chart below the first screen is read and drawn when it scrolls near: its series only
+        later = lazy.deferred(shown)
+        keys = widget_keys(rt, shown, known) if later else []
+        frames = [] if later else widget_frames(rt, shown, rng, now, known)
+        if label_filter and not (keys or frames):
             body: Any = html.P(
                 f"No data for filter {filter_text(label_filter)}",
                 className="widget-empty",
@@ -263,8 +263,13 @@ def grid(
             if shown["kind"] == "stat":
                 current, previous, period = period_values(rt, shown, rng, now, known)
                 delta = delta_view(current, previous, period)
-            body, widget_targets = render_widget(shown, frames, window, delta)
-            body = lazy.defer(shown, body)  # a chart below the first screen waits for a scroll
+            if later:
+                body = lazy.slot(shown)
+                widget_targets = (
+                    line.targets(shown, keys, window) if shown["kind"] == "line" else {}
+                )
+            else:
+                body, widget_targets = render_widget(shown, frames, window, delta)
         if label_filter:  # a series that turns up later may not match the filter
             widget_targets.pop("*", None)
         cards.append(widget_card(shown, body, editable))
@@ -281,53 +286,3 @@ def grid(
         "live": live_mode,
     }
     return cards, config
-
-
-def page(rt: Runtime, dashboard: dict[str, Any], user: Any = None) -> html.Div:
-    """The whole page for a dashboard, with history read now and the cursor it starts from."""
-    alert_store = rt.alerts.store  # type: ignore[union-attr]
-    editor = user is not None and role_at_least(user.role, "editor")
-    cards, config = grid(rt, dashboard, dashboard["range"], True, editor)
-    cursor = config["cursor"]
-    return html.Div(
-        [
-            dcc.Location(id=ids.PAGE_URL, refresh=False),
-            header(dashboard, user, len(alert_store.firing())),
-            # shown by assets/live.js while the node's bus or database is unreachable
-            html.Div(id=ids.LIVE_BANNER, className="live-banner", hidden=True),
-            range_bar(rt.dashboards.list() if rt.dashboards else [], dashboard["id"]),
-            navigation.breadcrumb(navigation.crumbs_for("", dashboard)),
-            edit_panel(rt, editor, dashboard["id"]),
-            html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
-            alerts_panel.panel(
-                alert_store.events(limit=20),
-                [
-                    {**r.to_json(), "snoozed_until": alert_store.snoozed_until(r.id)}
-                    for r in alert_store.rules()
-                ],
-                user is not None and role_at_least(user.role, "editor"),
-            ),
-            html.Div(id=ids.ALERTS_TOASTS, className="toasts", **{"aria-live": "polite"}),
-            html.Div(
-                id=ids.ALERTS_ANNOUNCE,
-                className="sr-only",
-                role="status",
-                **{"aria-live": "assertive"},
-            ),
-            dcc.Store(id=ids.ALERTS_REFRESH),
-            dcc.Store(id=ids.LIVE_CONFIG, data=config),
-            dcc.Store(id=ids.LIVE_CURSOR, data=cursor),
-            dcc.Store(id=ids.LIVE_POLL_DATA),
-            dcc.Store(id=ids.LIVE_SINK),
-            dcc.Interval(id=ids.LIVE_POLL, interval=POLL_MS, disabled=True),
-            dcc.Interval(id=ids.WIDGETS_REFRESH, interval=SLOW_REFRESH_MS),
-        ],
-        className="app",
-    )
-
-
-def serve_layout(rt: Runtime) -> html.Div:
-    """The layout Dash serves on each page load: the default dashboard, until the URL asks for
-    another (the range callback renders that one)."""
-    dash = rt.dashboard(dashboards.DEFAULT_ID) or dashboards.default_dashboard()
-    return page(rt, dash, current_user())

@@ -194,7 +194,8 @@ def test_a_chart_far_below_the_fold_is_drawn_when_it_scrolls_in(dash_br, live_se
     wait_until(lambda: (driver.execute_script(JS_POINTS, "widget-top0-graph") or [0])[0] > 10, 30)
     dash_br.wait_for_text_to_equal("#live-state", "Live", timeout=20)
     assert driver.execute_script(JS_POINTS, "widget-far-graph") is None  # not drawn: a slot
-    assert dash_br.find_element("#widget-far-lazy").text == "Loading…"
+    slot = dash_br.find_element('[data-graph-id="widget-far-graph"]')
+    assert slot.text == "Loading…"
     value = 97531.0
     ts = int(time.time() * 1000) + 1500
     response = live_server.ingest(

@@ -1,0 +1,208 @@
+"""The page drawn for its URL in one response, charts below the first screen sent when they
+scroll near, and the edit controls sent in edit mode only (through Dash's own endpoints)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tests.conftest import TOKEN
+
+SLOT = "widget-lazy-slot"
+
+
+def _post(client, body: dict) -> Any:
+    """Ingest through the API."""
+    response = client.post(
+        "/api/v1/ingest", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 202, response.get_data(as_text=True)
+
+
+def _make_board(client) -> None:
+    """Two series of one metric, and a board with a chart on top and one far below."""
+    now = int(time.time() * 1000)
+    _post(
+        client,
+        {
+            "metrics": [
+                {"name": "req", "labels": {"region": r}, "points": [[now - 60_000 + i, v]]}
+                for i, (r, v) in enumerate([("eu", 1.0), ("us", 2.0)])
+            ]
+        },
+    )
+    widget = {"kind": "line", "series": [{"name": "req", "labels": {}}]}
+    board = {
+        "id": "ops",
+        "title": "Ops",
+        "schema_version": 1,
+        "widgets": [
+            {**widget, "id": "top", "title": "Top", "layout": {"x": 0, "y": 0, "w": 6, "h": 4}},
+            {**widget, "id": "far", "title": "Far", "layout": {"x": 0, "y": 40, "w": 6, "h": 4}},
+        ],
+    }
+    made = client.post("/api/v1/dashboards", json=board)
+    assert made.status_code == 201, made.get_data(as_text=True)
+
+
+def _find(node: Any, want: Any) -> dict | None:
+    """The component of a layout (as JSON) with id ``want``."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == want:
+            return node
+        node = list(node.values())
+    if isinstance(node, list):
+        for child in node:
+            found = _find(child, want)
+            if found is not None:
+                return found
+    return None
+
+
+def _layout(client, search: str) -> dict:
+    """The layout Dash fetches for a page opened at ``/{search}`` (its Referer is that page)."""
+    response = client.get("/_dash-layout", headers={"Referer": f"http://localhost/{search}"})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def _callback(client, needle: str, outputs: list, inputs: list, state: list) -> Any:
+    """Call the Dash callback whose output names ``needle``, as the renderer does."""
+    deps = client.get("/_dash-dependencies").get_json()
+    (dep,) = [d for d in deps if needle in d["output"]]
+    body = {
+        "output": dep["output"],
+        "outputs": outputs if len(outputs) > 1 or "..." in dep["output"] else outputs[0],
+        "inputs": inputs,
+        "state": state,
+        "changedPropIds": [
+            f"{json.dumps(i['id'], separators=(',', ':'))}.{i['property']}"
+            if isinstance(i["id"], dict)
+            else f"{i['id']}.{i['property']}"
+            for i in inputs
+        ],
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_a_bookmarked_dashboard_comes_with_the_layout(client):
+    """``/?dashboard=ops`` gets Ops in the layout itself; the range callback's first call then
+    changes nothing (no second drawing of the grid)."""
+    _make_board(client)
+    layout = _layout(client, "?dashboard=ops")
+    assert _find(layout, "header-title")["props"]["children"] == "Ops"
+    assert _find(layout, "widget-top") is not None
+    config = _find(layout, "live-config")["props"]["data"]
+    assert config["dashboard"] == "ops" and config["search"] == "?dashboard=ops"
+    outputs = [
+        {"id": cid, "property": prop}
+        for cid, prop in [
+            ("widgets-grid", "children"),
+            ("live-config", "data"),
+            ("range-text", "children"),
+            ("range-live", "hidden"),
+            ("header-title", "children"),
+            ("dashboard-select", "value"),
+            ("view-breadcrumb", "children"),
+            ("view-filter-status", "children"),
+            ("view-filter", "value"),
+            ("range-select", "value"),
+            ("edit-drawn", "data"),
+        ]
+    ]
+    state = [
+        {"id": "live-config", "property": "data", "value": config},
+        {"id": "edit-toggle", "property": "aria-pressed", "value": "false"},
+    ]
+    first = _callback(
+        client,
+        "range-text.children",
+        outputs,
+        [{"id": "page-url", "property": "search", "value": "?dashboard=ops"}],
+        state,
+    )
+    assert first.status_code == 200
+    assert not first.get_json().get("response")  # nothing to update
+    # the same URL on a page that shows the default is drawn
+    other = {**config, "search": ""}
+    again = _callback(
+        client,
+        "range-text.children",
+        outputs,
+        [{"id": "page-url", "property": "search", "value": "?dashboard=ops"}],
+        [{**state[0], "value": other}, state[1]],
+    )
+    assert again.status_code == 200
+    assert again.get_json()["response"]["header-title"]["children"] == "Ops"
+    # without a Referer (or with none of these), the default dashboard
+    plain = client.get("/_dash-layout").get_json()
+    assert _find(plain, "live-config")["props"]["data"]["dashboard"] == "default"
+
+
+def test_a_chart_below_the_first_screen_is_sent_when_asked_for(client):
+    """The far chart's slot carries no data; asked for, it comes with the live feed's traces in
+    the feed's order (so each live point extends its own trace)."""
+    _make_board(client)
+    layout = _layout(client, "?dashboard=ops")
+    slot = _find(layout, {"type": SLOT, "widget": "far"})
+    assert slot is not None and "figure" not in json.dumps(slot)
+    assert slot["props"]["data-graph-id"] == "widget-far-graph"
+    top = _find(layout, "widget-top-graph")
+    assert len(top["props"]["figure"]["data"]) == 2  # the first screen's chart comes drawn
+    config = _find(layout, "live-config")["props"]["data"]
+    far = {
+        key: t
+        for key, targets in config["targets"].items()
+        for t in targets
+        if t["graph"] == "widget-far-graph"
+    }
+    assert sorted(far) == ['req{region="eu"}', 'req{region="us"}']
+    # the feed's order decides the traces' order: reverse it
+    for target in far.values():
+        target["trace"] = 1 - target["trace"]
+    slot_id = {"type": SLOT, "widget": "far"}
+    answer = _callback(
+        client,
+        SLOT,
+        [{"id": slot_id, "property": "children"}],
+        [{"id": slot_id, "property": "n_clicks", "value": 1}],
+        [
+            {"id": "live-config", "property": "data", "value": config},
+            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
+        ],
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    graph = answer.get_json()["response"][json.dumps(slot_id, separators=(",", ":"))]["children"]
+    traces = graph["props"]["figure"]["data"]
+    assert graph["props"]["id"] == "widget-far-graph"
+    assert [t["y"] for t in traces] == [[2.0], [1.0]]  # us first, as the feed now has it
+
+
+def test_edit_controls_come_with_edit_mode(client):
+    """An admin's first page has no widget toolbars; switching edit mode on sends them once."""
+    _make_board(client)
+    layout = _layout(client, "?dashboard=ops")
+    assert "widget-edit" not in json.dumps(_find(layout, "widgets-grid"))
+    outputs = [
+        {"id": "widgets-grid", "property": "children"},
+        {"id": "live-config", "property": "data"},
+        {"id": "edit-drawn", "property": "data"},
+    ]
+    toggle = [{"id": "edit-toggle", "property": "n_clicks", "value": 1}]
+
+    def state(drawn: bool) -> list:
+        return [
+            {"id": "edit-drawn", "property": "data", "value": drawn},
+            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
+        ]
+
+    on = _callback(client, "edit-drawn.data@", outputs, toggle, state(False))
+    assert on.status_code == 200, on.get_data(as_text=True)
+    body = on.get_json()["response"]
+    assert body["edit-drawn"]["data"] is True
+    assert '"op": "left"' in json.dumps(body["widgets-grid"]["children"])
+    again = _callback(client, "edit-drawn.data@", outputs, toggle, state(True))
+    assert again.status_code in (200, 204) and not (again.get_json(silent=True) or {}).get(
+        "response"
+    )
