@@ -58,11 +58,14 @@ SECTIONS = {
     "browser": (
         "Browser",
         "Headless chromium (Performance API, cache off) on a dashboard of 100 live metrics "
-        "(80 line charts, 20 stat tiles) with 24 h of history at 10 s; the frame and long-task "
-        "figures are taken while 100 points are posted each second. Baselines: the sign-in "
-        "page of the same server. Goals: ingest to pixels p50 < 30 ms, p99 < 100 ms; all "
-        "visible charts drawn < 1 s; JS < 500 KB, < 300 KB before first paint; no long task "
-        "> 50 ms and frame p95 < 16.7 ms while updating.",
+        "(80 line charts, 20 stat tiles) with 24 h of history at 10 s, signed in as admin; the "
+        "frame and long-task figures are taken while 100 points are posted each second. A "
+        "frame's work is the main thread's time from the frame's start until its rendering is "
+        "done (a message posted in its animation-frame callback); its interval is bound below "
+        "by the display's 16.7 ms, and a frame counts as dropped past 1.5 intervals. "
+        "Baselines: the sign-in page of the same server. Goals: ingest to pixels p50 < 30 ms, "
+        "p99 < 100 ms; all visible charts drawn < 1 s; JS < 500 KB, < 300 KB before first "
+        "paint; no long task > 50 ms and frame work p95 < 16.7 ms while updating.",
     ),
 }
 

@@ -119,19 +119,30 @@ function next() {
 next();
 """
 
-# Frame deltas and long tasks over ``seconds`` while the page takes live updates.
+# Frames and long tasks over ``seconds`` while the page takes live updates. For each frame: the
+# interval since the previous one (bound below by the display's 16.7 ms), and its work: from the
+# frame's start to the first task after its rendering (a message posted in its animation frame
+# callback runs once this frame's scripts, style, layout and paint are done).
 FRAMES = """
 var done = arguments[arguments.length - 1];
 var seconds = arguments[0];
-var deltas = [], last = 0, start = performance.now(), tasks = window.__bench.longtasks.length;
+var deltas = [], works = [], last = 0, start = performance.now();
+var tasks = window.__bench.longtasks.length;
 var drawnBefore = window.dashLive ? window.dashLive.stats.points : 0;
-(function frame(now) {
+var channel = new MessageChannel(), begun = [];
+channel.port1.onmessage = function () { works.push(performance.now() - begun.shift()); };
+function frame(now) {
   if (last) { deltas.push(now - last); }
   last = now;
+  begun.push(now);
+  channel.port2.postMessage(0);
   if (now - start < seconds * 1000) { requestAnimationFrame(frame); return; }
-  done({deltas: deltas, longtasks: window.__bench.longtasks.slice(tasks),
-        points: window.dashLive ? window.dashLive.stats.points - drawnBefore : 0});
-})(0);
+  setTimeout(function () {
+    done({deltas: deltas, works: works, longtasks: window.__bench.longtasks.slice(tasks),
+          points: window.dashLive ? window.dashLive.stats.points - drawnBefore : 0});
+  }, 50);
+}
+requestAnimationFrame(frame);
 """
 
 
@@ -315,6 +326,11 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
 
+def _share(values: list[float], above: float) -> float:
+    """The share of ``values`` over ``above`` (0 for an empty list)."""
+    return sum(v > above for v in values) / len(values) if values else 0.0
+
+
 def page_metrics(
     series: int = 100,
     hours: float = 24,
@@ -342,7 +358,7 @@ def page_metrics(
             with Producer(url, series):
                 frames = driver.execute_async_script(FRAMES, update_seconds)
     med = statistics.median
-    deltas, tasks = frames["deltas"], frames["longtasks"]
+    deltas, works, tasks = frames["deltas"], frames["works"], frames["longtasks"]
     drawn, login = med(r["drawn_ms"] for r in full), med(r["load_ms"] for r in base)
     return {
         "ingest_to_pixels_p50_ms": _pct(lat, 50),
@@ -359,9 +375,13 @@ def page_metrics(
         "js_files": med(r["scripts"] for r in full),
         "updating_long_tasks": float(len(tasks)),
         "updating_long_task_max_ms": max(tasks, default=0.0),
-        "updating_frame_p50_ms": _pct(deltas, 50),
-        "updating_frame_p95_ms": _pct(deltas, 95),
-        "updating_frame_max_ms": max(deltas, default=0.0),
+        "updating_frame_work_p50_ms": _pct(works, 50),
+        "updating_frame_work_p95_ms": _pct(works, 95),
+        "updating_frame_work_max_ms": max(works, default=0.0),
+        "updating_frame_interval_p50_ms": _pct(deltas, 50),
+        "updating_frame_interval_p95_ms": _pct(deltas, 95),
+        # a frame the display waited for: more than one and a half refresh intervals
+        "updating_frames_dropped_pct": 100 * _share(deltas, 1.5 * _pct(deltas, 50)),
         "updating_points_drawn_per_s": frames["points"] / update_seconds,
         "baseline_login_load_event_ms": login,
         "baseline_login_fcp_ms": med(r["fcp_ms"] for r in base),
