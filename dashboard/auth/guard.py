@@ -184,6 +184,9 @@ def user_key() -> str:
     return f"user:{user.username}" if user is not None else remote_address()
 
 
+SCRIPT_TYPES = frozenset({"application/javascript", "text/javascript"})
+
+
 def security_headers(server: Flask, settings: Any, script_hashes: Callable[[], list[str]]) -> None:
     """Add CSP, framing, sniffing, referrer and (over TLS) HSTS headers to every response."""
     cache: dict[str, str] = {}
@@ -210,10 +213,13 @@ def security_headers(server: Flask, settings: Any, script_hashes: Callable[[], l
     @server.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
         h = response.headers
-        h.setdefault("Content-Security-Policy", csp())
         h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
+        # a script is never a document: CSP, framing and referrer headers do nothing on it, and
+        # would add some 600 bytes to each of the page's twenty scripts
+        if response.mimetype not in SCRIPT_TYPES:
+            h.setdefault("Content-Security-Policy", csp())
+            h.setdefault("X-Frame-Options", "DENY")
+            h.setdefault("Referrer-Policy", "same-origin")
         secure = settings.cookie_secure == "always" or (
             settings.cookie_secure == "auto" and request.is_secure
         )

@@ -207,13 +207,20 @@ def test_argon2id_hashes_use_owasp_parameters():
 
 
 def test_security_headers_on_every_response(anon_client, client):
-    """CSP without unsafe-eval, framing refused, no sniffing, a referrer policy."""
+    """CSP without unsafe-eval, framing refused, no sniffing, a referrer policy (scripts: no
+    sniffing only)."""
     for response in (anon_client.get("/login/"), client.get("/"), client.get("/api/v1/metrics")):
         csp = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "unsafe-eval" not in csp
         assert "frame-ancestors 'none'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"
+    # a script is never a document: it is only kept from being sniffed as something else
+    page = client.get("/").get_data(as_text=True)
+    script = client.get(page.split('<script src="')[1].split('"')[0])
+    assert script.mimetype in ("application/javascript", "text/javascript")
+    assert script.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" not in script.headers
 
 
 def test_expired_live_sessions_are_disconnected(app, client):
