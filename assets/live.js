@@ -62,7 +62,8 @@
   // Dash's tree, for each tile. React keeps that same text node, so a later render still updates it.
   function setTile(id, text, className) {
     var el = document.getElementById(id);
-    var node = el && el.childNodes.length === 1 && el.firstChild.nodeType === 3 ? el.firstChild : null;
+    if (!el) { return; } // gone with a dashboard switched meanwhile: Dash would throw on it
+    var node = el.childNodes.length === 1 && el.firstChild.nodeType === 3 ? el.firstChild : null;
     if (!node) {
       setProps(id, { children: text, className: className });
       return;
