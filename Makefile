@@ -10,12 +10,14 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m dashboard.cli build-assets
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## the live dashboard on the embedded default (SQLite under ./data, demo data) at :8050
 run: $(STAMP)
+	$(PY) -m dashboard.cli build-assets
 	DASHBOARD_DEMO=$${DASHBOARD_DEMO:-1} $(VENV)/bin/dashboard serve
 
 ## lint, then every test: unit, integration (real SQLite, PostgreSQL, Redis), browser
@@ -39,6 +41,7 @@ format: $(STAMP)
 
 ## benchmarks; writes bench/RESULTS.md
 bench: $(STAMP)
+	$(PY) -m dashboard.cli build-assets
 	$(PY) -m bench
 
 ## 10 min under 10,000 points/s and 200 live viewers; fails on memory growth or p99 drift;

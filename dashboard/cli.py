@@ -1,4 +1,4 @@
-"""The ``dashboard`` command: ``serve`` (a web node) and ``worker`` (ingest worker)."""
+"""The ``dashboard`` command: ``serve`` (a web node), ``worker`` (ingest worker) and admin tasks."""
 
 from __future__ import annotations
 
@@ -187,6 +187,28 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_assets(args: argparse.Namespace) -> int:
+    """Brotli-11 every static file into DASHBOARD_STATIC_CACHE, skipping those already there."""
+    import time
+
+    from dashboard.settings import Settings
+    from dashboard.static_build import build, static_files
+
+    cache_dir = Settings().static_cache
+    started = time.perf_counter()
+    results = build(static_files(), cache_dir, workers=args.jobs)
+    written = [r for r in results if r.written]
+    if args.verbose:
+        for r in results:
+            state = "written" if r.written else "present"
+            print(f"{r.br_size:>9} {r.size:>9} {state}  {r.path}")
+    print(
+        f"{len(results)} static files in {cache_dir}: {len(written)} compressed,"
+        f" {len(results) - len(written)} already there ({time.perf_counter() - started:.1f} s)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dashboard`` command."""
     parser = argparse.ArgumentParser(prog="dashboard", description=__doc__)
@@ -197,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.set_defaults(func=serve)
     p_worker = sub.add_parser("worker", help="run the ingest worker")
     p_worker.set_defaults(func=worker)
+    p_build = sub.add_parser(
+        "build-assets", help="brotli-11 the static files once into DASHBOARD_STATIC_CACHE"
+    )
+    p_build.add_argument("--jobs", type=int, help="processes to compress with (default: all CPUs)")
+    p_build.add_argument("-v", "--verbose", action="store_true", help="list every file")
+    p_build.set_defaults(func=build_assets)
 
     p_users = sub.add_parser("users", help="manage users").add_subparsers(
         dest="action", required=True

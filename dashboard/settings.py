@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +15,12 @@ def _split(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def default_static_cache() -> Path:
+    """``$XDG_CACHE_HOME/dashboard/static`` (else ``~/.cache``): one per user, not per node."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dashboard" / "static"
 
 
 class Settings(BaseSettings):
@@ -61,6 +68,8 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     chromium_path: str = ""
     render_processes: int = 1
+    # brotli-11 bodies of the static files, written by `dashboard build-assets`, read by every node
+    static_cache: Path = Field(default_factory=default_static_cache)
 
     @field_validator("cors_allowed_origins")
     @classmethod
