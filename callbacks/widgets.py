@@ -11,7 +11,7 @@ from dashboard.queries import view_widget, widget_frames
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import from_search
 from dashboard.view import labels_match, parse_drill, parse_filter
-from layouts import bar, ids, lazy, line, pie, table
+from layouts import bar, ids, lazy, line, pie, stat, table
 from layouts.shell import render_widget
 
 FIGURES = {"bar": bar.figure, "pie": pie.figure}
@@ -76,6 +76,8 @@ def deferred_chart(
     [(widget, frames)] = shown_widgets(rt, config, search, [{"widget": widget_id}], pinned)
     if widget is None:
         return html.P("This widget is no longer on the dashboard.", className="widget-error")
+    if widget["kind"] == "stat":  # a tile's sparkline
+        return stat.spark(widget, frames[0] if frames else None)
     rng, _live = from_search(search)
     body, _targets = render_widget(widget, frames, line.window_of(rng, now_ms()))
     return body

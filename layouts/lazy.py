@@ -24,6 +24,12 @@ def deferred(widget: dict[str, Any]) -> bool:
     return widget["kind"] in CHART_KINDS and widget["layout"]["y"] >= LAZY_FROM_ROW
 
 
+def spark_deferred(widget: dict[str, Any]) -> bool:
+    """Whether a widget is a stat tile below the first screen: its number comes with the page,
+    its sparkline (a chart of its own) when it scrolls near."""
+    return widget["kind"] == "stat" and widget["layout"]["y"] >= LAZY_FROM_ROW
+
+
 def slot_id(widget_id: str) -> dict[str, str]:
     """The id of a widget's slot (its chart, once drawn, keeps its own id)."""
     return {"type": ids.LAZY_SLOT, "widget": widget_id}
@@ -33,6 +39,8 @@ def graph_id(widget: dict[str, Any]) -> str:
     """The DOM id the widget's chart will have: live points for it are held until it is drawn."""
     if widget["kind"] == "line":
         return ids.graph(widget["id"])
+    if widget["kind"] == "stat":
+        return ids.spark(widget["id"])
     return _dom_id({"type": ids.SLOW_GRAPH, "widget": widget["id"]})
 
 
@@ -43,10 +51,11 @@ def _dom_id(component_id: dict[str, str]) -> str:
 
 def slot(widget: dict[str, Any]) -> html.Div:
     """The stand-in for a chart below the first screen (nothing of its data is sent yet)."""
+    spark = widget["kind"] == "stat"
     return html.Div(
-        html.Span("Loading…", className="widget-loading"),
+        None if spark else html.Span("Loading…", className="widget-loading"),
         id=slot_id(widget["id"]),
-        className="widget-graph widget-lazy",
+        className="stat-spark widget-lazy" if spark else "widget-graph widget-lazy",
         n_clicks=0,
         **{"data-graph-id": graph_id(widget)},
     )

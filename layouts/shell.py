@@ -204,12 +204,14 @@ def render_widget(
     window_ms: int,
     delta: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
-    """A widget's body and its live targets, by kind (``delta``: a stat's previous period)."""
+    """A widget's body and its live targets, by kind (``delta``: a stat's previous period; a
+    stat tile below the first screen gets its sparkline when it scrolls near)."""
     kind = widget["kind"]
     if kind == "line":
         return line.render(widget, frames, window_ms)
     if kind == "stat":
-        return stat.render(widget, frames, delta)
+        later = lazy.slot(widget) if lazy.spark_deferred(widget) else None
+        return stat.render(widget, frames, delta, later)
     if kind == "table":
         return table.render(widget, frames)
     if kind == "status":

@@ -79,11 +79,24 @@ def threshold_note(thresholds: list[dict[str, Any]], fmt: dict[str, Any]) -> str
     return f"turns red at {format_value(limit, {**fmt, 'prefix': '', 'suffix': ''})} or more"
 
 
+def spark(widget: dict[str, Any], frame: SeriesFrame | None) -> dcc.Graph:
+    """The tile's sparkline."""
+    return dcc.Graph(
+        id=ids.spark(widget["id"]),
+        figure=spark_figure(frame),
+        config=SPARK_CONFIG,
+        className="stat-spark",
+    )
+
+
 def render(
-    widget: dict[str, Any], frames: list[SeriesFrame], delta: dict[str, str] | None = None
+    widget: dict[str, Any],
+    frames: list[SeriesFrame],
+    delta: dict[str, str] | None = None,
+    spark_slot: Any = None,
 ) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
     """The tile and its live targets (the number and the sparkline), with the change against
-    the previous period when it is known."""
+    the previous period when it is known; ``spark_slot`` stands in for the sparkline."""
     frame = frames[0] if frames else None
     last = float(frame.value[-1]) if frame is not None and len(frame) else None
     fmt = widget.get("format", {})
@@ -100,9 +113,7 @@ def render(
                 **{"aria-live": "off"},
             ),
             delta_line(widget, delta),
-            dcc.Graph(
-                id=sid, figure=spark_figure(frame), config=SPARK_CONFIG, className="stat-spark"
-            ),
+            spark(widget, frame) if spark_slot is None else spark_slot,
         ],
         className="stat-body",
     )

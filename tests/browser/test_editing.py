@@ -180,6 +180,15 @@ def test_a_chart_far_below_the_fold_is_drawn_when_it_scrolls_in(dash_br, live_se
     ]
     widgets.append({**widgets[0], "id": "far", "title": "Far", "layout": {**widgets[0]["layout"]}})
     widgets[-1]["layout"]["y"] = 80
+    widgets.append(
+        {
+            "id": "farkpi",
+            "kind": "stat",
+            "title": "Far KPI",
+            "series": [{"name": "demo.active_users", "labels": {}}],
+            "layout": {"x": 0, "y": 84, "w": 3, "h": 3},
+        }
+    )
     board = {"id": "lazy", "title": "Lazy", "schema_version": 1, "widgets": widgets}
     made = session.post(
         live_server.url + "/api/v1/dashboards",
@@ -211,6 +220,14 @@ def test_a_chart_far_below_the_fold_is_drawn_when_it_scrolls_in(dash_br, live_se
     )
     assert driver.execute_script(JS_POINTS, "widget-far-graph")[0] > 10
     assert driver.execute_script(JS_TRACE_Y, "widget-far-graph", 0).count(value) == 1
+    # a tile far below: its number is live at once, its sparkline drawn when it scrolls near
+    dash_br.wait_for_text_to_equal("#widget-farkpi-value", "97,531", timeout=10)
+    driver.execute_script(SCROLL_TO, "widget-farkpi")
+    wait_until(
+        lambda: value in (driver.execute_script(JS_TRACE_Y, "widget-farkpi-spark", 0) or []),
+        timeout=20,
+    )
+    assert driver.execute_script(JS_TRACE_Y, "widget-farkpi-spark", 0).count(value) == 1
     assert dash_br.get_logs() == []
 
 

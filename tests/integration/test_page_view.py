@@ -40,6 +40,13 @@ def _make_board(client) -> None:
         "widgets": [
             {**widget, "id": "top", "title": "Top", "layout": {"x": 0, "y": 0, "w": 6, "h": 4}},
             {**widget, "id": "far", "title": "Far", "layout": {"x": 0, "y": 40, "w": 6, "h": 4}},
+            {
+                "kind": "stat",
+                "id": "kpi",
+                "title": "KPI",
+                "series": [{"name": "req", "labels": {"region": "us"}}],
+                "layout": {"x": 6, "y": 40, "w": 3, "h": 3},
+            },
         ],
     }
     made = client.post("/api/v1/dashboards", json=board)
@@ -155,7 +162,7 @@ def test_a_chart_below_the_first_screen_is_sent_when_asked_for(client):
         key: t
         for key, targets in config["targets"].items()
         for t in targets
-        if t["graph"] == "widget-far-graph"
+        if t.get("graph") == "widget-far-graph"
     }
     assert sorted(far) == ['req{region="eu"}', 'req{region="us"}']
     # the feed's order decides the traces' order: reverse it
@@ -177,6 +184,30 @@ def test_a_chart_below_the_first_screen_is_sent_when_asked_for(client):
     traces = graph["props"]["figure"]["data"]
     assert graph["props"]["id"] == "widget-far-graph"
     assert [t["y"] for t in traces] == [[2.0], [1.0]]  # us first, as the feed now has it
+
+
+def test_a_tile_below_the_first_screen_has_its_number_and_gets_its_sparkline_later(client):
+    """The tile's value comes with the page; its sparkline (a chart) when asked for."""
+    _make_board(client)
+    layout = _layout(client, "?dashboard=ops")
+    assert _find(layout, "widget-kpi-value")["props"]["children"] == "2"
+    assert _find(layout, "widget-kpi-spark") is None
+    slot_id = {"type": SLOT, "widget": "kpi"}
+    assert _find(layout, slot_id)["props"]["data-graph-id"] == "widget-kpi-spark"
+    config = _find(layout, "live-config")["props"]["data"]
+    answer = _callback(
+        client,
+        SLOT,
+        [{"id": slot_id, "property": "children"}],
+        [{"id": slot_id, "property": "n_clicks", "value": 1}],
+        [
+            {"id": "live-config", "property": "data", "value": config},
+            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
+        ],
+    )
+    graph = answer.get_json()["response"][json.dumps(slot_id, separators=(",", ":"))]["children"]
+    assert graph["props"]["id"] == "widget-kpi-spark"
+    assert graph["props"]["figure"]["data"][0]["y"] == [2.0]
 
 
 def test_edit_controls_come_with_edit_mode(client):
