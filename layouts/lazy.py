@@ -13,7 +13,7 @@ from layouts import ids
 
 # Grid rows (70 px and a gap each) from the top that most screens show at once: charts placed
 # there draw with the page, the others when they scroll in.
-LAZY_FROM_ROW = 10
+LAZY_FROM_ROW = 8
 
 # Widget kinds whose body is a chart (a dcc.Graph) and so can wait for a scroll.
 CHART_KINDS = frozenset({"line", "bar", "pie"})
