@@ -11,9 +11,10 @@ from dash import html
 
 from layouts import ids
 
-# Grid rows (70 px and a gap each) from the top that most screens show at once: charts placed
-# there draw with the page, the others when they scroll in.
-LAZY_FROM_ROW = 8
+# Grid rows (70 px and a gap each) from the top that a 1000-px window shows, plus the 200 px
+# within which assets/live.js asks for a slot's chart: charts placed there draw with the page
+# (asking for them at once would only cost a round trip), the others when they scroll near.
+LAZY_FROM_ROW = 10
 
 # Widget kinds whose body is a chart (a dcc.Graph) and so can wait for a scroll.
 CHART_KINDS = frozenset({"line", "bar", "pie"})
