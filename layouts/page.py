@@ -87,6 +87,7 @@ def render_view(
             note,
             typed,
             shown_preset,
+            no_update,
         )
     # the edit controls come with the grid in edit mode only: a hundred widgets' toolbars would
     # otherwise be most of the page's components

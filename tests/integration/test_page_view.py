@@ -142,6 +142,18 @@ def test_a_bookmarked_dashboard_comes_with_the_layout(client):
     )
     assert again.status_code == 200
     assert again.get_json()["response"]["header-title"]["children"] == "Ops"
+    # an unknown dashboard is said so, in the layout and from the callback
+    missing = _layout(client, "?dashboard=nope")
+    assert "There is no dashboard 'nope'." in json.dumps(missing)
+    said = _callback(
+        client,
+        "range-text.children",
+        outputs,
+        [{"id": "page-url", "property": "search", "value": "?dashboard=nope"}],
+        state,
+    )
+    assert said.status_code == 200
+    assert "There is no dashboard" in json.dumps(said.get_json()["response"]["widgets-grid"])
     # without a Referer (or with none of these), the default dashboard
     plain = client.get("/_dash-layout").get_json()
     assert _find(plain, "live-config")["props"]["data"]["dashboard"] == "default"
