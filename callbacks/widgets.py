@@ -50,16 +50,10 @@ def shown_widgets(
         pinned = (keys or {}).get(gid["widget"])
         if pinned is not None:
             by_text = {str(k): k for k in known}
-            out.append(
-                (
-                    widget,
-                    widget_frames(
-                        rt, widget, rng, now, [by_text[t] for t in pinned if t in by_text]
-                    ),
-                )
-            )
-        else:
-            out.append((widget, widget_frames(rt, widget, rng, now, known)))
+            subset = [by_text[t] for t in pinned if t in by_text]
+        out.append(
+            (widget, widget_frames(rt, widget, rng, now, subset if pinned is not None else known))
+        )
     return out
 
 

@@ -93,6 +93,23 @@ def _callback(client, needle: str, outputs: list, inputs: list, state: list) -> 
     return client.post("/_dash-update-component", json=body)
 
 
+def _draw_slot(client, widget: str, config: dict) -> dict:
+    """What the deferred-chart callback sends for a widget's slot on ``/?dashboard=ops``."""
+    slot_id = {"type": SLOT, "widget": widget}
+    answer = _callback(
+        client,
+        SLOT,
+        [{"id": slot_id, "property": "children"}],
+        [{"id": slot_id, "property": "n_clicks", "value": 1}],
+        [
+            {"id": "live-config", "property": "data", "value": config},
+            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
+        ],
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()["response"][json.dumps(slot_id, separators=(",", ":"))]["children"]
+
+
 def test_a_bookmarked_dashboard_comes_with_the_layout(client):
     """``/?dashboard=ops`` gets Ops in the layout itself; the range callback's first call then
     changes nothing (no second drawing of the grid)."""
@@ -180,19 +197,7 @@ def test_a_chart_below_the_first_screen_is_sent_when_asked_for(client):
     # the feed's order decides the traces' order: reverse it
     for target in far.values():
         target["trace"] = 1 - target["trace"]
-    slot_id = {"type": SLOT, "widget": "far"}
-    answer = _callback(
-        client,
-        SLOT,
-        [{"id": slot_id, "property": "children"}],
-        [{"id": slot_id, "property": "n_clicks", "value": 1}],
-        [
-            {"id": "live-config", "property": "data", "value": config},
-            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
-        ],
-    )
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    graph = answer.get_json()["response"][json.dumps(slot_id, separators=(",", ":"))]["children"]
+    graph = _draw_slot(client, "far", config)
     traces = graph["props"]["figure"]["data"]
     assert graph["props"]["id"] == "widget-far-graph"
     assert [t["y"] for t in traces] == [[2.0], [1.0]]  # us first, as the feed now has it
@@ -207,17 +212,7 @@ def test_a_tile_below_the_first_screen_has_its_number_and_gets_its_sparkline_lat
     slot_id = {"type": SLOT, "widget": "kpi"}
     assert _find(layout, slot_id)["props"]["data-graph-id"] == "widget-kpi-spark"
     config = _find(layout, "live-config")["props"]["data"]
-    answer = _callback(
-        client,
-        SLOT,
-        [{"id": slot_id, "property": "children"}],
-        [{"id": slot_id, "property": "n_clicks", "value": 1}],
-        [
-            {"id": "live-config", "property": "data", "value": config},
-            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
-        ],
-    )
-    graph = answer.get_json()["response"][json.dumps(slot_id, separators=(",", ":"))]["children"]
+    graph = _draw_slot(client, "kpi", config)
     assert graph["props"]["id"] == "widget-kpi-spark"
     assert graph["props"]["figure"]["data"][0]["y"] == [2.0]
 
