@@ -186,13 +186,18 @@
     var slotId;
     try { slotId = JSON.parse(slot.id); } catch (e) { return; }
     lazyLoading[id] = true;
-    var since = Date.now();
-    setProps(slotId, { n_clicks: Date.now() });
+    var since = Date.now(), asked = since;
+    setProps(slotId, { n_clicks: asked });
     stats.lazyDrawn += 1;
     (function drawn() {
       // a grid drawn anew meanwhile has another slot: wireLazy starts over with it
-      // no chart yet after a while (its request was dropped or failed): wireLazy asks again
-      if (slots[id] === slot && slot.isConnected && !drawnIn(slot) && Date.now() - since < 3000) {
+      if (slots[id] === slot && slot.isConnected && !drawnIn(slot) && Date.now() - since < 30000) {
+        // no chart yet after a while (its request was dropped or failed): ask again, and keep
+        // waiting, so the points held for it extend it once it is drawn
+        if (Date.now() - asked > 3000) {
+          asked = Date.now();
+          setProps(slotId, { n_clicks: asked });
+        }
         window.setTimeout(drawn, 50);
         return;
       }
