@@ -30,9 +30,17 @@ def series_label(frame: SeriesFrame) -> str:
 def base_layout(**overrides: Any) -> dict[str, Any]:
     """The layout every chart starts from: tight margins, a date x axis, kept UI state."""
     layout: dict[str, Any] = {
-        "margin": {"l": 48, "r": 12, "t": 8, "b": 32},
-        "xaxis": {"type": "date", "showgrid": False, "nticks": 7, "tickangle": 0},
-        "yaxis": {"gridcolor": "#e5e7eb", "zeroline": False},
+        "margin": {"l": 48, "r": 20, "t": 8, "b": 32},
+        # "allow": Plotly's default hides labels past the div, measuring every label's box on
+        # each redraw (a forced layout: a third of a live update's time); the margins hold them
+        "xaxis": {
+            "type": "date",
+            "showgrid": False,
+            "nticks": 7,
+            "tickangle": 0,
+            "ticklabeloverflow": "allow",
+        },
+        "yaxis": {"gridcolor": "#e5e7eb", "zeroline": False, "ticklabeloverflow": "allow"},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "hovermode": "x unified",

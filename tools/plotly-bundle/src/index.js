@@ -76,4 +76,7 @@ exports.Fx = {
     loneUnhover: Fx.loneUnhover
 };
 exports.Snapshot = require('plotly.js/src/snapshot');
+
+// not plotly's: extendTraces for live charts without the full redraw (see the file)
+exports.extendTracesLive = require('./live-extend');
 exports.PlotSchema = require('plotly.js/src/plot_api/plot_schema');
