@@ -4,6 +4,7 @@ scroll near, and the edit controls sent in edit mode only (through Dash's own en
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -244,3 +245,28 @@ def test_edit_controls_come_with_edit_mode(client):
     assert again.status_code in (200, 204) and not (again.get_json(silent=True) or {}).get(
         "response"
     )
+
+
+def test_the_page_preloads_what_the_renderer_fetches_next_and_each_preload_answers(client):
+    """The page names Dash's layout and callbacks and dcc's lazy chunks in <link rel=preload>,
+    so the browser fetches them alongside the scripts; each is a URL that answers (a renamed dcc
+    chunk would make the browser fetch a 404 for nothing)."""
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    links = re.findall(
+        r'<link rel="preload" href="([^"]+)" as="(fetch|script)"( crossorigin)?>', html
+    )
+    assert {href for href, _, _ in links} == {
+        "/_dash-layout",
+        "/_dash-dependencies",
+        "/_dash-component-suites/dash/dcc/async-graph.js",
+        "/_dash-component-suites/dash/dcc/async-dropdown.js",
+        "/_dash-component-suites/dash/dcc/async-upload.js",
+    }
+    for href, kind, crossorigin in links:
+        # as Dash's fetches go (credentials same-origin), or the browser fetches twice
+        assert bool(crossorigin) == (kind == "fetch"), href
+        assert client.get(href).status_code == 200, href
+    # the sign-in page has nothing to preload: its own layout is tiny
+    assert "preload" not in client.get("/login/").get_data(as_text=True)
