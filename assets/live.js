@@ -158,11 +158,12 @@
     stats.offscreen += pts.length;
   }
 
-  /* ---- charts below the first screen are put in when they come near the viewport ---- */
+  /* ---- what is below the first screen is put in when it comes near the viewport ---- */
 
-  // layouts/lazy.py leaves such a chart out: a slot (data-graph-id) stands in for it, and a click
-  // on it (n_clicks, set here) has the server send the chart. Its live points are held until the
-  // chart is drawn, then extend it (only those newer than what it came with).
+  // layouts/lazy.py leaves such a chart (outside edit mode, such a card's whole content) out: a
+  // slot (data-graph-id) stands in for it, and a click on it (n_clicks, set here) has the server
+  // send it. Its chart's live points are held until the chart is drawn, then extend it (only
+  // those newer than what it came with).
   var near = {};     // slot id -> true while it is within the margin of the viewport
   var slots = {};    // graph id -> its slot
   var lazyWatched = {};
@@ -173,6 +174,7 @@
   }, { rootMargin: "200px" }) : null;
 
   function drawnIn(slot) {
+    if (slot.getAttribute("data-chart") === "0") { return slot.childElementCount > 0; } // no chart
     var gd = slot.querySelector(".js-plotly-plot");
     return !!(gd && gd.data && gd._fullLayout);
   }

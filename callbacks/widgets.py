@@ -7,12 +7,12 @@ from urllib.parse import parse_qs
 
 from dash import ALL, MATCH, Dash, Input, Output, State, ctx, html, no_update
 
-from dashboard.queries import view_widget, widget_frames
+from dashboard.queries import period_values, view_widget, widget_frames
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import from_search
-from dashboard.view import labels_match, parse_drill, parse_filter
+from dashboard.view import delta_view, labels_match, parse_drill, parse_filter
 from layouts import bar, ids, lazy, line, pie, stat, table
-from layouts.shell import render_widget
+from layouts.shell import render_widget, widget_head
 
 FIGURES = {"bar": bar.figure, "pie": pie.figure}
 
@@ -58,9 +58,14 @@ def shown_widgets(
 
 
 def deferred_chart(
-    rt: Runtime, config: dict[str, Any] | None, search: str | None, widget_id: str
+    rt: Runtime,
+    config: dict[str, Any] | None,
+    search: str | None,
+    widget_id: str,
+    card: bool = False,
 ) -> Any:
-    """The chart for a slot that came into view (see layouts/lazy.py), read now.
+    """The content of a slot that came into view (see layouts/lazy.py), read now: a chart, or
+    with ``card`` the whole card's head and body.
 
     A line chart shows the series the live feed already draws into it, in trace order, so its
     live points (held meanwhile) extend the right traces.
@@ -70,11 +75,18 @@ def deferred_chart(
     [(widget, frames)] = shown_widgets(rt, config, search, [{"widget": widget_id}], pinned)
     if widget is None:
         return html.P("This widget is no longer on the dashboard.", className="widget-error")
-    if widget["kind"] == "stat":  # a tile's sparkline
+    if widget["kind"] == "stat" and not card:  # a tile's sparkline
         return stat.spark(widget, frames[0] if frames else None)
     rng, _live = from_search(search)
-    body, _targets = render_widget(widget, frames, line.window_of(rng, now_ms()))
-    return body
+    now = now_ms()
+    delta = None
+    if widget["kind"] == "stat":  # as the page draws a tile: with its previous period
+        current, previous, period = period_values(rt, widget, rng, now, [f.key for f in frames])
+        delta = delta_view(current, previous, period)
+    body, _targets = render_widget(
+        widget, frames, line.window_of(rng, now), delta, defer_spark=False
+    )
+    return [widget_head(widget), body] if card else body
 
 
 def register(app: Dash, rt: Runtime) -> None:
@@ -100,13 +112,18 @@ def register(app: Dash, rt: Runtime) -> None:
     @app.callback(
         Output({"type": ids.LAZY_SLOT, "widget": MATCH}, "children"),
         Input({"type": ids.LAZY_SLOT, "widget": MATCH}, "n_clicks"),
+        State({"type": ids.LAZY_SLOT, "widget": MATCH}, "className"),
         State(ids.LIVE_CONFIG, "data"),
         State(ids.PAGE_URL, "search"),
         prevent_initial_call=True,
     )
-    def draw_deferred(_n: int, config: dict[str, Any], search: str | None) -> Any:
-        """A chart below the first screen, asked for by assets/live.js as it scrolls near."""
-        return deferred_chart(rt, config, search, str(ctx.triggered_id["widget"]))
+    def draw_deferred(
+        _n: int, class_name: str | None, config: dict[str, Any], search: str | None
+    ) -> Any:
+        """What is below the first screen (a chart, or a whole card), asked for by
+        assets/live.js as it scrolls near."""
+        card = "widget-lazy-card" in (class_name or "").split()
+        return deferred_chart(rt, config, search, str(ctx.triggered_id["widget"]), card)
 
     @app.callback(
         Output({"type": ids.SLOW_TABLE, "widget": ALL}, "children"),

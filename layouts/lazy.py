@@ -1,6 +1,12 @@
-"""Charts below the first screen start as an empty slot; ``assets/live.js`` asks the server for
-the chart (the ``draw_deferred`` callback) when the slot comes near the viewport, so the page
-reads, sends and draws what is in view only."""
+"""What is below the first screen starts as an empty slot; ``assets/live.js`` asks the server for
+its content (the ``draw_deferred`` callback) when the slot comes near the viewport, so the page
+reads, sends and draws what is in view only.
+
+Outside edit mode a widget placed there is a card slot: its card holds the slot alone (two Dash
+components instead of about six), and the slot gets the card's head and body. Dash's renderer
+spends time on every component of the page as it draws it, so a hundred-widget dashboard's
+first screen no longer waits for the components of the cards below it. In edit mode (toolbars,
+drag and drop) the cards are whole and only their charts wait: a chart slot."""
 
 from __future__ import annotations
 
@@ -18,6 +24,28 @@ LAZY_FROM_ROW = 10
 
 # Widget kinds whose body is a chart (a dcc.Graph) and so can wait for a scroll.
 CHART_KINDS = frozenset({"line", "bar", "pie"})
+
+
+def far(widget: dict[str, Any]) -> bool:
+    """Whether a widget is placed below the first screen."""
+    return bool(widget["layout"]["y"] >= LAZY_FROM_ROW)
+
+
+def card_slot(widget: dict[str, Any]) -> html.Div:
+    """The stand-in for the whole content of a card below the first screen (its head and body;
+    the stylesheet shows the title and "Loading…" meanwhile)."""
+    chart = widget["kind"] in CHART_KINDS or widget["kind"] == "stat"
+    return html.Div(
+        None,
+        id=slot_id(widget["id"]),
+        className="widget-lazy widget-lazy-card",
+        n_clicks=0,
+        **{
+            "data-graph-id": graph_id(widget),
+            "data-chart": "1" if chart else "0",
+            "data-title": widget["title"],
+        },
+    )
 
 
 def deferred(widget: dict[str, Any]) -> bool:
@@ -42,7 +70,9 @@ def graph_id(widget: dict[str, Any]) -> str:
         return ids.graph(widget["id"])
     if widget["kind"] == "stat":
         return ids.spark(widget["id"])
-    return _dom_id({"type": ids.SLOW_GRAPH, "widget": widget["id"]})
+    if widget["kind"] in CHART_KINDS:
+        return _dom_id({"type": ids.SLOW_GRAPH, "widget": widget["id"]})
+    return ids.widget(widget["id"]) + "-body"  # no chart: a name for the slot's bookkeeping
 
 
 def _dom_id(component_id: dict[str, str]) -> str:
@@ -58,7 +88,7 @@ def slot(widget: dict[str, Any]) -> html.Div:
         id=slot_id(widget["id"]),
         className="stat-spark widget-lazy" if spark else "widget-graph widget-lazy",
         n_clicks=0,
-        **{"data-graph-id": graph_id(widget)},
+        **{"data-graph-id": graph_id(widget), "data-chart": "1"},
     )
 
 

@@ -163,19 +163,14 @@ def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "defaul
     )
 
 
-def widget_card(widget: dict[str, Any], body: Any, editable: bool = False) -> html.Section:
-    """A widget's card, placed on the 12-column grid by its layout."""
-    lay = widget["layout"]
-    style = {
-        "gridColumn": f"{lay['x'] + 1} / span {lay['w']}",
-        "gridRow": f"{lay['y'] + 1} / span {lay['h']}",
-    }
+def widget_head(widget: dict[str, Any], editable: bool = False) -> html.Div:
+    """A card's head: its title and CSV link (and, when editable, the drag handle)."""
     rng = widget.get("range") or {"from": "now-24h", "to": "now"}
     query = urlencode(
         [("series", f"{s['name']}{_labels_text(s.get('labels') or {})}") for s in widget["series"]]
         + [("start", rng["from"]), ("end", rng["to"]), ("step", widget.get("step", "auto"))]
     )
-    title = html.Div(
+    return html.Div(
         [
             *([drag_handle(widget)] if editable else []),
             html.H3(widget["title"], className="widget-title"),
@@ -189,8 +184,24 @@ def widget_card(widget: dict[str, Any], body: Any, editable: bool = False) -> ht
         ],
         className="widget-head",
     )
+
+
+def widget_card(widget: dict[str, Any], body: Any, editable: bool = False) -> html.Section:
+    """A widget's card, placed on the 12-column grid by its layout; a card slot (see
+    layouts/lazy.py) as ``body`` is its whole content."""
+    lay = widget["layout"]
+    style = {
+        "gridColumn": f"{lay['x'] + 1} / span {lay['w']}",
+        "gridRow": f"{lay['y'] + 1} / span {lay['h']}",
+    }
+    if isinstance(body, html.Div) and "widget-lazy-card" in (body.className or ""):
+        children = [body]
+    elif editable:
+        children = [widget_head(widget, True), edit_bar(widget), body, resize_handle(widget)]
+    else:
+        children = [widget_head(widget), body]
     return html.Section(
-        [title, edit_bar(widget), body, resize_handle(widget)] if editable else [title, body],
+        children,
         id=ids.widget(widget["id"]),
         className=f"widget widget-{widget['kind']}",
         style=style,
@@ -203,14 +214,16 @@ def render_widget(
     frames: list[Any],
     window_ms: int,
     delta: dict[str, str] | None = None,
+    defer_spark: bool = True,
 ) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
     """A widget's body and its live targets, by kind (``delta``: a stat's previous period; a
-    stat tile below the first screen gets its sparkline when it scrolls near)."""
+    stat tile below the first screen gets its sparkline when it scrolls near, unless not
+    ``defer_spark``)."""
     kind = widget["kind"]
     if kind == "line":
         return line.render(widget, frames, window_ms)
     if kind == "stat":
-        later = lazy.slot(widget) if lazy.spark_deferred(widget) else None
+        later = lazy.slot(widget) if defer_spark and lazy.spark_deferred(widget) else None
         return stat.render(widget, frames, delta, later)
     if kind == "table":
         return table.render(widget, frames)
@@ -249,7 +262,9 @@ def grid(
         # a widget's own relative range holds in live mode; a fixed range applies to all
         shown = widget if live_mode else {k: v for k, v in widget.items() if k != "range"}
         shown = view_widget(rt, shown, drill, known)
-        # a chart below the first screen is read and drawn when it scrolls near: its series only
+        # below the first screen, a chart is read and drawn when it scrolls near (its series
+        # only, for its live targets); outside edit mode, the whole card then
+        whole = lazy.far(shown) and not editable
         later = lazy.deferred(shown)
         keys = widget_keys(rt, shown, known) if later else []
         frames = [] if later else widget_frames(rt, shown, rng, now, known)
@@ -272,6 +287,8 @@ def grid(
                 )
             else:
                 body, widget_targets = render_widget(shown, frames, window, delta)
+            if whole:  # its live targets as drawn above; its head and body when it comes near
+                body = lazy.card_slot(shown)
         if label_filter:  # a series that turns up later may not match the filter
             widget_targets.pop("*", None)
         cards.append(widget_card(shown, body, editable))

@@ -161,8 +161,9 @@ return gd && gd.data ? gd.data.map(function (t) { return (t.x || []).length; }) 
 
 
 def test_a_chart_far_below_the_fold_is_drawn_when_it_scrolls_in(dash_br, live_server):
-    """A chart out of view draws nothing until scrolled to, then shows its history and the
-    live point that arrived while it was away, once."""
+    """A card out of view shows only its title and "Loading…" until scrolled to, then its chart
+    shows its history and the live point that arrived while it was away, once; a tile there
+    comes whole the same way and then takes live points."""
     session = requests.Session()
     session.post(
         live_server.url + "/api/v1/auth/login",
@@ -204,7 +205,13 @@ def test_a_chart_far_below_the_fold_is_drawn_when_it_scrolls_in(dash_br, live_se
     dash_br.wait_for_text_to_equal("#live-state", "Live", timeout=20)
     assert driver.execute_script(JS_POINTS, "widget-far-graph") is None  # not drawn: a slot
     slot = dash_br.find_element('[data-graph-id="widget-far-graph"]')
-    assert slot.text == "Loading…"
+    shown = driver.execute_script(
+        "var s = arguments[0]; return [s.childElementCount,"
+        " getComputedStyle(s, '::before').content, getComputedStyle(s, '::after').content];",
+        slot,
+    )
+    assert shown == [0, '"Far"', '"Loading…"']
+    assert driver.find_elements("css selector", "#widget-farkpi-value") == []  # nor the tile's
     value = 97531.0
     ts = int(time.time() * 1000) + 1500
     response = live_server.ingest(
@@ -220,14 +227,22 @@ def test_a_chart_far_below_the_fold_is_drawn_when_it_scrolls_in(dash_br, live_se
     )
     assert driver.execute_script(JS_POINTS, "widget-far-graph")[0] > 10
     assert driver.execute_script(JS_TRACE_Y, "widget-far-graph", 0).count(value) == 1
-    # a tile far below: its number is live at once, its sparkline drawn when it scrolls near
-    dash_br.wait_for_text_to_equal("#widget-farkpi-value", "97,531", timeout=10)
+    # the tile far below (near it now): its number and a sparkline with the point that arrived
+    # while it was away, once; then live points reach both
     driver.execute_script(SCROLL_TO, "widget-farkpi")
     wait_until(
         lambda: value in (driver.execute_script(JS_TRACE_Y, "widget-farkpi-spark", 0) or []),
         timeout=20,
     )
     assert driver.execute_script(JS_TRACE_Y, "widget-farkpi-spark", 0).count(value) == 1
+    assert dash_br.find_element("#widget-farkpi .widget-title").text == "FAR KPI"
+    later = 86420.0  # a minute ahead: the newest point while the demo's next ones arrive
+    response = live_server.ingest(
+        {"metrics": [{"name": "demo.active_users", "points": [[ts + 60_000, later]]}]}
+    )
+    assert response.status_code == 202, response.text
+    dash_br.wait_for_text_to_equal("#widget-farkpi-value", "86,420", timeout=10)
+    wait_until(lambda: later in (driver.execute_script(JS_TRACE_Y, "widget-farkpi-spark", 0) or []))
     assert dash_br.get_logs() == []
 
 

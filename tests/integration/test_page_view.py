@@ -94,8 +94,9 @@ def _callback(client, needle: str, outputs: list, inputs: list, state: list) -> 
     return client.post("/_dash-update-component", json=body)
 
 
-def _draw_slot(client, widget: str, config: dict) -> dict:
-    """What the deferred-chart callback sends for a widget's slot on ``/?dashboard=ops``."""
+def _draw_slot(client, widget: str, config: dict, class_name: str) -> Any:
+    """What the deferred callback sends for a widget's slot (of that class) on
+    ``/?dashboard=ops``."""
     slot_id = {"type": SLOT, "widget": widget}
     answer = _callback(
         client,
@@ -103,6 +104,7 @@ def _draw_slot(client, widget: str, config: dict) -> dict:
         [{"id": slot_id, "property": "children"}],
         [{"id": slot_id, "property": "n_clicks", "value": 1}],
         [
+            {"id": slot_id, "property": "className", "value": class_name},
             {"id": "live-config", "property": "data", "value": config},
             {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
         ],
@@ -177,14 +179,18 @@ def test_a_bookmarked_dashboard_comes_with_the_layout(client):
     assert _find(plain, "live-config")["props"]["data"]["dashboard"] == "default"
 
 
-def test_a_chart_below_the_first_screen_is_sent_when_asked_for(client):
-    """The far chart's slot carries no data; asked for, it comes with the live feed's traces in
-    the feed's order (so each live point extends its own trace)."""
+def test_a_card_below_the_first_screen_is_sent_when_asked_for(client):
+    """The far card holds only its slot, which carries no data; asked for, the slot gets the
+    card's head and its chart, with the live feed's traces in the feed's order (so each live
+    point extends its own trace)."""
     _make_board(client)
     layout = _layout(client, "?dashboard=ops")
-    slot = _find(layout, {"type": SLOT, "widget": "far"})
-    assert slot is not None and "figure" not in json.dumps(slot)
+    card = _find(layout, "widget-far")
+    (slot,) = card["props"]["children"]
+    assert slot["props"]["id"] == {"type": SLOT, "widget": "far"}
+    assert "figure" not in json.dumps(slot) and slot["props"]["children"] is None
     assert slot["props"]["data-graph-id"] == "widget-far-graph"
+    assert slot["props"]["data-title"] == "Far"
     top = _find(layout, "widget-top-graph")
     assert len(top["props"]["figure"]["data"]) == 2  # the first screen's chart comes drawn
     config = _find(layout, "live-config")["props"]["data"]
@@ -198,22 +204,45 @@ def test_a_chart_below_the_first_screen_is_sent_when_asked_for(client):
     # the feed's order decides the traces' order: reverse it
     for target in far.values():
         target["trace"] = 1 - target["trace"]
-    graph = _draw_slot(client, "far", config)
+    head, graph = _draw_slot(client, "far", config, slot["props"]["className"])
+    assert _find(head, None)["props"]["children"][0]["props"]["children"] == "Far"
     traces = graph["props"]["figure"]["data"]
     assert graph["props"]["id"] == "widget-far-graph"
     assert [t["y"] for t in traces] == [[2.0], [1.0]]  # us first, as the feed now has it
 
 
-def test_a_tile_below_the_first_screen_has_its_number_and_gets_its_sparkline_later(client):
-    """The tile's value comes with the page; its sparkline (a chart) when asked for."""
+def test_a_tile_below_the_first_screen_comes_whole_when_asked_for(client):
+    """The far tile's live targets come with the page, its number and sparkline when asked for;
+    in edit mode the tile is whole at once and only its sparkline waits."""
     _make_board(client)
     layout = _layout(client, "?dashboard=ops")
-    assert _find(layout, "widget-kpi-value")["props"]["children"] == "2"
-    assert _find(layout, "widget-kpi-spark") is None
+    assert _find(layout, "widget-kpi-value") is None
     slot_id = {"type": SLOT, "widget": "kpi"}
-    assert _find(layout, slot_id)["props"]["data-graph-id"] == "widget-kpi-spark"
+    slot = _find(layout, slot_id)
+    assert slot["props"]["data-graph-id"] == "widget-kpi-spark"
     config = _find(layout, "live-config")["props"]["data"]
-    graph = _draw_slot(client, "kpi", config)
+    assert any(t.get("id") == "widget-kpi-value" for t in config["targets"]['req{region="us"}'])
+    content = _draw_slot(client, "kpi", config, slot["props"]["className"])
+    assert _find(content, "widget-kpi-value")["props"]["children"] == "2"
+    assert _find(content, "widget-kpi-spark")["props"]["figure"]["data"][0]["y"] == [2.0]
+    # edit mode: the number at once, the sparkline's slot asked for alone
+    edit = _callback(
+        client,
+        "edit-drawn.data@",
+        [
+            {"id": "widgets-grid", "property": "children"},
+            {"id": "live-config", "property": "data"},
+            {"id": "edit-drawn", "property": "data"},
+        ],
+        [{"id": "edit-toggle", "property": "n_clicks", "value": 1}],
+        [
+            {"id": "edit-drawn", "property": "data", "value": False},
+            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
+        ],
+    ).get_json()["response"]["widgets-grid"]["children"]
+    assert _find(edit, "widget-kpi-value")["props"]["children"] == "2"
+    spark_slot = _find(edit, slot_id)
+    graph = _draw_slot(client, "kpi", config, spark_slot["props"]["className"])
     assert graph["props"]["id"] == "widget-kpi-spark"
     assert graph["props"]["figure"]["data"][0]["y"] == [2.0]
 
