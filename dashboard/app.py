@@ -115,8 +115,8 @@ class LeanDash(Dash):
         """The page, without the unused script tags and with the polyfill swapped."""
         scripts = UNUSED_SCRIPTS.sub("", kwargs["scripts"])
         kwargs["scripts"] = POLYFILL_SCRIPT.sub(lambda _: self._regenerator_tag(), scripts, 1)
-        if self.preload:
-            kwargs["metas"] = kwargs["metas"] + "\n" + self._preload_tags()
+        if self.preload:  # after the stylesheets: the first paint waits for those, not these
+            kwargs["css"] = kwargs["css"] + "\n" + self._preload_tags()
         return super().interpolate_index(**kwargs)
 
 

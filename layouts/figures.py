@@ -32,7 +32,9 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "margin": {"l": 48, "r": 20, "t": 8, "b": 32},
         # "allow": Plotly's default hides labels past the div, measuring every label's box on
-        # each redraw (a forced layout: a third of a live update's time); the margins hold them
+        # each redraw (a forced layout: a third of a live update's time); the margins hold them.
+        # Axis types given: Plotly otherwise guesses each from the data on every draw (whether
+        # a thousand numbers look like dates)
         "xaxis": {
             "type": "date",
             "showgrid": False,
@@ -40,7 +42,12 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
             "tickangle": 0,
             "ticklabeloverflow": "allow",
         },
-        "yaxis": {"gridcolor": "#e5e7eb", "zeroline": False, "ticklabeloverflow": "allow"},
+        "yaxis": {
+            "type": "linear",
+            "gridcolor": "#e5e7eb",
+            "zeroline": False,
+            "ticklabeloverflow": "allow",
+        },
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "hovermode": "x unified",

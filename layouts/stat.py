@@ -48,7 +48,7 @@ def spark_figure(frame: SeriesFrame | None) -> dict[str, Any]:
         "layout": {
             "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
             "xaxis": {"visible": False, "type": "date"},
-            "yaxis": {"visible": False},
+            "yaxis": {"visible": False, "type": "linear"},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
             "showlegend": False,
