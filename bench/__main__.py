@@ -19,7 +19,7 @@ from bench import browser, core, fanout, ingest, live, storage
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
     # name: (function, full-size kwargs, smoke kwargs)
     "hot_store_write": (core.hot_store_write, {}, {"series": 5, "seconds": 20}),
-    "history_read": (core.history_read, {}, {"width": 200}),
+    "history_read": (core.history_read, {}, {"width": 200, "series": 3}),
     "ingest_to_push": (live.ingest_to_push, {}, {"samples": 5, "interval_s": 0.01}),
     "fanout_vs_naive_dash": (
         fanout.fanout,
