@@ -11,6 +11,7 @@ late points and overwrites.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -57,9 +58,29 @@ class Level:
         self.count = np.zeros(capacity, dtype=np.int64)
         self.last = np.zeros(capacity)
         self.last_ts = np.zeros(capacity, dtype=np.int64)
+        # The bucket live points are folded into, in Python numbers while they come (a numpy
+        # element read or write costs several times a Python one): [start, slot, min, max, sum,
+        # count, last, last_ts]. Written into the arrays before anything reads or rewrites them.
+        self.open: list[Any] | None = None
+
+    def flush(self) -> None:
+        """Write the open bucket into the arrays."""
+        o = self.open
+        if o is None:
+            return
+        self.open = None
+        slot = o[1]
+        self.start[slot] = o[0]
+        self.min[slot] = o[2]
+        self.max[slot] = o[3]
+        self.sum[slot] = o[4]
+        self.count[slot] = o[5]
+        self.last[slot] = o[6]
+        self.last_ts[slot] = o[7]
 
     def gather(self, starts: np.ndarray) -> tuple[np.ndarray, ...]:
         """Aggregates at bucket ``starts`` (any shape) and a mask of which are present."""
+        self.flush()
         slots = (starts // self.width) % self.capacity
         valid = self.start[slots] == starts
         return (
@@ -236,26 +257,41 @@ class SeriesRing:
 
 
 def _append(level: Level, t: int, v: float) -> None:
-    """Fold a point newer than everything in its bucket into the bucket (or start the bucket)."""
+    """Fold a point newer than everything in its bucket into the bucket (or start the bucket),
+    as the level's open bucket (see ``Level.open``)."""
     start = t // level.width * level.width
+    o = level.open
+    if o is not None and o[0] == start:  # the usual case: the bucket of the previous point
+        if v < o[2]:
+            o[2] = v
+        if v > o[3]:
+            o[3] = v
+        o[4] += v
+        o[5] += 1
+        o[6] = v
+        o[7] = t
+        return
+    level.flush()
     slot = (t // level.width) % level.capacity
-    if level.start[slot] != start:
-        level.start[slot] = start
-        level.min[slot] = level.max[slot] = level.sum[slot] = level.last[slot] = v
-        level.count[slot] = 1
-    else:
-        if v < level.min[slot]:
-            level.min[slot] = v
-        if v > level.max[slot]:
-            level.max[slot] = v
-        level.sum[slot] += v
-        level.count[slot] += 1
-        level.last[slot] = v
-    level.last_ts[slot] = t
+    if level.start[slot] != start:  # a new bucket (in place of the one a window ago)
+        level.open = [start, slot, v, v, v, 1, v, t]
+        return
+    count = int(level.count[slot])  # a stored bucket goes on
+    level.open = [
+        start,
+        slot,
+        min(float(level.min[slot]), v),
+        max(float(level.max[slot]), v),
+        float(level.sum[slot]) + v,
+        count + 1,
+        v,
+        t,
+    ]
 
 
 def _recompute(level: Level, starts: np.ndarray, source: RawRing | Level) -> None:
     """Recompute the buckets of ``level`` at ``starts`` from the finer ``source`` level."""
+    level.flush()  # its open bucket first, or a later flush would undo what is written here
     ratio = level.width // source.width
     sub = starts[:, None] + np.arange(ratio, dtype=np.int64)[None, :] * source.width
     valid, mn, mx, sm, cnt, last, last_ts = source.gather(sub)

@@ -192,6 +192,14 @@ def test_ring_matches_brute_force_reference(raw_seconds: int | None) -> None:
     write_checked(ring, ref, tail, replay_every=10)
     check_against_reference(ring, ref, capacity)
 
+    # late points into the buckets the live tail is filling (recomputed, not appended), then
+    # live points again: the buckets being appended to take both
+    newest = ref.newest
+    late = [newest - 90_500, newest - 30_250, newest - 1_750]
+    write_checked(ring, ref, [(late, [1e6, -1e6, 7.0])], replay_every=1)
+    write_checked(ring, ref, live_tail(ref.newest, seed=7), replay_every=3)
+    check_against_reference(ring, ref, capacity)
+
 
 def test_default_ring_rollups_match_every_bucket_of_three_hours() -> None:
     """With the 24 h default ring every 1m/5m/1h/1d bucket of 3 h of data is exact."""
