@@ -7,12 +7,12 @@ from urllib.parse import parse_qs
 
 from dash import ALL, MATCH, Dash, Input, Output, State, ctx, html, no_update
 
-from dashboard.queries import period_values, view_widget, widget_frames
+from dashboard.queries import view_widget, widget_frames
 from dashboard.runtime import Runtime, now_ms
 from dashboard.timerange import from_search
-from dashboard.view import delta_view, labels_match, parse_drill, parse_filter
+from dashboard.view import labels_match, parse_drill, parse_filter
 from layouts import bar, ids, lazy, line, pie, stat, table
-from layouts.shell import render_widget, widget_head
+from layouts.shell import render_widget, stat_delta, widget_head
 
 FIGURES = {"bar": bar.figure, "pie": pie.figure}
 
@@ -79,10 +79,9 @@ def deferred_chart(
         return stat.spark(widget, frames[0] if frames else None)
     rng, _live = from_search(search)
     now = now_ms()
-    delta = None
-    if widget["kind"] == "stat":  # as the page draws a tile: with its previous period
-        current, previous, period = period_values(rt, widget, rng, now, [f.key for f in frames])
-        delta = delta_view(current, previous, period)
+    # as the page draws a tile: with its previous period
+    keys = [f.key for f in frames]
+    delta = stat_delta(rt, widget, rng, now, keys) if widget["kind"] == "stat" else None
     body, _targets = render_widget(
         widget, frames, line.window_of(rng, now), delta, defer_spark=False
     )

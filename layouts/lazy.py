@@ -50,13 +50,13 @@ def card_slot(widget: dict[str, Any]) -> html.Div:
 
 def deferred(widget: dict[str, Any]) -> bool:
     """Whether a widget is a chart placed below the first screen."""
-    return widget["kind"] in CHART_KINDS and widget["layout"]["y"] >= LAZY_FROM_ROW
+    return widget["kind"] in CHART_KINDS and far(widget)
 
 
 def spark_deferred(widget: dict[str, Any]) -> bool:
     """Whether a widget is a stat tile below the first screen: its number comes with the page,
     its sparkline (a chart of its own) when it scrolls near."""
-    return widget["kind"] == "stat" and widget["layout"]["y"] >= LAZY_FROM_ROW
+    return widget["kind"] == "stat" and far(widget)
 
 
 def slot_id(widget_id: str) -> dict[str, str]:

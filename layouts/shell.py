@@ -209,6 +209,14 @@ def widget_card(widget: dict[str, Any], body: Any, editable: bool = False) -> ht
     )
 
 
+def stat_delta(
+    rt: Runtime, widget: dict[str, Any], rng: dict[str, Any], now: int, known: list[Any]
+) -> dict[str, str]:
+    """A stat tile's change against the previous period of the same length."""
+    current, previous, period = period_values(rt, widget, rng, now, known)
+    return delta_view(current, previous, period)
+
+
 def render_widget(
     widget: dict[str, Any],
     frames: list[Any],
@@ -276,10 +284,7 @@ def grid(
             )
             widget_targets: dict[str, list[dict[str, Any]]] = {}
         else:
-            delta = None
-            if shown["kind"] == "stat":
-                current, previous, period = period_values(rt, shown, rng, now, known)
-                delta = delta_view(current, previous, period)
+            delta = stat_delta(rt, shown, rng, now, known) if shown["kind"] == "stat" else None
             if later:
                 body = lazy.slot(shown)
                 widget_targets = (

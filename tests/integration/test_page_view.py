@@ -94,6 +94,24 @@ def _callback(client, needle: str, outputs: list, inputs: list, state: list) -> 
     return client.post("/_dash-update-component", json=body)
 
 
+def _edit_on(client, drawn: bool) -> Any:
+    """Switch edit mode on for ``/?dashboard=ops`` (``drawn``: its controls already came)."""
+    return _callback(
+        client,
+        "edit-drawn.data@",
+        [
+            {"id": "widgets-grid", "property": "children"},
+            {"id": "live-config", "property": "data"},
+            {"id": "edit-drawn", "property": "data"},
+        ],
+        [{"id": "edit-toggle", "property": "n_clicks", "value": 1}],
+        [
+            {"id": "edit-drawn", "property": "data", "value": drawn},
+            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
+        ],
+    )
+
+
 def _draw_slot(client, widget: str, config: dict, class_name: str) -> Any:
     """What the deferred callback sends for a widget's slot (of that class) on
     ``/?dashboard=ops``."""
@@ -142,36 +160,29 @@ def test_a_bookmarked_dashboard_comes_with_the_layout(client):
         {"id": "live-config", "property": "data", "value": config},
         {"id": "edit-toggle", "property": "aria-pressed", "value": "false"},
     ]
-    first = _callback(
-        client,
-        "range-text.children",
-        outputs,
-        [{"id": "page-url", "property": "search", "value": "?dashboard=ops"}],
-        state,
-    )
+
+    def view(search: str, shown: dict) -> Any:
+        """The range callback for a page at ``search`` whose feed config is ``shown``."""
+        return _callback(
+            client,
+            "range-text.children",
+            outputs,
+            [{"id": "page-url", "property": "search", "value": search}],
+            [{**state[0], "value": shown}, state[1]],
+        )
+
+    first = view("?dashboard=ops", config)
     assert first.status_code == 200
     assert not first.get_json().get("response")  # nothing to update
     # the same URL on a page that shows the default is drawn
     other = {**config, "search": ""}
-    again = _callback(
-        client,
-        "range-text.children",
-        outputs,
-        [{"id": "page-url", "property": "search", "value": "?dashboard=ops"}],
-        [{**state[0], "value": other}, state[1]],
-    )
+    again = view("?dashboard=ops", other)
     assert again.status_code == 200
     assert again.get_json()["response"]["header-title"]["children"] == "Ops"
     # an unknown dashboard is said so, in the layout and from the callback
     missing = _layout(client, "?dashboard=nope")
     assert "There is no dashboard 'nope'." in json.dumps(missing)
-    said = _callback(
-        client,
-        "range-text.children",
-        outputs,
-        [{"id": "page-url", "property": "search", "value": "?dashboard=nope"}],
-        state,
-    )
+    said = view("?dashboard=nope", config)
     assert said.status_code == 200
     assert "There is no dashboard" in json.dumps(said.get_json()["response"]["widgets-grid"])
     # without a Referer (or with none of these), the default dashboard
@@ -226,20 +237,7 @@ def test_a_tile_below_the_first_screen_comes_whole_when_asked_for(client):
     assert _find(content, "widget-kpi-value")["props"]["children"] == "2"
     assert _find(content, "widget-kpi-spark")["props"]["figure"]["data"][0]["y"] == [2.0]
     # edit mode: the number at once, the sparkline's slot asked for alone
-    edit = _callback(
-        client,
-        "edit-drawn.data@",
-        [
-            {"id": "widgets-grid", "property": "children"},
-            {"id": "live-config", "property": "data"},
-            {"id": "edit-drawn", "property": "data"},
-        ],
-        [{"id": "edit-toggle", "property": "n_clicks", "value": 1}],
-        [
-            {"id": "edit-drawn", "property": "data", "value": False},
-            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
-        ],
-    ).get_json()["response"]["widgets-grid"]["children"]
+    edit = _edit_on(client, drawn=False).get_json()["response"]["widgets-grid"]["children"]
     assert _find(edit, "widget-kpi-value")["props"]["children"] == "2"
     spark_slot = _find(edit, slot_id)
     graph = _draw_slot(client, "kpi", config, spark_slot["props"]["className"])
@@ -252,25 +250,12 @@ def test_edit_controls_come_with_edit_mode(client):
     _make_board(client)
     layout = _layout(client, "?dashboard=ops")
     assert "widget-edit" not in json.dumps(_find(layout, "widgets-grid"))
-    outputs = [
-        {"id": "widgets-grid", "property": "children"},
-        {"id": "live-config", "property": "data"},
-        {"id": "edit-drawn", "property": "data"},
-    ]
-    toggle = [{"id": "edit-toggle", "property": "n_clicks", "value": 1}]
-
-    def state(drawn: bool) -> list:
-        return [
-            {"id": "edit-drawn", "property": "data", "value": drawn},
-            {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
-        ]
-
-    on = _callback(client, "edit-drawn.data@", outputs, toggle, state(False))
+    on = _edit_on(client, drawn=False)
     assert on.status_code == 200, on.get_data(as_text=True)
     body = on.get_json()["response"]
     assert body["edit-drawn"]["data"] is True
     assert '"op": "left"' in json.dumps(body["widgets-grid"]["children"])
-    again = _callback(client, "edit-drawn.data@", outputs, toggle, state(True))
+    again = _edit_on(client, drawn=True)
     assert again.status_code in (200, 204) and not (again.get_json(silent=True) or {}).get(
         "response"
     )
