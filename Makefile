@@ -29,7 +29,7 @@ test: $(STAMP)
 ## the API fuzz tests at 10x the examples of `make test` (DASHBOARD_FUZZ_SCALE)
 fuzz: $(STAMP)
 	DASHBOARD_FUZZ_SCALE=$${DASHBOARD_FUZZ_SCALE:-10} $(PY) -m pytest \
-		tests/integration/test_ingest_fuzz.py tests/integration/test_openapi_fuzz.py
+		tests/integration/ingest/test_ingest_fuzz.py tests/integration/api/test_openapi_fuzz.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 
-from dashboard.downsample import downsample
-from dashboard.model import Batch, SeriesKey, SeriesPoints
-from dashboard.steps import RAW
-from dashboard.store.memory import MemoryStore
+from dashboard.metrics.downsample import downsample
+from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
+from dashboard.metrics.steps import RAW
+from dashboard.metrics.stores.memory import MemoryStore
 
 
 def hot_store_write(series: int = 100, seconds: int = 600) -> dict[str, float]:

@@ -90,8 +90,8 @@ def _cleanup(redis_url: str, prefix: str) -> Iterator[None]:
 
 def validate_and_hot_store(batches: int = 20, series: int = 100, points: int = 100) -> dict:
     """In-process: validation plus hot-store write of the same batches, points/s."""
-    from dashboard.model import validate_batch
-    from dashboard.store.memory import MemoryStore
+    from dashboard.metrics.model import validate_batch
+    from dashboard.metrics.stores.memory import MemoryStore
 
     bodies = [json.loads(b) for b in _bodies(batches, series, points)]
     store = MemoryStore()

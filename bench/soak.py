@@ -29,7 +29,7 @@ import requests
 from bench.fanout import _login_cookie
 from bench.ingest import _cleanup
 from bench.live import TOKEN, serve_process
-from dashboard.realtime import Hub
+from dashboard.live.hub import Hub
 
 TITLE = "Soak"
 RESULTS = Path(__file__).with_name("RESULTS.md")

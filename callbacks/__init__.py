@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import alerts, editing, live, widgets
-from callbacks import range as time_range
+from callbacks import alerts, editing, live, time_range, widgets
 from dashboard.runtime import Runtime
 
 

@@ -9,11 +9,11 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
 from dashboard import auth
-from dashboard.alerts import validate_rule
+from dashboard.alerts.engine import validate_rule
 from dashboard.auth.guard import current_user
-from dashboard.model import ValidationError
+from dashboard.metrics.model import ValidationError
 from dashboard.runtime import Runtime
-from layouts import alerts_panel as ap
+from layouts import alerts as ap
 from layouts import ids
 
 

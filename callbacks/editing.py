@@ -11,7 +11,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
 from dashboard import auth
 from dashboard.auth.guard import current_user
-from dashboard.dashboards import (
+from dashboard.boards.models import (
     configure_widget,
     edit_widget,
     imported_dashboard,
@@ -19,11 +19,11 @@ from dashboard.dashboards import (
     place_widget,
     unique_id,
 )
-from dashboard.model import SeriesKey, ValidationError, parse_key
+from dashboard.metrics.model import SeriesKey, ValidationError, parse_key
+from dashboard.metrics.timerange import dashboard_from_search, from_search
 from dashboard.runtime import Runtime
-from dashboard.timerange import dashboard_from_search, from_search
 from layouts import ids
-from layouts.edit_panel import export_href, series_options
+from layouts.editing import export_href, series_options
 from layouts.page import VIEW_OUTPUTS, render_view
 from layouts.shell import grid
 

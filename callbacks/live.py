@@ -7,7 +7,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 from flask import current_app
 
-from dashboard import dashboards
+from dashboard.boards import models as dashboards
 from dashboard.runtime import Runtime
 from layouts import ids
 

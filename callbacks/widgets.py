@@ -7,12 +7,13 @@ from urllib.parse import parse_qs
 
 from dash import ALL, MATCH, Dash, Input, Output, State, ctx, html, no_update
 
-from dashboard.queries import view_widget, widget_frames
+from dashboard.boards.view import labels_match, parse_drill, parse_filter
+from dashboard.metrics.service import view_widget, widget_frames
+from dashboard.metrics.timerange import from_search
 from dashboard.runtime import Runtime, now_ms
-from dashboard.timerange import from_search
-from dashboard.view import labels_match, parse_drill, parse_filter
-from layouts import bar, ids, lazy, line, pie, stat, table
+from layouts import ids
 from layouts.shell import render_widget, stat_delta, widget_head
+from layouts.widgets import bar, lazy, line, pie, stat, table
 
 FIGURES = {"bar": bar.figure, "pie": pie.figure}
 

@@ -15,17 +15,23 @@ from flask import Flask, Request
 from flask_socketio import SocketIO
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from dashboard import alerts_api, api, dashboards_api, export_api, live, observability, openapi_api
+from dashboard.alerts import views as alerts_api
+from dashboard.api import observability
+from dashboard.api import openapi as openapi_api
+from dashboard.api.errors import json_http_errors
 from dashboard.auth import guard
-from dashboard.auth import routes as auth_routes
+from dashboard.auth import views as auth_routes
 from dashboard.auth.bootstrap import ensure_first_admin
-from dashboard.compression import init_compression
-from dashboard.http import json_http_errors
+from dashboard.boards import views as dashboards_api
+from dashboard.delivery.compression import init_compression
+from dashboard.delivery.static_build import REGENERATOR_RUNTIME
+from dashboard.export import views as export_api
+from dashboard.live import socket as live
+from dashboard.metrics import views as api
+from dashboard.metrics.retention import run_retention
 from dashboard.runtime import Runtime, read_or_create_secret
 from dashboard.settings import Settings
-from dashboard.static_build import REGENERATOR_RUNTIME
 from ingest.redis_bus import RedisBus
-from ingest.retention import run_retention
 from ingest.socket_ingest import IngestNamespace
 
 log = logging.getLogger(__name__)

@@ -171,7 +171,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
         return 0
     import psycopg
 
-    from dashboard.store import migrate
+    from dashboard.db import migrate
 
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
@@ -191,8 +191,8 @@ def build_assets(args: argparse.Namespace) -> int:
     """Brotli-11 every static file into DASHBOARD_STATIC_CACHE, skipping those already there."""
     import time
 
+    from dashboard.delivery.static_build import build, static_files
     from dashboard.settings import Settings
-    from dashboard.static_build import build, static_files
 
     cache_dir = Settings().static_cache
     started = time.perf_counter()

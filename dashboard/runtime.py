@@ -13,20 +13,21 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from dashboard.alert_store import AlertStore
-from dashboard.alerting import AlertService, Notifier
+from dashboard.alerts.runner import AlertService, Notifier
+from dashboard.alerts.store import AlertStore
 from dashboard.auth.users import SQLUserStore, UserStore
-from dashboard.cache import HistoryCache, open_history_cache
-from dashboard.dashboard_store import DashboardStore
-from dashboard.model import Batch, Limits, SeriesKey, SeriesPoints
-from dashboard.realtime import Hub, stream_seq
-from dashboard.render_pool import RenderPool
+from dashboard.boards.store import DashboardStore
+from dashboard.db.appdb import AppDB
+from dashboard.export.render_pool import RenderPool
+from dashboard.live.hub import Hub, stream_seq
+from dashboard.metrics.frame import SeriesFrame, SeriesInfo
+from dashboard.metrics.model import Batch, Limits, SeriesKey, SeriesPoints
+from dashboard.metrics.steps import DAY, RAW, Step
+from dashboard.metrics.store_interface import MetricStore
+from dashboard.metrics.stores.history_cache import HistoryCache, open_history_cache
+from dashboard.metrics.stores.memory import MemoryStore
+from dashboard.metrics.stores.sqlite import SQLiteStore
 from dashboard.settings import Settings
-from dashboard.steps import DAY, RAW, Step
-from dashboard.store.appdb import AppDB
-from dashboard.store.base import MetricStore, SeriesFrame, SeriesInfo
-from dashboard.store.memory import MemoryStore
-from dashboard.store.sqlite import SQLiteStore
 from ingest.bus import Bus, EmbeddedBus
 from ingest.redis_bus import RedisBus
 
@@ -101,7 +102,7 @@ def open_store(settings: Settings) -> MetricStore:
     if url.startswith("sqlite://"):
         return SQLiteStore(":memory:")
     if url.startswith(("postgresql://", "postgres://")):
-        from dashboard.store.postgres import PostgresStore
+        from dashboard.metrics.stores.postgres import PostgresStore
 
         return PostgresStore(url)
     raise SystemExit(f"DASHBOARD_DATABASE_URL: unsupported scheme in {url.split(':', 1)[0]!r}")
@@ -109,7 +110,7 @@ def open_store(settings: Settings) -> MetricStore:
 
 def open_app_db(settings: Settings) -> AppDB:
     """The database of users, tokens, dashboards and alerts: the metrics' database."""
-    from dashboard.store import appdb
+    from dashboard.db import appdb
 
     return appdb.open_app_db(settings.resolved_database_url)
 

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from dashboard.model import Batch
-from dashboard.store.base import MetricStore
+from dashboard.metrics.model import Batch
+from dashboard.metrics.store_interface import MetricStore
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from dashboard.model import Batch, SeriesPoints, parse_key
+from dashboard.metrics.model import Batch, SeriesPoints, parse_key
 
 
 def encode_batch(batch: Batch) -> dict[str, bytes]:

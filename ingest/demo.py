@@ -6,9 +6,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from dashboard.demo import ACTIVE_USERS, DemoSource
-from dashboard.model import Batch
-from dashboard.steps import DAY, HOUR, SECOND
+from dashboard.metrics.model import Batch
+from dashboard.metrics.steps import DAY, HOUR, SECOND
+from ingest.demo_data import ACTIVE_USERS, DemoSource
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.model import Batch, Limits, validate_batch
+from dashboard.metrics.model import Batch, Limits, validate_batch
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 from flask.typing import ResponseReturnValue
 
+from dashboard.api.errors import error, runtime
 from dashboard.auth.guard import token_auth
-from dashboard.http import error, runtime
-from dashboard.model import Batch, ValidationError, validate_batch
+from dashboard.metrics.model import Batch, ValidationError, validate_batch
 from dashboard.runtime import now_ms
 from ingest.bus import BusBusy, BusUnavailable
 from ingest.prometheus_text import exposition_batch

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dashboard.model import Batch, Limits, ValidationError, validate_batch
+from dashboard.metrics.model import Batch, Limits, ValidationError, validate_batch
 from ingest.host import HostCollector
 from ingest.prometheus_text import exposition_batch, is_finite_value
 

@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from dashboard.model import Batch, Limits, SeriesKey, ValidationError, validate_batch
+from dashboard.metrics.model import Batch, Limits, SeriesKey, ValidationError, validate_batch
 
 _FIELD_RE = re.compile(r"^metrics\[(\d+)\](.*)$")
 _MAX_MESSAGE = 200

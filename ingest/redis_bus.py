@@ -23,9 +23,9 @@ from typing import Any
 
 import redis
 
-from dashboard.model import Batch
-from dashboard.realtime import stream_seq
-from dashboard.steps import DAY
+from dashboard.live.hub import stream_seq
+from dashboard.metrics.model import Batch
+from dashboard.metrics.steps import DAY
 from ingest.bus import BusBusy, BusUnavailable, Consumer
 from ingest.codec import decode_batch, encode_batch
 

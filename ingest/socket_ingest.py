@@ -13,7 +13,7 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace
 
-from dashboard.model import ValidationError, validate_batch
+from dashboard.metrics.model import ValidationError, validate_batch
 from dashboard.runtime import Runtime, now_ms
 from ingest.bus import BusBusy, BusUnavailable
 

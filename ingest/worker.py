@@ -86,8 +86,8 @@ class Worker:
         if hasattr(self.store, "retention"):
             from types import SimpleNamespace
 
+            from dashboard.metrics.retention import run_retention
             from dashboard.runtime import Metrics
-            from ingest.retention import run_retention
 
             holder = SimpleNamespace(store=self.store, metrics=Metrics())
             self.spawn("retention", lambda: run_retention(holder, self.sleep))
@@ -117,7 +117,7 @@ class Worker:
         """Evaluate the alert rules on every point of the stream; emit through Redis."""
         from flask_socketio import SocketIO
 
-        from dashboard.alerting import AlertService, Notifier
+        from dashboard.alerts.runner import AlertService, Notifier
         from dashboard.runtime import open_alert_store
 
         emitter = SocketIO(

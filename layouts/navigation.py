@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.view import breadcrumbs
+from dashboard.boards.view import breadcrumbs
 from layouts import ids
 
 

@@ -9,15 +9,16 @@ from urllib.parse import parse_qs, urlsplit
 from dash import dcc, html, no_update
 from flask import has_request_context, request
 
-from dashboard import dashboards
 from dashboard.auth import role_at_least
 from dashboard.auth.guard import current_user
-from dashboard.export_csv import iso
+from dashboard.boards import models as dashboards
+from dashboard.boards.view import filter_text, parse_drill, parse_filter
+from dashboard.export.csv import iso
+from dashboard.metrics.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
 from dashboard.runtime import Runtime, now_ms
-from dashboard.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
-from dashboard.view import filter_text, parse_drill, parse_filter
-from layouts import alerts_panel, ids, navigation
-from layouts.edit_panel import edit_panel
+from layouts import alerts as alerts_panel
+from layouts import ids, navigation
+from layouts.editing import edit_panel
 from layouts.shell import POLL_MS, SLOW_REFRESH_MS, grid, header, range_bar
 
 # What a view of the URL sets, in the order render_view answers (the range callback's outputs).

@@ -7,12 +7,13 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
-from dashboard.queries import period_values, view_widget, widget_frames, widget_keys
+from dashboard.boards.view import delta_view, filter_text, labels_match
+from dashboard.metrics.service import period_values, view_widget, widget_frames, widget_keys
+from dashboard.metrics.timerange import DEFAULT_PRESET, PRESETS
 from dashboard.runtime import Runtime, now_ms
-from dashboard.timerange import DEFAULT_PRESET, PRESETS
-from dashboard.view import delta_view, filter_text, labels_match
-from layouts import bar, ids, lazy, line, navigation, pie, stat, status, table
-from layouts.edit_panel import drag_handle, edit_bar, resize_handle
+from layouts import ids, navigation
+from layouts.editing import drag_handle, edit_bar, resize_handle
+from layouts.widgets import bar, lazy, line, pie, stat, status, table
 
 SLOW_REFRESH_MS = 30_000
 POLL_MS = 2_000

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dashboard.auth import ROLES
-from dashboard.store.appdb import AppDB, Conflict, as_app_db
+from dashboard.db.appdb import AppDB, Conflict, as_app_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from dashboard.model import SeriesKey
-from dashboard.steps import BY_NAME, RAW
-from dashboard.store.base import MetricStore
+from dashboard.metrics.model import SeriesKey
+from dashboard.metrics.steps import BY_NAME, RAW
+from dashboard.metrics.store_interface import MetricStore
 from tests.conftest import ADMIN_PASSWORD, TOKEN
 from tests.servers import LiveServer
 

@@ -10,7 +10,7 @@ import redis
 import requests
 import socketio
 
-from dashboard.store.sqlite import SQLiteStore
+from dashboard.metrics.stores.sqlite import SQLiteStore
 from tests.conftest import ADMIN_PASSWORD
 from tests.faults.harness import (
     Producer,

@@ -17,12 +17,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dashboard.model import Batch, SeriesPoints
-from dashboard.steps import DAY, RAW, ROLLUPS
-from dashboard.store.postgres import PostgresStore
+from dashboard.metrics.model import Batch, SeriesPoints
+from dashboard.metrics.steps import DAY, RAW, ROLLUPS
+from dashboard.metrics.stores.postgres import PostgresStore
 from tests.conftest import POSTGRES_URL
 from tests.faults.harness import Producer, api_points, assert_stored_exactly_once
-from tests.integration.test_postgres_store import CPU, MEM, D, url_with_schema
+from tests.integration.metrics.test_postgres_store import CPU, MEM, D, url_with_schema
 from tests.servers import LiveServer
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import redis
 
-from dashboard.store.sqlite import SQLiteStore
+from dashboard.metrics.stores.sqlite import SQLiteStore
 from ingest.redis_bus import GROUP, RedisBus
 from tests.faults.harness import (
     Producer,

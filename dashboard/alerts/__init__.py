@@ -1,0 +1,1 @@
+"""Alert rules: the pure engine, their store, the runner at work, the service and API."""

@@ -1,0 +1,1 @@
+"""What every API shares: JSON errors, the OpenAPI description, /healthz and /metrics."""

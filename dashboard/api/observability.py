@@ -1,0 +1,92 @@
+"""``/healthz`` (each part's state) and ``/metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response
+from flask.typing import ResponseReturnValue
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from dashboard import __version__
+from dashboard.api.errors import error, runtime
+from dashboard.auth import role_at_least
+from dashboard.auth.guard import public, token_auth
+from ingest.http import bearer_token
+
+bp = Blueprint("observability", __name__)
+
+
+def session_role() -> str | None:
+    """The role of a signed-in caller on a public route, without requiring a session."""
+    from flask_jwt_extended import get_current_user, verify_jwt_in_request
+    from flask_jwt_extended.exceptions import JWTExtendedException
+    from jwt.exceptions import PyJWTError
+
+    try:
+        verify_jwt_in_request(optional=True)
+        user = get_current_user()
+    except (JWTExtendedException, PyJWTError):
+        return None
+    return user.role if user is not None else None
+
+
+@bp.get("/healthz")
+@public
+def healthz() -> ResponseReturnValue:
+    """200 when the node can serve, 503 when its store does not answer.
+
+    Anyone (a load balancer) gets the status; signed-in users get each part's state.
+    """
+    rt = runtime()
+    store_ok = rt.store.ping()
+    bus_ok = rt.bus.ping()
+    status = 200 if store_ok and bus_ok else 503
+    if session_role() is None:
+        return {"status": "ok" if status == 200 else "degraded"}, status
+    body = {
+        "status": "ok" if status == 200 else "degraded",
+        "version": __version__,
+        "uptime_s": round(time.time() - rt.started_at, 1),
+        "store": {"kind": rt.store.kind, "ok": store_ok},
+        "bus": bus_state(rt, bus_ok),
+        "hot_store": {"series": len(rt.hot.list_series()), "bytes": rt.hot.memory_bytes()},
+        "live": {
+            "cursor": rt.hub.cursor,
+            "clients": rt.live_clients,
+            "rooms": rt.hub.room_names(),
+        },
+        "tasks": dict(rt.tasks),
+    }
+    return body, status
+
+
+def bus_state(rt, ok: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The bus's kind and state, with the persisters' lag for Redis."""
+    state: dict[str, object] = {"kind": rt.bus.kind, "ok": ok}
+    if ok and hasattr(rt.bus, "lag"):
+        try:
+            state["lag"] = rt.bus.lag()
+        except Exception as exc:  # noqa: BLE001 - shown, not raised
+            state["lag_error"] = str(exc)
+    return state
+
+
+@bp.get("/metrics")
+@token_auth
+def metrics() -> ResponseReturnValue:
+    """Every counter of this node in the Prometheus text format.
+
+    For an admin's session, a scraper holding an ingest token, or anyone when
+    ``DASHBOARD_METRICS_PUBLIC=1``.
+    """
+    rt = runtime()
+    token = bearer_token()
+    if not rt.settings.metrics_public and not (token and rt.ingest_token_name(token)):
+        role = session_role()
+        if role is None:
+            return error(401, "unauthorized", "sign in as an admin or send a bearer token")
+        if not role_at_least(role, "admin"):
+            return error(403, "forbidden", "needs the admin role")
+    return Response(generate_latest(runtime().metrics.registry), mimetype=CONTENT_TYPE_LATEST)

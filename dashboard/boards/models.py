@@ -1,0 +1,383 @@
+"""Dashboard definitions as plain data (pure); the default dashboard shows every demo series."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.live.hub import Selector
+
+SCHEMA_VERSION = 1
+DEFAULT_ID = "default"
+
+
+def _widget(
+    wid: str, kind: str, title: str, series: list[dict[str, Any]], layout: tuple[int, ...], **extra
+) -> dict[str, Any]:
+    """A widget definition with the fields every widget has."""
+    x, y, w, h = layout
+    return {
+        "id": wid,
+        "kind": kind,
+        "title": title,
+        "series": series,
+        "aggregation": extra.pop("aggregation", "avg"),
+        "step": extra.pop("step", "auto"),
+        "layout": {"x": x, "y": y, "w": w, "h": h},
+        **extra,
+    }
+
+
+def default_dashboard() -> dict[str, Any]:
+    """The dashboard shown out of the box: KPIs, health, history, revenue and traffic."""
+    users = [{"name": "demo.active_users", "labels": {}}]
+    revenue = [{"name": "demo.revenue_usd", "labels": {}}]
+    errors = [{"name": "demo.error_rate", "labels": {}}]
+    health = [{"name": "demo.health", "labels": {}}]
+    requests = [{"name": "demo.requests", "labels": {}}]
+    return {
+        "id": DEFAULT_ID,
+        "title": "SaaS overview",
+        "schema_version": SCHEMA_VERSION,
+        "range": {"from": "now-24h", "to": "now"},
+        "widgets": [
+            _widget(
+                "kpi-users", "stat", "Active users", users, (0, 0, 3, 2), format={"decimals": 0}
+            ),
+            _widget(
+                "kpi-revenue",
+                "stat",
+                "Revenue",
+                revenue,
+                (3, 0, 3, 2),
+                format={"prefix": "$", "suffix": "/h", "decimals": 0},
+            ),
+            _widget(
+                "kpi-errors",
+                "stat",
+                "Error rate",
+                errors,
+                (6, 0, 3, 2),
+                format={"percent": True, "decimals": 2},
+                thresholds=[{"value": 0.05, "color": "red"}],
+            ),
+            _widget("status-health", "status", "System health", health, (9, 0, 3, 2)),
+            _widget("line-users", "line", "Active users, 24 h", users, (0, 2, 6, 4)),
+            _widget(
+                "line-errors",
+                "line",
+                "Error rate, 24 h",
+                errors,
+                (6, 2, 6, 4),
+                thresholds=[{"value": 0.05, "color": "red"}],
+            ),
+            _widget(
+                "line-requests", "line", "Requests per second by route", requests, (0, 6, 6, 4)
+            ),
+            _widget(
+                "bar-revenue", "bar", "Revenue per hour (USD)", revenue, (6, 6, 3, 4), step="1h"
+            ),
+            _widget(
+                "pie-requests",
+                "pie",
+                "Traffic by route, last hour",
+                requests,
+                (9, 6, 3, 4),
+                range={"from": "now-1h", "to": "now"},
+            ),
+        ],
+    }
+
+
+def selectors(dashboard: dict[str, Any]) -> list[Selector]:
+    """Every series selector a dashboard's widgets use, without repeats."""
+    seen: dict[Selector, None] = {}
+    for widget in dashboard.get("widgets", []):
+        for s in widget.get("series", []):
+            seen[Selector.of(s["name"], s.get("labels") or {})] = None
+    return list(seen)
+
+
+KINDS = ("line", "bar", "pie", "stat", "status", "table")
+AGGREGATIONS = ("avg", "min", "max", "sum", "last")
+STEP_NAMES = ("auto", "raw", "1m", "5m", "1h", "1d")
+ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+MAX_WIDGETS = 200
+
+
+def slug(text: str) -> str:
+    """A lowercase id made of letters, digits, ``-`` and ``_`` (at most 64 characters)."""
+    out = "".join(c if c in ID_CHARS else "-" for c in text.lower()).strip("-")
+    return out[:64] or "dashboard"
+
+
+def _text(value: Any, where: str, max_len: int) -> str:
+    """A printable string of at most ``max_len`` characters."""
+    from dashboard.metrics.model import ValidationError
+
+    if not isinstance(value, str) or not 0 < len(value) <= max_len or not value.isprintable():
+        raise ValidationError(where, f"1 to {max_len} printable characters")
+    return value
+
+
+def _ident(value: Any, where: str) -> str:
+    """An id: 1 to 64 of ``a-z 0-9 - _``."""
+    from dashboard.metrics.model import ValidationError
+
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or not set(value) <= ID_CHARS:
+        raise ValidationError(where, "1 to 64 of a-z, 0-9, '-' and '_'")
+    return value
+
+
+def validate_dashboard(body: Any) -> dict[str, Any]:
+    """A dashboard in its stored form, from JSON (import, API), or ValidationError naming the field.
+
+    The schema is versioned (``schema_version``); version 1 is the only one so far.
+    """
+    from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, ValidationError
+
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    version = body.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ValidationError(
+            "schema_version", f"this version reads schema_version {SCHEMA_VERSION}"
+        )
+    out: dict[str, Any] = {
+        "id": _ident(body.get("id"), "id"),
+        "title": _text(body.get("title"), "title", 120),
+        "schema_version": SCHEMA_VERSION,
+    }
+    rng = body.get("range", {"from": "now-24h", "to": "now"})
+    if not isinstance(rng, dict):
+        raise ValidationError("range", 'must be {"from", "to"}')
+    from dashboard.metrics.timerange import resolve_range
+
+    try:
+        resolve_range(rng, 10**13)
+    except ValueError as exc:
+        raise ValidationError("range", str(exc)) from None
+    out["range"] = {"from": rng.get("from", "now-24h"), "to": rng.get("to", "now")}
+    widgets = body.get("widgets")
+    if not isinstance(widgets, list) or len(widgets) > MAX_WIDGETS:
+        raise ValidationError("widgets", f"a list of at most {MAX_WIDGETS} widgets")
+    seen: set[str] = set()
+    out["widgets"] = []
+    for i, w in enumerate(widgets):
+        where = f"widgets[{i}]"
+        if not isinstance(w, dict):
+            raise ValidationError(where, "must be an object")
+        wid = _ident(w.get("id"), f"{where}.id")
+        if wid in seen:
+            raise ValidationError(f"{where}.id", f"{wid!r} is used twice")
+        seen.add(wid)
+        kind = w.get("kind")
+        if kind not in KINDS:
+            raise ValidationError(f"{where}.kind", f"one of {', '.join(KINDS)}")
+        series = w.get("series")
+        if not isinstance(series, list) or not 0 < len(series) <= 50:
+            raise ValidationError(f"{where}.series", "a list of 1 to 50 {name, labels}")
+        clean_series = []
+        for j, s in enumerate(series):
+            sw = f"{where}.series[{j}]"
+            if (
+                not isinstance(s, dict)
+                or not isinstance(s.get("name"), str)
+                or not NAME_RE.match(s["name"])
+            ):
+                raise ValidationError(f"{sw}.name", "a metric name")
+            labels = s.get("labels") or {}
+            if not isinstance(labels, dict) or not all(
+                isinstance(k, str) and LABEL_KEY_RE.match(k) and isinstance(v, str)
+                for k, v in labels.items()
+            ):
+                raise ValidationError(f"{sw}.labels", "identifier keys with string values")
+            clean_series.append({"name": s["name"], "labels": dict(labels)})
+        aggregation = w.get("aggregation", "avg")
+        if aggregation not in AGGREGATIONS:
+            raise ValidationError(f"{where}.aggregation", f"one of {', '.join(AGGREGATIONS)}")
+        step = w.get("step", "auto")
+        if step not in STEP_NAMES:
+            raise ValidationError(f"{where}.step", f"one of {', '.join(STEP_NAMES)}")
+        lay = w.get("layout") or {}
+        try:
+            x, y, width, height = (
+                int(lay.get(k, d)) for k, d in (("x", 0), ("y", 0), ("w", 6), ("h", 4))
+            )
+        except (TypeError, ValueError):
+            raise ValidationError(f"{where}.layout", "x, y, w, h are integers") from None
+        if not (
+            0 <= x < 12
+            and 1 <= width <= 12
+            and x + width <= 12
+            and 0 <= y <= 1000
+            and 1 <= height <= 20
+        ):
+            raise ValidationError(f"{where}.layout", "x 0-11, w 1-12 with x+w <= 12, h 1-20")
+        widget: dict[str, Any] = {
+            "id": wid,
+            "kind": kind,
+            "title": _text(w.get("title"), f"{where}.title", 120),
+            "series": clean_series,
+            "aggregation": aggregation,
+            "step": step,
+            "layout": {"x": x, "y": y, "w": width, "h": height},
+        }
+        for optional in ("format", "thresholds", "range"):
+            if optional in w:
+                widget[optional] = w[optional]
+        out["widgets"].append(widget)
+    return out
+
+
+EDIT_OPS = (
+    "left",
+    "right",
+    "up",
+    "down",
+    "wider",
+    "narrower",
+    "taller",
+    "shorter",
+    "duplicate",
+    "remove",
+)
+
+
+def edit_widget(dashboard: dict[str, Any], widget_id: str, op: str) -> dict[str, Any]:
+    """A copy of the dashboard with one widget moved, resized, duplicated or removed."""
+    import copy
+
+    if op not in EDIT_OPS:
+        raise ValueError(f"unknown edit {op!r}")
+    out = copy.deepcopy(dashboard)
+    widgets = out["widgets"]
+    index = next((i for i, w in enumerate(widgets) if w["id"] == widget_id), None)
+    if index is None:
+        raise ValueError(f"no widget {widget_id!r}")
+    widget = widgets[index]
+    lay = widget["layout"]
+    if op == "remove":
+        del widgets[index]
+    elif op == "duplicate":
+        twin = copy.deepcopy(widget)
+        taken = {w["id"] for w in widgets}
+        n = 2
+        while f"{widget_id}-{n}"[:64] in taken:
+            n += 1
+        twin["id"] = f"{widget_id}-{n}"[:64]
+        twin["title"] = f"{widget['title']} (copy)"[:120]
+        twin["layout"] = {**lay, "y": max(w["layout"]["y"] + w["layout"]["h"] for w in widgets)}
+        widgets.insert(index + 1, twin)
+    else:
+        x, y, w, h = lay["x"], lay["y"], lay["w"], lay["h"]
+        x = {"left": max(0, x - 1), "right": min(12 - w, x + 1)}.get(op, x)
+        y = {"up": max(0, y - 1), "down": y + 1}.get(op, y)
+        w = {"wider": min(12 - x, w + 1), "narrower": max(1, w - 1)}.get(op, w)
+        h = {"taller": min(20, h + 1), "shorter": max(1, h - 1)}.get(op, h)
+        widget["layout"] = {"x": x, "y": y, "w": w, "h": h}
+    return out
+
+
+def new_widget(
+    dashboard: dict[str, Any], *, kind: str, title: str, name: str, labels: dict[str, str]
+) -> dict[str, Any]:
+    """A copy of the dashboard with a widget added below the others."""
+    import copy
+
+    out = copy.deepcopy(dashboard)
+    taken = {w["id"] for w in out["widgets"]}
+    base = slug(title or name)[:56] or "widget"
+    wid, n = base, 2
+    while wid in taken:
+        wid, n = f"{base}-{n}", n + 1
+    bottom = max((w["layout"]["y"] + w["layout"]["h"] for w in out["widgets"]), default=0)
+    size = {"stat": (3, 2), "status": (3, 2), "pie": (4, 4)}.get(kind, (6, 4))
+    out["widgets"].append(
+        {
+            "id": wid,
+            "kind": kind,
+            "title": title or name,
+            "series": [{"name": name, "labels": labels}],
+            "aggregation": "avg",
+            "step": "1h" if kind == "bar" else "auto",
+            "layout": {"x": 0, "y": bottom, "w": size[0], "h": size[1]},
+        }
+    )
+    return out
+
+
+GRID_COLUMNS = 12
+MAX_ROW = 1000
+MAX_HEIGHT = 20
+
+
+def _find(widgets: list[dict[str, Any]], widget_id: str) -> dict[str, Any]:
+    """The widget with that id, or ValueError."""
+    found = next((w for w in widgets if w["id"] == widget_id), None)
+    if found is None:
+        raise ValueError(f"no widget {widget_id!r}")
+    return found
+
+
+def place_widget(
+    dashboard: dict[str, Any], widget_id: str, x: int, y: int, w: int, h: int
+) -> dict[str, Any]:
+    """A copy of the dashboard with one widget at ``x, y`` sized ``w`` by ``h``, clamped to the
+    12-column grid (a drop past the right edge keeps the width and moves left)."""
+    import copy
+
+    out = copy.deepcopy(dashboard)
+    widget = _find(out["widgets"], widget_id)
+    width = min(max(int(w), 1), GRID_COLUMNS)
+    left = min(max(int(x), 0), GRID_COLUMNS - width)
+    top = min(max(int(y), 0), MAX_ROW)
+    height = min(max(int(h), 1), MAX_HEIGHT)
+    widget["layout"] = {"x": left, "y": top, "w": width, "h": height}
+    return out
+
+
+def configure_widget(
+    dashboard: dict[str, Any],
+    widget_id: str,
+    *,
+    title: str,
+    kind: str,
+    aggregation: str,
+    step: str,
+    series: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A validated copy of the dashboard with one widget's title, kind, aggregation, step and
+    series replaced (ValidationError names the bad field)."""
+    import copy
+
+    out = copy.deepcopy(dashboard)
+    widget = _find(out["widgets"], widget_id)
+    widget.update(
+        title=title.strip(),
+        kind=kind,
+        aggregation=aggregation,
+        step=step,
+        series=[{"name": s["name"], "labels": dict(s.get("labels") or {})} for s in series],
+    )
+    return validate_dashboard(out)
+
+
+def unique_id(base: str, taken: Any) -> str:
+    """``base``, or ``base-2``, ``base-3``… : the first that ``taken(id)`` says is free."""
+    stem = slug(base)[:56]
+    new_id, n = stem, 2
+    while taken(new_id):
+        new_id, n = f"{stem}-{n}", n + 1
+    return new_id
+
+
+def imported_dashboard(body: Any, title: str | None, taken: Any) -> dict[str, Any]:
+    """A dashboard read from an exported file, validated, under ``title`` (the file's own when
+    empty) and a fresh id made from it (``taken(id)`` is true for ids in use)."""
+    from dashboard.metrics.model import ValidationError
+
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    name = (title or "").strip() or body.get("title")
+    name = _text(name, "title", 120)
+    return validate_dashboard({**body, "title": name, "id": unique_id(name, taken)})

@@ -1,0 +1,232 @@
+"""What a page URL asks to see beyond the range (pure): a label filter, a pie drill-down, the
+breadcrumb back up, a KPI's change against the previous period and a series' summary."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from dashboard.metrics.model import LABEL_KEY_RE
+from dashboard.metrics.timerange import DEFAULT_PRESET, PRESETS
+
+MAX_FILTER_TERMS = 10
+MAX_FILTER_LEN = 500
+
+
+def parse_filter(text: str | None) -> dict[str, str]:
+    """``{"region": "eu"}`` from ``region=eu`` (comma-separated ``k=v`` terms; empty: no filter).
+
+    Raises ValueError with a message a user can act on for anything else.
+    """
+    text = (text or "").strip()
+    if not text:
+        return {}
+    if len(text) > MAX_FILTER_LEN:
+        raise ValueError(f"filter: at most {MAX_FILTER_LEN} characters")
+    terms = [t.strip() for t in text.split(",") if t.strip()]
+    if len(terms) > MAX_FILTER_TERMS:
+        raise ValueError(f"filter: at most {MAX_FILTER_TERMS} label=value terms")
+    out: dict[str, str] = {}
+    for term in terms:
+        key, sep, value = (p.strip() for p in term.partition("="))
+        if not sep or not value:
+            raise ValueError(f"filter: {term[:40]!r} is not label=value (e.g. region=eu)")
+        if not LABEL_KEY_RE.match(key):
+            raise ValueError(f"filter: {key[:40]!r} is not a label name (letters, digits, _)")
+        if key in out and out[key] != value:
+            raise ValueError(f"filter: {key!r} given twice with different values")
+        out[key] = value
+    return out
+
+
+def filter_text(labels: Mapping[str, str]) -> str:
+    """The ``k=v,k=v`` form of a filter or drill path (parse_filter reads it back)."""
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
+def labels_match(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """Whether a series' labels carry every wanted label with its value (missing: no match)."""
+    return all(labels.get(k) == v for k, v in wanted.items())
+
+
+def parse_drill(text: str | None) -> tuple[str, dict[str, str]] | None:
+    """``("pie-requests", {"route": "/api"})`` from ``pie-requests:route=/api`` (None: no drill).
+
+    Several labels (``w:route=/api,region=eu``) are successive drill levels, in order.
+    """
+    widget, sep, path = (text or "").partition(":")
+    if not sep or not widget:
+        return None
+    try:
+        labels = parse_filter(path)
+    except ValueError:
+        return None
+    return (widget, labels) if labels else None
+
+
+def slice_label(labels: Mapping[str, str], varying: Sequence[str]) -> str:
+    """The ``k=v`` a pie slice is known by: its first label that differs between slices."""
+    for key in varying:
+        if key in labels:
+            return f"{key}={labels[key]}"
+    return ""
+
+
+def varying_labels(label_sets: Sequence[Mapping[str, str]]) -> list[str]:
+    """Label names whose values differ between the series (all of them for a single series)."""
+    names = sorted({k for labels in label_sets for k in labels})
+    if len(label_sets) <= 1:
+        return names
+    return [k for k in names if len({labels.get(k) for labels in label_sets}) > 1]
+
+
+def drilled_widget(widget: dict[str, Any], path: Mapping[str, str], series_count: int) -> dict:
+    """The widget a pie drill shows: the slice's series as a pie by its other labels, or, when
+    the slice is one series, a line of it over time."""
+    series = [{**s, "labels": {**(s.get("labels") or {}), **path}} for s in widget["series"]]
+    return {
+        **widget,
+        "series": series,
+        "kind": "pie" if series_count > 1 else "line",
+        "title": f"{widget['title']} › {filter_text(path)}",
+        "drilled": dict(path),
+    }
+
+
+def duration_text(ms: int) -> str:
+    """``24 h``, ``7 d``, ``15 min`` or ``30 s``: a period's length in the largest whole unit."""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000)):
+        if ms >= size * (2 if unit == "d" else 1) and ms % size == 0:
+            return f"{ms // size} {unit}"
+    if ms >= 3_600_000:
+        return f"{ms / 3_600_000:.1f} h"
+    if ms >= 60_000:
+        return f"{ms / 60_000:.1f} min"
+    return f"{max(ms, 0) // 1000} s"
+
+
+def span_text(start_ms: int, end_ms: int) -> str:
+    """``14:00–15:00 UTC`` within a day, or with the dates when the span crosses days."""
+    start = datetime.fromtimestamp(start_ms / 1000, UTC)
+    end = datetime.fromtimestamp((end_ms + 1) / 1000, UTC)  # a bucket ends 1 ms before the next
+    if start.date() == end.date() or (end - start).total_seconds() < 86_400 and end.hour == 0:
+        return f"{start:%H:%M}–{end:%H:%M} UTC"
+    return f"{start:%m-%d %H:%M} – {end:%m-%d %H:%M} UTC"
+
+
+def period_change(current: float | None, previous: float | None) -> float | None:
+    """The relative change from ``previous`` to ``current`` (0.123 is +12.3 %), or None when it
+    has no meaning: a value missing or not finite, or a previous value of zero."""
+    if current is None or previous is None:
+        return None
+    if not (math.isfinite(current) and math.isfinite(previous)) or previous == 0:
+        return None
+    return (current - previous) / abs(previous)
+
+
+def delta_view(current: float | None, previous: float | None, period_ms: int) -> dict[str, str]:
+    """A KPI's change against the previous period: the text, its direction and what a screen
+    reader says (``▲ 12.3% vs previous 24 h``, ``up``, ``Up 12.3% …``)."""
+    period = duration_text(period_ms)
+    change = period_change(current, previous)
+    if change is None:
+        why = "no data" if previous is None or not math.isfinite(previous) else "zero"
+        text = f"– vs previous {period} ({why})" if current is not None else ""
+        return {"text": text, "direction": "none", "label": f"No change to show: {why} before"}
+    if round(change * 100, 1) == 0:
+        return {
+            "text": f"= 0.0% vs previous {period}",
+            "direction": "flat",
+            "label": f"Unchanged against the previous {period}",
+        }
+    direction = "up" if change > 0 else "down"
+    arrow = "▲" if change > 0 else "▼"
+    pct = f"{abs(change) * 100:,.1f}%"
+    return {
+        "text": f"{arrow} {pct} vs previous {period}",
+        "direction": direction,
+        "label": f"{direction.capitalize()} {pct} against the previous {period}",
+    }
+
+
+def summarize(
+    values: Sequence[float],
+    *,
+    mins: Sequence[float] | None = None,
+    maxs: Sequence[float] | None = None,
+    sums: Sequence[float] | None = None,
+    counts: Sequence[float] | None = None,
+    lasts: Sequence[float] | None = None,
+) -> dict[str, float | None]:
+    """last, min, max, avg and sum of a series over a range, from raw points (``values``) or
+    rollup buckets (``values`` their means, with their min, max, sum, count and last columns)."""
+    finite = [float(v) for v in values if math.isfinite(v)]
+    if not finite:
+        return {"last": None, "min": None, "max": None, "avg": None, "sum": None}
+    if counts is not None and sums is not None and sum(counts) > 0:
+        total, n = float(sum(sums)), float(sum(counts))
+        return {
+            "last": float((lasts if lasts is not None else values)[-1]),
+            "min": float(min(mins if mins is not None else finite)),
+            "max": float(max(maxs if maxs is not None else finite)),
+            "avg": total / n,
+            "sum": total,
+        }
+    return {
+        "last": finite[-1],
+        "min": min(finite),
+        "max": max(finite),
+        "avg": sum(finite) / len(finite),
+        "sum": sum(finite),
+    }
+
+
+def _query(search: str | None) -> dict[str, str]:
+    """A page URL's query as single values."""
+    return {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items() if v}
+
+
+def _link(params: Mapping[str, str], keep: Sequence[str]) -> str:
+    """``?k=v&…`` of the kept parameters, in a stable order."""
+    return "?" + urlencode([(k, params[k]) for k in keep if params.get(k)])
+
+
+def breadcrumbs(search: str | None, title: str, dashboard_id: str) -> list[dict[str, str]]:
+    """The path a page URL is at, each level ``{"text", "href"}`` (the URL without what follows).
+
+    Dashboard › range (the preset, or the one a zoom came from, kept in ``back``; the
+    dashboard's default otherwise) › the zoomed span (``from``/``to``) › each pie drill label.
+    The label filter is a setting of the whole view, so every level keeps it.
+    """
+    query = _query(search)
+    base = {"dashboard": dashboard_id, "filter": query.get("filter", "")}
+    crumbs = [{"text": title, "href": _link(base, ("dashboard", "filter"))}]
+    preset = query.get("range") or query.get("back") or ""
+    preset = preset if preset in PRESETS else DEFAULT_PRESET
+    crumbs.append(
+        {
+            "text": PRESETS[preset],
+            "href": _link({**base, "range": preset}, ("dashboard", "range", "filter")),
+        }
+    )
+    start, end = query.get("from", ""), query.get("to", "")
+    fixed = {**base}
+    keep: tuple[str, ...] = ("dashboard", "range", "filter")
+    if "range" in query and query["range"] in PRESETS:
+        fixed["range"] = query["range"]
+    elif start.isdigit() and end.isdigit() and int(start) < int(end):
+        fixed.update({"from": start, "to": end, "back": preset})
+        keep = ("dashboard", "from", "to", "back", "filter")
+        crumbs.append({"text": span_text(int(start), int(end)), "href": _link(fixed, keep)})
+    drill = parse_drill(query.get("drill"))
+    if drill is not None:
+        widget, path = drill
+        done: dict[str, str] = {}
+        for key, value in path.items():
+            done[key] = value
+            params = {**fixed, "drill": f"{widget}:{filter_text(done)}"}
+            crumbs.append({"text": f"{key}={value}", "href": _link(params, (*keep, "drill"))})
+    return crumbs

@@ -1,0 +1,1 @@
+"""The app database (users, tokens, dashboards, alerts) and the schema migrations."""

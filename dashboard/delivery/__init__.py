@@ -1,0 +1,1 @@
+"""Serving the page: the lean Dash index, pre-compressed static files, vendored JS."""

@@ -1,0 +1,62 @@
+"""CSV export in the tidy long format (pure): one row per point, RFC 4180, formula-safe.
+
+Columns: ``series`` (the key text), ``name``, ``labels`` (``k=v;k2=v2``), ``time`` (ISO 8601
+UTC, millisecond precision), ``ts_ms`` (Unix milliseconds), ``value``, and for rollup steps
+``min``, ``max``, ``count``. A text cell that a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with ``'``; numbers are written
+as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+
+from dashboard.metrics.model import SeriesKey
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+RAW_COLUMNS = ["series", "name", "labels", "time", "ts_ms", "value"]
+ROLLUP_COLUMNS = [*RAW_COLUMNS, "min", "max", "count"]
+
+
+def safe_text(text: str) -> str:
+    """A text cell no spreadsheet will evaluate."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def iso(ts_ms: int) -> str:
+    """ISO 8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def header(rollup: bool) -> str:
+    """The header line."""
+    return _line(ROLLUP_COLUMNS if rollup else RAW_COLUMNS)
+
+
+def _line(cells: Iterable[object]) -> str:
+    """One CSV record with CRLF, quoted where RFC 4180 needs it."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()
+
+
+def rows(
+    key: SeriesKey,
+    ts: np.ndarray,
+    value: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> Iterator[str]:
+    """CSV lines for one series' points (``extra``: min, max, count columns of a rollup)."""
+    text = safe_text(str(key))
+    name = safe_text(key.name)
+    labels = safe_text(";".join(f"{k}={v}" for k, v in key.labels))
+    for i, (t, v) in enumerate(zip(ts.tolist(), value.tolist(), strict=True)):
+        cells: list[object] = [text, name, labels, iso(int(t)), int(t), repr(float(v))]
+        if extra is not None:
+            cells += [repr(float(extra[0][i])), repr(float(extra[1][i])), int(extra[2][i])]
+        yield _line(cells)

@@ -1,0 +1,269 @@
+"""The ``/live`` Socket.IO namespace and the hub's timing: one ``points`` message per room."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Any
+
+from flask import request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room, leave_room
+from jwt.exceptions import PyJWTError
+
+from dashboard.boards import models as dashboards
+from dashboard.live.health import Dependencies, HealthWatch
+from dashboard.live.hub import Selector
+from dashboard.metrics.model import Batch, ValidationError, parse_key
+from dashboard.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/live"
+# A client with more packets than this waiting to be sent gets no more until it drains.
+MAX_QUEUED = 64
+
+
+def room_for(dashboard_id: str) -> str:
+    """The room of a dashboard's viewers."""
+    return f"dashboard:{dashboard_id}"
+
+
+MAX_SELECTORS = 200
+
+
+def selectors_of(rt: Runtime, data: Any) -> tuple[str, list[Selector]] | None:
+    """The room and selectors a ``subscribe`` or ``since`` message asks for, or None.
+
+    ``{"dashboard": ID}`` means that dashboard's series; ``{"series": [...]}`` names series as
+    ``{"name", "labels"}`` objects or text keys (``name{k="v"}``).
+    """
+    if not isinstance(data, dict):
+        return None
+    if data.get("dashboard") is not None:
+        dash = rt.dashboard(str(data["dashboard"]))
+        if dash is None:
+            return None
+        return room_for(dash["id"]), dashboards.selectors(dash)
+    wanted = data.get("series")
+    if not isinstance(wanted, list) or not 0 < len(wanted) <= MAX_SELECTORS:
+        return None
+    out: list[Selector] = []
+    try:
+        for item in wanted:
+            if isinstance(item, str):
+                key = parse_key(item)
+                out.append(Selector(key.name, key.labels))
+            elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                labels = item.get("labels") or {}
+                if not isinstance(labels, dict):
+                    return None
+                out.append(Selector.of(item["name"], {str(k): str(v) for k, v in labels.items()}))
+            else:
+                return None
+    except ValidationError:
+        return None
+    digest = hashlib.sha1("\n".join(sorted(map(str, out))).encode()).hexdigest()[:16]
+    return f"series:{digest}", out
+
+
+class LiveNamespace(Namespace):
+    """Browsers join a room for their dashboard (or series) and receive its points."""
+
+    def __init__(self, rt: Runtime) -> None:
+        """A namespace bound to one node's runtime."""
+        super().__init__(NAMESPACE)
+        self.rt = rt
+        self.sessions: dict[str, tuple[str, int]] = {}
+        self.rooms_of: dict[str, set[str]] = {}
+        self.health = HealthWatch()
+
+    def on_connect(self, auth: Any = None) -> None:
+        """Accept only a valid session cookie (the handshake's Origin is checked by Engine.IO)."""
+        try:
+            verify_jwt_in_request()
+            user = get_current_user()
+        except (JWTExtendedException, PyJWTError):
+            user = None
+        if user is None:
+            raise ConnectionRefusedError("unauthorized")
+        sid = request.sid  # type: ignore[attr-defined]
+        self.sessions[sid] = (user.username, int(get_jwt()["exp"]))
+        self.rt.live_clients += 1
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        """Forget the client, and every room it leaves empty."""
+        sid = request.sid  # type: ignore[attr-defined]
+        if self.sessions.pop(sid, None) is not None:
+            self.rt.live_clients = max(0, self.rt.live_clients - 1)
+        for room in self.rooms_of.pop(sid, set()):
+            self._drop_if_empty(room, leaving=sid)
+
+    def _drop_if_empty(self, room: str, leaving: str) -> None:
+        """Stop collecting points for a room nobody else is in."""
+        others = [
+            s
+            for s, _ in self.socketio.server.manager.get_participants(NAMESPACE, room)
+            if s != leaving
+        ]
+        if not others:
+            self.rt.hub.remove_room(room)
+
+    def expired(self, now_s: float) -> list[str]:
+        """Socket ids whose session ended; the sweeper disconnects them (they reconnect anew)."""
+        return [sid for sid, (_, exp) in list(self.sessions.items()) if exp <= now_s]
+
+    def on_subscribe(self, data: Any) -> dict[str, Any]:
+        """Join the room of a dashboard or a set of series; the ack carries the cursor."""
+        picked = selectors_of(self.rt, data)
+        if picked is None:
+            return {"error": "unknown dashboard or bad series list", "detail": str(data)[:200]}
+        room, selectors = picked
+        self.rt.hub.add_room(room, selectors)
+        join_room(room)
+        self.rooms_of.setdefault(request.sid, set()).add(room)  # type: ignore[attr-defined]
+        return {"cursor": self.rt.hub.cursor, "room": room, "health": self.health.state.as_dict()}
+
+    def on_unsubscribe(self, data: Any) -> dict[str, Any]:
+        """Leave a room (a page that stops showing those series)."""
+        picked = selectors_of(self.rt, data)
+        if picked is None:
+            return {"error": "unknown dashboard or bad series list"}
+        room = picked[0]
+        leave_room(room)
+        self.rooms_of.get(request.sid, set()).discard(room)  # type: ignore[attr-defined]
+        self._drop_if_empty(room, leaving=request.sid)  # type: ignore[attr-defined]
+        return {"left": room}
+
+    def on_since(self, data: Any) -> dict[str, Any]:
+        """What the client missed after its cursor (catch-up after a reconnect or a gap)."""
+        picked = selectors_of(self.rt, data)
+        if picked is None:
+            return {"error": "expected {dashboard or series, cursor}"}
+        return self.rt.hub.since(str(data.get("cursor") or ""), picked[1])
+
+
+class LiveEmitter:
+    """Publishes batches to the hub and emits its room messages at the right moments."""
+
+    def __init__(self, rt: Runtime, socketio: SocketIO) -> None:
+        """An emitter for one node."""
+        self.rt = rt
+        self.socketio = socketio
+
+    def publish(self, batch: Batch) -> None:
+        """Queue a batch; emit now after a quiet spell, else once when the window ends."""
+        due = self.rt.hub.publish(batch)
+        if due is None:
+            return
+        if due <= 0:
+            self.flush()
+        else:
+            self.socketio.start_background_task(self._flush_later, due)
+
+    def stalled(self, room: str) -> list[str]:
+        """Clients in ``room`` with more than MAX_QUEUED packets waiting to be sent."""
+        server = self.socketio.server
+        out = []
+        for sid, eio_sid in server.manager.get_participants(NAMESPACE, room):
+            eio_socket = server.eio.sockets.get(eio_sid)
+            queue = getattr(eio_socket, "queue", None)
+            if queue is not None and queue.qsize() > MAX_QUEUED:
+                out.append(sid)
+        return out
+
+    def _flush_later(self, delay: float) -> None:
+        """Sleep cooperatively, then flush."""
+        self.socketio.sleep(delay)
+        self.flush()
+
+    def flush(self) -> None:
+        """Emit one ``points`` message per room with pending points."""
+        started = time.perf_counter()
+        messages = self.rt.hub.flush()
+        manager = self.socketio.server.manager
+        for room, payload in messages:
+            # a client whose send queue is full is skipped; when it drains, the next message's
+            # `prev` shows it the gap and it catches up with `since`
+            stalled = self.stalled(room)
+            # each node tails the bus itself: its points go to its own clients only, never
+            # through the message queue (which would deliver every node's copy everywhere)
+            manager.emit(
+                "points",
+                payload,
+                namespace=NAMESPACE,
+                room=room,
+                skip_sid=stalled or None,
+                ignore_queue=True,
+            )
+            if stalled:
+                self.rt.metrics.live_skipped.inc(len(stalled))
+        if messages:
+            self.rt.metrics.live_messages.inc(len(messages))
+            self.rt.metrics.live_flush_seconds.observe(time.perf_counter() - started)
+
+
+def sweep_expired_sessions(socketio: SocketIO, namespace: LiveNamespace) -> int:
+    """Disconnect every socket whose session token has expired; how many were."""
+    sids = namespace.expired(time.time())
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+        namespace.sessions.pop(sid, None)
+    return len(sids)
+
+
+def run_session_sweeper(socketio: SocketIO, namespace: LiveNamespace, every_s: float = 15) -> None:
+    """Sweep expired sessions forever (a background task of ``dashboard serve``)."""
+    while True:
+        socketio.sleep(every_s)
+        try:
+            sweep_expired_sessions(socketio, namespace)
+        except Exception:  # keep sweeping
+            log.exception("session sweep failed")
+
+
+def check_dependencies(rt: Runtime, watch: HealthWatch) -> Dependencies | None:
+    """Ping the store and the bus once; the new state when it changed.
+
+    The embedded bus is the store itself, so only a Redis bus is pinged on its own.
+    """
+    store_ok = rt.store.ping()
+    bus_ok = True if rt.bus.kind == "embedded" else rt.bus.ping()
+    return watch.observe(store_ok, bus_ok)
+
+
+def emit_health(socketio: SocketIO, state: Dependencies) -> None:
+    """Tell every page on this node (never through the message queue: it may be the one down)."""
+    socketio.server.manager.emit(
+        "status", state.as_dict(), namespace=NAMESPACE, room=None, ignore_queue=True
+    )
+
+
+def watch_once(socketio: SocketIO, namespace: LiveNamespace) -> Dependencies | None:
+    """One round of the health watch: ping, and tell the pages when the state changed."""
+    changed = check_dependencies(namespace.rt, namespace.health)
+    if changed is not None:
+        log.warning("dependencies: %s", changed.message() or "all reachable again")
+        emit_health(socketio, changed)
+    return changed
+
+
+def run_health_watch(socketio: SocketIO, namespace: LiveNamespace, every_s: float = 1.0) -> None:
+    """Ping the dependencies forever, telling the pages of each change (a ``serve`` task)."""
+    while True:
+        try:
+            watch_once(socketio, namespace)
+        except Exception:  # keep watching
+            log.exception("health watch failed")
+        socketio.sleep(every_s)
+
+
+def register(socketio: SocketIO, rt: Runtime) -> LiveNamespace:
+    """Attach the namespace and route the bus's live consumer through the emitter."""
+    namespace = LiveNamespace(rt)
+    socketio.on_namespace(namespace)
+    emitter = LiveEmitter(rt, socketio)
+    rt.live_sink = emitter.publish
+    return namespace

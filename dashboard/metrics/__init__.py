@@ -1,0 +1,1 @@
+"""The series core: points, steps, rollups, frames, the stores and the series API."""

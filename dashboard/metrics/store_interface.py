@@ -1,0 +1,35 @@
+"""The store boundary: what every metric store offers, whatever keeps the data."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dashboard.metrics.frame import SeriesFrame, SeriesInfo
+from dashboard.metrics.model import Batch, SeriesKey
+from dashboard.metrics.steps import Step
+
+
+class MetricStore(Protocol):
+    """Keeps points and answers range queries at any step."""
+
+    kind: str
+
+    def write(self, batch: Batch) -> int:
+        """Store a validated batch idempotently; return the number of points given."""
+        ...
+
+    def list_series(self) -> list[SeriesInfo]:
+        """Every known series."""
+        ...
+
+    def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
+        """Points (raw) or buckets (rollups) of one series in ``[start_ms, end_ms]``."""
+        ...
+
+    def ping(self) -> bool:
+        """True when the store answers."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

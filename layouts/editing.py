@@ -1,0 +1,235 @@
+"""Edit mode: the panel (add a widget, new dashboard, a widget's settings, JSON export and
+import) and each widget's toolbar and drag handles (editors and admins only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard.boards.models import AGGREGATIONS, KINDS, STEP_NAMES
+from dashboard.metrics.model import SeriesKey
+from dashboard.runtime import Runtime
+from layouts import ids
+
+EDIT_BUTTONS = (
+    ("left", "←", "Move left"),
+    ("right", "→", "Move right"),
+    ("up", "↑", "Move up"),
+    ("down", "↓", "Move down"),
+    ("narrower", "−", "Narrower"),
+    ("wider", "+", "Wider"),
+    ("shorter", "⤒", "Shorter"),
+    ("taller", "⤓", "Taller"),
+    ("duplicate", "Copy", "Duplicate"),
+    ("remove", "✕", "Remove"),
+)
+
+
+def export_href(dashboard_id: str) -> str:
+    """The API address that downloads a dashboard's JSON."""
+    return f"/api/v1/dashboards/{dashboard_id}?download=1"
+
+
+def series_options(rt: Runtime, extra: list[dict[str, Any]] | None = None) -> list[dict[str, str]]:
+    """Every known series (name and labels) as dropdown options, plus ``extra`` selectors that
+    are not a stored series themselves (a label subset such as every route)."""
+    keys = [i.key for i in rt.series_list()]
+    keys += [SeriesKey.of(s["name"], s.get("labels") or {}) for s in extra or []]
+    return [{"label": str(k), "value": str(k)} for k in sorted(set(keys))]
+
+
+def _field(label: str, control_id: str, control: Any, wide: bool = False) -> html.Div:
+    """A labelled control of the widget settings form."""
+    return html.Div(
+        [html.Label(label, htmlFor=control_id, className="range-label"), control],
+        className="config-field wide" if wide else "config-field",
+    )
+
+
+def _choice(control_id: str, options: tuple[str, ...]) -> dcc.Dropdown:
+    """A small, unsearchable, uncleared dropdown."""
+    return dcc.Dropdown(
+        id=control_id,
+        options=list(options),
+        clearable=False,
+        searchable=False,
+        className="add-kind",
+    )
+
+
+def config_form() -> html.Section:
+    """The settings of one widget: title, kind, aggregation, step and its series."""
+    return html.Section(
+        [
+            html.H3("Edit widget", id=ids.CONFIG_HEADING, className="config-heading"),
+            _field(
+                "Title",
+                ids.CONFIG_TITLE,
+                dcc.Input(id=ids.CONFIG_TITLE, type="text", className="config-input"),
+            ),
+            _field("Kind", ids.CONFIG_KIND, _choice(ids.CONFIG_KIND, KINDS)),
+            _field(
+                "Aggregation", ids.CONFIG_AGGREGATION, _choice(ids.CONFIG_AGGREGATION, AGGREGATIONS)
+            ),
+            _field("Step", ids.CONFIG_STEP, _choice(ids.CONFIG_STEP, STEP_NAMES)),
+            _field(
+                "Series",
+                ids.CONFIG_SERIES,
+                dcc.Dropdown(
+                    id=ids.CONFIG_SERIES,
+                    multi=True,
+                    searchable=True,
+                    placeholder="Search series…",
+                    className="config-series",
+                ),
+                wide=True,
+            ),
+            html.Button("Save", id=ids.CONFIG_SAVE, type="button", className="small-button"),
+            html.Button("Cancel", id=ids.CONFIG_CANCEL, type="button", className="small-button"),
+            dcc.Store(id=ids.CONFIG_WIDGET),
+        ],
+        id=ids.CONFIG_FORM,
+        className="config-form",
+        hidden=True,
+        **{"aria-labelledby": ids.CONFIG_HEADING},
+    )
+
+
+def transfer_controls(dashboard_id: str) -> list[Any]:
+    """Export the dashboard's JSON; import a file as a new dashboard under a title."""
+    return [
+        html.A(
+            "Export JSON",
+            id=ids.EXPORT_JSON,
+            href=export_href(dashboard_id),
+            download="",
+            className="export-link",
+        ),
+        dcc.Upload(
+            "Choose a JSON file…",
+            id=ids.IMPORT_UPLOAD,
+            accept=".json,application/json",
+            className="import-upload",
+            max_size=2_000_000,
+        ),
+        html.Label("Import as", htmlFor=ids.IMPORT_TITLE, className="range-label"),
+        dcc.Input(
+            id=ids.IMPORT_TITLE, type="text", placeholder="New title", className="range-input"
+        ),
+        html.Button("Import JSON", id=ids.IMPORT_SUBMIT, type="button", className="small-button"),
+    ]
+
+
+def edit_panel(rt: Runtime, editor: bool, dashboard_id: str = "default") -> html.Div:
+    """Edit mode: a switch, and a form that adds a widget for a metric picked from a search."""
+    names = sorted({i.key.name for i in rt.series_list()})
+    return html.Div(
+        [
+            html.Button(
+                "Edit dashboard",
+                id=ids.EDIT_TOGGLE,
+                type="button",
+                className="small-button",
+                **{"aria-pressed": "false"},
+            ),
+            html.Div(
+                [
+                    html.Label("Kind", htmlFor=ids.ADD_KIND, className="range-label"),
+                    dcc.Dropdown(
+                        id=ids.ADD_KIND,
+                        options=list(KINDS),
+                        value="line",
+                        clearable=False,
+                        className="add-kind",
+                    ),
+                    html.Label("Metric", htmlFor=ids.ADD_METRIC, className="range-label"),
+                    dcc.Dropdown(
+                        id=ids.ADD_METRIC,
+                        options=names,
+                        placeholder="Search metrics…",
+                        searchable=True,
+                        className="add-metric",
+                    ),
+                    html.Label("Labels", htmlFor=ids.ADD_LABELS, className="range-label"),
+                    dcc.Input(
+                        id=ids.ADD_LABELS,
+                        type="text",
+                        placeholder="region=eu",
+                        className="range-input",
+                    ),
+                    html.Label("Title", htmlFor=ids.ADD_TITLE, className="range-label"),
+                    dcc.Input(id=ids.ADD_TITLE, type="text", className="range-input"),
+                    html.Button(
+                        "Add widget", id=ids.ADD_SUBMIT, type="button", className="small-button"
+                    ),
+                    html.Label("New dashboard", htmlFor=ids.NEW_TITLE, className="range-label"),
+                    dcc.Input(
+                        id=ids.NEW_TITLE, type="text", placeholder="Title", className="range-input"
+                    ),
+                    html.Button(
+                        "Create", id=ids.NEW_SUBMIT, type="button", className="small-button"
+                    ),
+                    *transfer_controls(dashboard_id),
+                    html.Span(id=ids.EDIT_STATUS, role="status", className="range-text"),
+                ],
+                id=ids.EDIT_FORM,
+                className="edit-form",
+                hidden=True,
+            ),
+            config_form(),
+            dcc.Store(id=ids.EDIT_DROP),
+        ],
+        className="edit-panel",
+        hidden=not editor,
+    )
+
+
+def edit_bar(widget: dict[str, Any]) -> html.Div:
+    """Buttons that move, resize, duplicate, remove and configure a widget (in edit mode)."""
+    title = widget["title"]
+    return html.Div(
+        [
+            html.Button(
+                symbol,
+                id={"type": ids.WIDGET_EDIT, "widget": widget["id"], "op": op},
+                type="button",
+                className="edit-button",
+                title=f"{label}: {title}",
+                **{"aria-label": f"{label}: {title}"},
+            )
+            for op, symbol, label in EDIT_BUTTONS
+        ]
+        + [
+            html.Button(
+                "Edit",
+                id={"type": ids.WIDGET_CONFIG, "widget": widget["id"]},
+                type="button",
+                className="edit-button",
+                title=f"Title, kind and series: {title}",
+                **{"aria-label": f"Edit title, kind and series: {title}"},
+            )
+        ],
+        className="edit-bar",
+        role="toolbar",
+        **{"aria-label": f"Edit {title}"},
+    )
+
+
+def drag_handle(widget: dict[str, Any]) -> html.Span:
+    """The grip in a widget's head that drags it (the toolbar's arrows are the keyboard way)."""
+    return html.Span(
+        "⠿",
+        className="drag-handle",
+        title=f"Drag to move {widget['title']}",
+        **{"aria-hidden": "true", "data-widget": widget["id"]},
+    )
+
+
+def resize_handle(widget: dict[str, Any]) -> html.Span:
+    """The bottom-right corner that drags a widget's size."""
+    return html.Span(
+        className="resize-handle",
+        title=f"Drag to resize {widget['title']}",
+        **{"aria-hidden": "true", "data-widget": widget["id"]},
+    )

@@ -1,0 +1,53 @@
+"""Line widget: several series over the dashboard's range, extended live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc
+
+from dashboard.boards.figures import GRAPH_CONFIG, base_layout, line_trace, threshold_shapes
+from dashboard.metrics.frame import SeriesFrame
+from dashboard.metrics.timerange import resolve_range
+from layouts import ids
+
+
+def figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
+    """One trace per series, with threshold lines."""
+    return {
+        "data": [line_trace(f, i) for i, f in enumerate(frames)],
+        "layout": base_layout(
+            shapes=threshold_shapes(widget.get("thresholds", [])),
+            showlegend=len(frames) > 1,
+            legend={"orientation": "h", "y": -0.15},
+        ),
+    }
+
+
+def render(
+    widget: dict[str, Any], frames: list[SeriesFrame], window_ms: int
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """The chart and its live targets (each series extends its trace)."""
+    gid = ids.graph(widget["id"])
+    graph = dcc.Graph(
+        id=gid, figure=figure(widget, frames), config=GRAPH_CONFIG, className="widget-graph"
+    )
+    return graph, targets(widget, [f.key for f in frames], window_ms)
+
+
+def targets(widget: dict[str, Any], keys: list[Any], window_ms: int) -> dict[str, Any]:
+    """The live targets of a chart of ``keys``: each series extends its own trace."""
+    gid = ids.graph(widget["id"])
+    found: dict[str, Any] = {
+        str(k): [{"type": "trace", "graph": gid, "trace": i, "window": window_ms}]
+        for i, k in enumerate(keys)
+    }
+    # a series that appears later gets a trace of its own when its first point arrives
+    found["*"] = [{"selectors": widget["series"], "add": {"graph": gid, "window": window_ms}}]
+    return found
+
+
+def window_of(rng: dict[str, Any], now: int) -> int:
+    """The width of a range in ms (the live tail keeps that much)."""
+    start, end = resolve_range(rng, now)
+    return end - start

@@ -1,0 +1,129 @@
+"""Stat (KPI) widget: the latest value, coloured by thresholds, over a one-hour sparkline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc, html
+
+from dashboard.boards.figures import COLORS, SPARK_CONFIG
+from dashboard.metrics.frame import SeriesFrame
+from dashboard.metrics.steps import HOUR
+from layouts import ids
+
+
+def format_value(value: float | None, fmt: dict[str, Any]) -> str:
+    """The number as the tile shows it (``assets/live.js`` formats the same way)."""
+    if value is None:
+        return "–"
+    decimals = int(fmt.get("decimals", 0))
+    if fmt.get("percent"):
+        return f"{value * 100:,.{decimals}f}%"
+    return f"{fmt.get('prefix', '')}{value:,.{decimals}f}{fmt.get('suffix', '')}"
+
+
+def value_class(value: float | None, thresholds: list[dict[str, Any]]) -> str:
+    """``stat-value``, plus ``stat-breach`` when the value reaches a threshold."""
+    breached = value is not None and any(value >= t["value"] for t in thresholds)
+    return "stat-value stat-breach" if breached else "stat-value"
+
+
+def spark_figure(frame: SeriesFrame | None) -> dict[str, Any]:
+    """A bare area line of the last hour."""
+    x = frame.ts.tolist() if frame is not None else []
+    y = frame.value.tolist() if frame is not None else []
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": y,
+                "line": {"width": 1.5, "color": COLORS[0]},
+                "fill": "tozeroy",
+                "fillcolor": "rgba(59,130,246,0.12)",
+                "hoverinfo": "skip",
+            }
+        ],
+        "layout": {
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "xaxis": {"visible": False, "type": "date"},
+            "yaxis": {"visible": False, "type": "linear"},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "showlegend": False,
+            "autosize": True,
+        },
+    }
+
+
+def delta_line(widget: dict[str, Any], delta: dict[str, str] | None) -> Any:
+    """``▲ 12.3% vs previous 24 h`` under the number, its colour and label saying up or down."""
+    if not delta or not delta["text"]:
+        return None
+    return html.Div(
+        delta["text"],
+        id=ids.delta(widget["id"]),
+        className=f"stat-delta stat-delta-{delta['direction']}",
+        title=delta["label"],
+        role="note",
+        **{"aria-label": delta["label"]},
+    )
+
+
+def threshold_note(thresholds: list[dict[str, Any]], fmt: dict[str, Any]) -> str:
+    """What the value's colour means, for the tile's title (hover) and its accessible name."""
+    if not thresholds:
+        return ""
+    limit = min(t["value"] for t in thresholds)
+    return f"turns red at {format_value(limit, {**fmt, 'prefix': '', 'suffix': ''})} or more"
+
+
+def spark(widget: dict[str, Any], frame: SeriesFrame | None) -> dcc.Graph:
+    """The tile's sparkline."""
+    return dcc.Graph(
+        id=ids.spark(widget["id"]),
+        figure=spark_figure(frame),
+        config=SPARK_CONFIG,
+        className="stat-spark",
+    )
+
+
+def render(
+    widget: dict[str, Any],
+    frames: list[SeriesFrame],
+    delta: dict[str, str] | None = None,
+    spark_slot: Any = None,
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """The tile and its live targets (the number and the sparkline), with the change against
+    the previous period when it is known; ``spark_slot`` stands in for the sparkline."""
+    frame = frames[0] if frames else None
+    last = float(frame.value[-1]) if frame is not None and len(frame) else None
+    fmt = widget.get("format", {})
+    thresholds = widget.get("thresholds", [])
+    vid, sid = ids.value(widget["id"]), ids.spark(widget["id"])
+    note = threshold_note(thresholds, fmt)
+    body = html.Div(
+        [
+            html.Div(
+                format_value(last, fmt),
+                id=vid,
+                className=value_class(last, thresholds),
+                title=f"{widget['title']}: {note}" if note else None,
+                **{"aria-live": "off"},
+            ),
+            delta_line(widget, delta),
+            spark(widget, frame) if spark_slot is None else spark_slot,
+        ],
+        className="stat-body",
+    )
+    targets: dict[str, list[dict[str, Any]]] = {}
+    live = [
+        {"type": "text", "id": vid, "format": fmt, "thresholds": thresholds},
+        {"type": "trace", "graph": sid, "trace": 0, "window": HOUR},
+    ]
+    if frame is not None:
+        targets[str(frame.key)] = live
+    else:  # no data yet: the first series of the widget to send a point takes the tile
+        targets["*"] = [{"selectors": widget["series"], "once": True, "targets": live}]
+    return body, targets

@@ -1,0 +1,101 @@
+"""Table widget: one row a series with its last value, min, max and average over the range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import html
+
+from dashboard.metrics.frame import SeriesFrame
+from dashboard.metrics.service import frame_summary
+from layouts import ids
+from layouts.widgets.stat import format_value, value_class
+
+COLUMNS = (("last", "Last"), ("min", "Min"), ("max", "Max"), ("avg", "Avg"))
+DEFAULT_FORMAT = {"decimals": 2}
+
+
+def series_name(frame: SeriesFrame) -> str:
+    """The metric name with its labels, as a row header reads it."""
+    labels = frame.key.label_dict
+    inner = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return f"{frame.key.name} {{{inner}}}" if labels else frame.key.name
+
+
+def columns(widget: dict[str, Any]) -> list[tuple[str, str]]:
+    """The value columns: last, min, max, avg, and sum when the widget aggregates by sum."""
+    cols = list(COLUMNS)
+    if widget.get("aggregation") == "sum":
+        cols.append(("sum", "Sum"))
+    return cols
+
+
+def header_cell(key: str, text: str, aggregation: str) -> html.Th:
+    """A column header; the widget's aggregation is marked, for the eye and for a reader."""
+    if key != aggregation:
+        return html.Th(text, scope="col")
+    return html.Th(
+        [text, html.Span(" (aggregation)", className="sr-only")],
+        scope="col",
+        className="table-agg",
+        title="The widget's aggregation",
+    )
+
+
+def rows(widget: dict[str, Any], frames: list[SeriesFrame]) -> list[Any]:
+    """The table's caption, head and body (what the slow refresh replaces)."""
+    fmt = widget.get("format") or DEFAULT_FORMAT
+    thresholds = widget.get("thresholds", [])
+    how = widget.get("aggregation", "avg")
+    cols = columns(widget)
+    body = []
+    for i, frame in enumerate(frames):
+        summary = frame_summary(frame)
+        cells = [html.Th(series_name(frame), scope="row", className="table-series")]
+        for key, _ in cols:
+            value = summary[key]
+            text = format_value(value, fmt)
+            if key == "last":  # the live feed rewrites this span with each new point
+                content: Any = html.Span(
+                    text,
+                    id=ids.table_last(widget["id"], i),
+                    className=value_class(value, thresholds),
+                )
+            else:
+                content = text
+            cells.append(html.Td(content, className="table-agg" if key == how else None))
+        body.append(html.Tr(cells))
+    return [
+        html.Caption(f"{widget['title']}: each series over the range"),
+        html.Thead(
+            html.Tr([html.Th("Series", scope="col")] + [header_cell(k, t, how) for k, t in cols])
+        ),
+        html.Tbody(body),
+    ]
+
+
+def render(
+    widget: dict[str, Any], frames: list[SeriesFrame]
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """The table and its live targets (each row's last value)."""
+    fmt = widget.get("format") or DEFAULT_FORMAT
+    thresholds = widget.get("thresholds", [])
+    table = html.Table(
+        rows(widget, frames),
+        id={"type": ids.SLOW_TABLE, "widget": widget["id"]},
+        className="widget-table",
+    )
+    targets = {
+        str(f.key): [
+            {
+                "type": "text",
+                "id": ids.table_last(widget["id"], i),
+                "format": fmt,
+                "thresholds": thresholds,
+            }
+        ]
+        for i, f in enumerate(frames)
+    }
+    if not frames:
+        return html.P("No series match yet.", className="widget-empty"), {}
+    return html.Div(table, className="table-body"), targets
