@@ -8,9 +8,10 @@ from urllib.parse import parse_qs
 from dash import ALL, MATCH, Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard.boards.view import labels_match, parse_drill, parse_filter
+from dashboard.clock import now_ms
 from dashboard.metrics.service import view_widget, widget_frames
 from dashboard.metrics.timerange import from_search
-from dashboard.runtime import Runtime, now_ms
+from dashboard.runtime import Runtime
 from layouts import ids
 from layouts.shell import render_widget, stat_delta, widget_head
 from layouts.widgets import bar, lazy, line, pie, stat, table

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
 from dashboard.alerts.runner import AlertService, Notifier
 from dashboard.alerts.store import AlertStore
 from dashboard.auth.users import SQLUserStore, UserStore
 from dashboard.boards.store import DashboardStore
+from dashboard.clock import now_ms
 from dashboard.db.appdb import AppDB
 from dashboard.export.render_pool import RenderPool
 from dashboard.live.hub import Hub, stream_seq
@@ -24,88 +23,15 @@ from dashboard.metrics.frame import SeriesFrame, SeriesInfo
 from dashboard.metrics.model import Batch, Limits, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import DAY, RAW, Step
 from dashboard.metrics.store_interface import MetricStore
+from dashboard.metrics.stores import open_store
 from dashboard.metrics.stores.history_cache import HistoryCache, open_history_cache
 from dashboard.metrics.stores.memory import MemoryStore
-from dashboard.metrics.stores.sqlite import SQLiteStore
 from dashboard.settings import Settings
+from dashboard.telemetry import Metrics
 from ingest.bus import Bus, EmbeddedBus
 from ingest.redis_bus import RedisBus
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    """Wall-clock time in Unix milliseconds."""
-    return time.time_ns() // 1_000_000
-
-
-class Metrics:
-    """The node's Prometheus counters, in a registry of its own (one per app)."""
-
-    def __init__(self) -> None:
-        """Create every counter and gauge."""
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.ingest_points = Counter(
-            "dashboard_ingest_points", "Points accepted", ["source"], registry=r
-        )
-        self.ingest_batches = Counter(
-            "dashboard_ingest_batches", "Batches accepted", ["source"], registry=r
-        )
-        self.ingest_rejected = Counter(
-            "dashboard_ingest_rejected", "Requests refused", ["source", "reason"], registry=r
-        )
-        self.live_messages = Counter(
-            "dashboard_live_messages", "Points messages emitted to rooms", registry=r
-        )
-        self.live_skipped = Counter(
-            "dashboard_live_skipped",
-            "Messages not sent to a stalled client (it catches up when it drains)",
-            registry=r,
-        )
-        self.live_clients = Gauge(
-            "dashboard_live_clients", "Browsers connected to /live", registry=r
-        )
-        self.live_flush_seconds = Histogram(
-            "dashboard_live_flush_seconds",
-            "Time to encode and emit one flush",
-            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
-            registry=r,
-        )
-        self.hot_store_bytes = Gauge(
-            "dashboard_hot_store_bytes", "Memory held by the hot store", registry=r
-        )
-        self.hot_series = Gauge("dashboard_hot_series", "Series in the hot store", registry=r)
-        self.retention_dropped = Counter(
-            "dashboard_retention_dropped", "Rows removed by retention", ["tier"], registry=r
-        )
-        self.alert_events = Counter(
-            "dashboard_alert_events", "Alert transitions recorded here", ["state"], registry=r
-        )
-        self.webhooks = Counter("dashboard_webhooks", "Webhook deliveries", ["outcome"], registry=r)
-        self.bus_lag = Gauge(
-            "dashboard_bus_lag",
-            "Stream entries the persisters have not acknowledged (-1: Redis unreachable)",
-            registry=r,
-        )
-        self.polls = Counter("dashboard_polls", "Polls of a poll target", ["target"], registry=r)
-        self.poll_failures = Counter(
-            "dashboard_poll_failures", "Polls that failed, by target", ["target"], registry=r
-        )
-
-
-def open_store(settings: Settings) -> MetricStore:
-    """The persistent store the database URL names."""
-    url = settings.resolved_database_url
-    if url.startswith("sqlite:///"):
-        return SQLiteStore(url.removeprefix("sqlite:///"))
-    if url.startswith("sqlite://"):
-        return SQLiteStore(":memory:")
-    if url.startswith(("postgresql://", "postgres://")):
-        from dashboard.metrics.stores.postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise SystemExit(f"DASHBOARD_DATABASE_URL: unsupported scheme in {url.split(':', 1)[0]!r}")
 
 
 def open_app_db(settings: Settings) -> AppDB:

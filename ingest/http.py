@@ -8,8 +8,8 @@ from flask.typing import ResponseReturnValue
 
 from dashboard.api.errors import error, runtime
 from dashboard.auth.guard import token_auth
+from dashboard.clock import now_ms
 from dashboard.metrics.model import Batch, ValidationError, validate_batch
-from dashboard.runtime import now_ms
 from ingest.bus import BusBusy, BusUnavailable
 from ingest.prometheus_text import exposition_batch
 

@@ -13,8 +13,9 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace
 
+from dashboard.clock import now_ms
 from dashboard.metrics.model import ValidationError, validate_batch
-from dashboard.runtime import Runtime, now_ms
+from dashboard.runtime import Runtime
 from ingest.bus import BusBusy, BusUnavailable
 
 NAMESPACE = "/ingest"

@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from dashboard.runtime import now_ms, open_store
+from dashboard.clock import now_ms
+from dashboard.metrics.stores import open_store
 from dashboard.settings import Settings
 from ingest.redis_bus import RedisBus
 
@@ -68,7 +69,7 @@ class Worker:
         )
         self.start_alerts()
         if self.settings.poll_targets:
-            from dashboard.runtime import Metrics
+            from dashboard.telemetry import Metrics
             from ingest.pollers import TargetError, start_pollers
 
             try:
@@ -87,7 +88,7 @@ class Worker:
             from types import SimpleNamespace
 
             from dashboard.metrics.retention import run_retention
-            from dashboard.runtime import Metrics
+            from dashboard.telemetry import Metrics
 
             holder = SimpleNamespace(store=self.store, metrics=Metrics())
             self.spawn("retention", lambda: run_retention(holder, self.sleep))

@@ -13,9 +13,10 @@ from dashboard.auth import role_at_least
 from dashboard.auth.guard import current_user
 from dashboard.boards import models as dashboards
 from dashboard.boards.view import filter_text, parse_drill, parse_filter
+from dashboard.clock import now_ms
 from dashboard.export.csv import iso
 from dashboard.metrics.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
-from dashboard.runtime import Runtime, now_ms
+from dashboard.runtime import Runtime
 from layouts import alerts as alerts_panel
 from layouts import ids, navigation
 from layouts.editing import edit_panel

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from dashboard.boards.view import delta_view, filter_text, labels_match
+from dashboard.clock import now_ms
 from dashboard.metrics.service import period_values, view_widget, widget_frames, widget_keys
 from dashboard.metrics.timerange import DEFAULT_PRESET, PRESETS
-from dashboard.runtime import Runtime, now_ms
+from dashboard.runtime import Runtime
 from layouts import ids, navigation
 from layouts.editing import drag_handle, edit_bar, resize_handle
 from layouts.widgets import bar, lazy, line, pie, stat, status, table

@@ -13,3 +13,8 @@ ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 def role_at_least(role: str | None, needed: str) -> bool:
     """True when ``role`` includes the rights of ``needed`` (viewer < editor < admin)."""
     return role in ROLE_RANK and ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
+def can_edit(user: object | None) -> bool:
+    """True when a signed-in user may edit dashboards and alert rules (an editor or an admin)."""
+    return user is not None and role_at_least(getattr(user, "role", None), "editor")

@@ -9,13 +9,13 @@ from flask.typing import ResponseReturnValue
 
 from dashboard.api.errors import error, runtime
 from dashboard.boards import models as dashboards
+from dashboard.clock import now_ms
 from dashboard.export import csv as export_csv
 from dashboard.live.hub import Selector
 from dashboard.metrics.model import SeriesKey, ValidationError, parse_key
 from dashboard.metrics.service import matching_keys
 from dashboard.metrics.steps import DAY, HOUR, RAW, choose_step, step_named
 from dashboard.metrics.timerange import resolve
-from dashboard.runtime import now_ms
 
 bp = Blueprint("export", __name__, url_prefix="/api/v1")
 CHUNK_MS = 6 * HOUR

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from dashboard.runtime import now_ms
+from dashboard.clock import now_ms
 
 log = logging.getLogger(__name__)
 

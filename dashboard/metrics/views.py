@@ -7,11 +7,11 @@ from flask.typing import ResponseReturnValue
 
 from dashboard.api.errors import error, runtime
 from dashboard.boards import models as dashboards
+from dashboard.clock import now_ms
 from dashboard.live.hub import Selector
 from dashboard.metrics.model import SeriesKey, ValidationError, parse_key
 from dashboard.metrics.service import frame_json, read_series
 from dashboard.metrics.steps import HOUR
-from dashboard.runtime import now_ms
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

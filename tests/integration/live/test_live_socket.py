@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from dashboard.clock import now_ms
 from dashboard.metrics.steps import SECOND
-from dashboard.runtime import now_ms
 
 NAMESPACE = "/live"
 WAIT_S = 2.0

@@ -25,6 +25,7 @@ from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.retention import retention_once, run_retention
 from dashboard.metrics.steps import BY_NAME, DAY, HOUR, MINUTE, RAW, ROLLUPS, SECOND, STEPS, Step
+from dashboard.metrics.stores import open_store
 from dashboard.metrics.stores.postgres import (
     PostgresStore,
     decode_raw,
@@ -33,7 +34,8 @@ from dashboard.metrics.stores.postgres import (
     partition_name,
     stage_columns,
 )
-from dashboard.runtime import Metrics, Runtime, open_store
+from dashboard.runtime import Runtime
+from dashboard.telemetry import Metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 D = 1_700_006_400_000  # 2023-11-15 00:00 UTC

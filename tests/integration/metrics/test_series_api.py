@@ -15,8 +15,8 @@ from flask_jwt_extended import create_access_token
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard.app import create_app
+from dashboard.clock import now_ms
 from dashboard.metrics.steps import MINUTE, SECOND
-from dashboard.runtime import now_ms
 from tests.conftest import ADMIN_PASSWORD, sign_in
 
 INGEST = "/api/v1/ingest"

@@ -1,7 +1,7 @@
 """One contract for every MetricStore: memory (the hot store), SQLite, and PostgreSQL.
 
 Points in the contract are at least a second apart (the hot store keeps one point a second) and
-within the last day of real time (``dashboard.runtime.now_ms``). A new store joins the contract
+within the last day of real time (``dashboard.clock.now_ms``). A new store joins the contract
 by adding its factory to ``FACTORIES``; the ``store`` fixture is parametrised over its keys.
 PostgreSQL uses the server on 127.0.0.1 (skipped, and reported, when it is absent).
 """
@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboard.clock import now_ms
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints, make_points
 from dashboard.metrics.steps import BY_NAME, HOUR, MINUTE, RAW, ROLLUPS, SECOND
 from dashboard.metrics.store_interface import MetricStore
 from dashboard.metrics.stores.memory import MemoryStore
 from dashboard.metrics.stores.sqlite import SQLiteStore
-from dashboard.runtime import now_ms
 
 Factory = Callable[[pytest.FixtureRequest, Path], MetricStore]
 

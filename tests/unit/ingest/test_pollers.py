@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from dashboard.metrics.model import Batch, Limits, ValidationError, validate_batch
-from dashboard.runtime import Metrics
+from dashboard.telemetry import Metrics
 from ingest.host import HostCollector, HostSample, host_body, rate, read_host_sample
 from ingest.pollers import (
     Poller,
