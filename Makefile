@@ -20,10 +20,13 @@ run: $(STAMP)
 	$(PY) -m dashboard.cli build-assets
 	DASHBOARD_DEMO=$${DASHBOARD_DEMO:-1} $(VENV)/bin/dashboard serve
 
-## lint, then every test: unit, integration (real SQLite, PostgreSQL, Redis), browser
+## lint, the layer rules, types of the pure core, then every test: unit, integration (real
+## SQLite, PostgreSQL, Redis), browser
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 ## the API fuzz tests at 10x the examples of `make test` (DASHBOARD_FUZZ_SCALE)
@@ -34,6 +37,8 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

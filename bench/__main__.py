@@ -14,7 +14,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import browser, core, fanout, ingest, live, storage
+from bench import browser, core, engine, fanout, ingest, live, query, receivers, storage
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
     # name: (function, full-size kwargs, smoke kwargs)
@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
         {"batches": 2, "series": 5, "points": 10},
     ),
     "http_to_store_embedded": (ingest.http_to_store, {}, {"batches": 2, "series": 5, "points": 10}),
+    "receivers": (receivers.receivers, {}, {"batches": 2}),
     "http_to_store_redis": (
         ingest.http_to_store,
         {"redis_url": "redis://127.0.0.1:6379/0"},
@@ -47,6 +48,12 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
         {},
         {"series": 3, "hours": 1, "width": 100},
     ),
+    "promql": (
+        query.promql,
+        {},
+        {"series": 5, "hours": 0.5, "instant_series": 20, "repeat": 1, "prometheus": False},
+    ),
+    "engine": (engine.engine, {}, {"names": ("fixed_cost",)}),
     "browser": (
         browser.page_metrics,
         {},
@@ -55,6 +62,17 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
 }
 # Benchmarks reported in a section of their own: (title, what it measures).
 SECTIONS = {
+    "engine": (
+        "Metrics engine",
+        "The hot store (`dashboard/metrics/stores/hot.py`: open heads and pcodec chunks) against "
+        "the one-slot-a-second numpy rings it replaced (`bench/baseline_ring.py`, `old`), each "
+        "scenario in a process of its own. `fixed_cost`: bytes of a series with one point (goal "
+        "<= 4 KiB). `day_at_1s`: 100 series x 24 h at 1 s (goal <= 40 MB of hot store) and read "
+        "times of all 100 (ms). `many_at_15s`: 10,000 series x 24 h at 15 s, the whole "
+        "process's RSS (goal <= 600 MB; a mix of 40 % counters, 30 % integer gauges, 20 % "
+        "rounded and 10 % noisy floats, +-25 ms jitter; `_noisy`: every series noisy floats). "
+        "`bytes_per_point`: by kind. `write_rate`: points/s, live shape and backfill.",
+    ),
     "browser": (
         "Browser",
         "Headless chromium (Performance API, cache off) on a dashboard of 100 live metrics "

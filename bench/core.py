@@ -9,7 +9,7 @@ import numpy as np
 from dashboard.metrics.downsample import downsample
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import RAW
-from dashboard.metrics.stores.memory import MemoryStore
+from dashboard.metrics.stores.hot import HotStore
 
 
 def hot_store_write(series: int = 100, seconds: int = 600) -> dict[str, float]:
@@ -18,7 +18,7 @@ def hot_store_write(series: int = 100, seconds: int = 600) -> dict[str, float]:
     Baseline: assigning the same points into a preallocated numpy array (the floor for any
     in-memory store).
     """
-    store = MemoryStore()
+    store = HotStore()
     keys = [SeriesKey.of("bench.metric", {"i": str(i)}) for i in range(series)]
     t0 = 1_700_000_000_000
     batches = []
@@ -48,7 +48,7 @@ def history_read(width: int = 1000, series: int = 100) -> dict[str, float]:
 
     Baseline: copying the same values (86,400 a series).
     """
-    store = MemoryStore()
+    store = HotStore()
     keys = [SeriesKey.of("bench.history", {"i": str(i)}) for i in range(series)]
     t0 = 1_700_000_000_000
     ts = t0 + np.arange(86_400, dtype=np.int64) * 1000

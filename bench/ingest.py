@@ -91,10 +91,10 @@ def _cleanup(redis_url: str, prefix: str) -> Iterator[None]:
 def validate_and_hot_store(batches: int = 20, series: int = 100, points: int = 100) -> dict:
     """In-process: validation plus hot-store write of the same batches, points/s."""
     from dashboard.metrics.model import validate_batch
-    from dashboard.metrics.stores.memory import MemoryStore
+    from dashboard.metrics.stores.hot import HotStore
 
     bodies = [json.loads(b) for b in _bodies(batches, series, points)]
-    store = MemoryStore()
+    store = HotStore()
     now = int(time.time() * 1000)
     started = time.perf_counter()
     for body in bodies:

@@ -22,12 +22,8 @@ from dashboard.metrics.downsample import downsample_indices
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import BY_NAME, DAY, HOUR, RAW, ROLLUPS, SECOND, choose_step
 from dashboard.metrics.stores.history_cache import HistoryCache
-from dashboard.metrics.stores.postgres import (
-    PostgresStore,
-    encode_copy,
-    rollup_table,
-    stage_columns,
-)
+from dashboard.metrics.stores.postgres import PostgresStore
+from dashboard.metrics.stores.postgres_sql import encode_copy, rollup_table, stage_columns
 
 URL = os.environ.get(
     "DASHBOARD_BENCH_POSTGRES_URL",

@@ -7,7 +7,8 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 from flask import current_app
 
-from dashboard.boards import models as dashboards
+from dashboard.boards import service as boards
+from dashboard.boards.models import selectors
 from dashboard.runtime import Runtime
 from layouts import ids
 
@@ -40,10 +41,11 @@ def register(app: Dash, rt: Runtime) -> None:
         """What arrived after the cursor, for the dashboard on the page."""
         if not cursor or not config:
             return no_update, no_update
-        dash = rt.dashboard(str(config.get("dashboard", "")))
+        dash_id = str(config.get("dashboard", ""))
+        dash = boards.find_dashboard(store=rt.dashboards, dashboard_id=dash_id)
         if dash is None:
             return no_update, no_update
-        result = rt.hub.since(cursor, dashboards.selectors(dash))
+        result = rt.hub.since(cursor, selectors(dash))
         namespace = current_app.extensions.get("live_namespace")
         if namespace is not None:  # the page learns the node's state even without a socket
             result = {**result, "health": namespace.health.state.as_dict()}

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Dash, Input, Output, State
 
-from layouts import login
+from layouts import ids
 
 
 def register(app: Dash) -> None:
     """Register the sign-in callback on the login app."""
     app.clientside_callback(
         ClientsideFunction(namespace="login", function_name="signIn"),
-        Output(login.SINK, "data"),
-        Input(login.SUBMIT, "n_clicks"),
-        Input(login.USER, "n_submit"),
-        Input(login.PASSWORD, "n_submit"),
-        State(login.USER, "value"),
-        State(login.PASSWORD, "value"),
+        Output(ids.LOGIN_SINK, "data"),
+        Input(ids.LOGIN_SUBMIT, "n_clicks"),
+        Input(ids.LOGIN_USER, "n_submit"),
+        Input(ids.LOGIN_PASSWORD, "n_submit"),
+        State(ids.LOGIN_USER, "value"),
+        State(ids.LOGIN_PASSWORD, "value"),
         prevent_initial_call=True,
     )

@@ -6,10 +6,11 @@ from typing import Any
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
 
+from callbacks.page import render_view
 from dashboard.auth.guard import current_user
 from dashboard.runtime import Runtime
 from layouts import ids
-from layouts.page import VIEW_OUTPUTS, render_view
+from layouts.page import VIEW_OUTPUTS
 
 
 def register(app: Dash, rt: Runtime) -> None:

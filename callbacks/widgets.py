@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from dash import ALL, MATCH, Dash, Input, Output, State, ctx, html, no_update
 
-from dashboard.boards.view import labels_match, parse_drill, parse_filter
+from dashboard.boards import service as boards
+from dashboard.boards.view import read_search
 from dashboard.clock import now_ms
-from dashboard.metrics.service import view_widget, widget_frames
-from dashboard.metrics.timerange import from_search
 from dashboard.runtime import Runtime
 from layouts import ids
-from layouts.shell import render_widget, stat_delta, widget_head
+from layouts.grid import render_widget, widget_head
 from layouts.widgets import bar, lazy, line, pie, stat, table
 
 FIGURES = {"bar": bar.figure, "pie": pie.figure}
@@ -28,34 +26,34 @@ def shown_widgets(
 ) -> list[tuple[dict[str, Any] | None, list[Any]]]:
     """Each wanted widget as the page shows it (the URL's range, filter and drill) with its
     frames, read now; ``keys`` pins a widget to those series, in that order."""
-    dash = rt.dashboard(str((config or {}).get("dashboard", ""))) or {"widgets": []}
+    dash_id = str((config or {}).get("dashboard", ""))
+    dash = boards.find_dashboard(store=rt.dashboards, dashboard_id=dash_id) or {"widgets": []}
     widgets = {w["id"]: w for w in dash["widgets"]}
-    rng, live = from_search(search)
-    query = parse_qs((search or "").lstrip("?"))
-    drill = parse_drill((query.get("drill") or [""])[0])
-    try:
-        label_filter = parse_filter((query.get("filter") or [""])[0])
-    except ValueError:
-        label_filter = {}  # the page says so; the refresh draws what the page drew
+    # a bad filter shows everything: the page says so; the refresh draws what the page drew
+    query = read_search(search)
     now = now_ms()
-    known = [i.key for i in rt.series_list()]  # listed once for every widget
-    known = [k for k in known if labels_match(k.label_dict, label_filter)]
+    known = boards.visible_keys(reader=rt, label_filter=query.label_filter)  # once for all
     out: list[tuple[dict[str, Any] | None, list[Any]]] = []
     for gid in wanted:
         widget = widgets.get(gid["widget"])
         if widget is None:
             out.append((None, []))
             continue
-        if not live:
-            widget = {k: v for k, v in widget.items() if k != "range"}
-        widget = view_widget(rt, widget, drill, known)
+        widget = boards.shown_widget(
+            reader=rt, widget=widget, live=query.live, drill=query.drill, known=known
+        )
         pinned = (keys or {}).get(gid["widget"])
         if pinned is not None:
             by_text = {str(k): k for k in known}
             subset = [by_text[t] for t in pinned if t in by_text]
-        out.append(
-            (widget, widget_frames(rt, widget, rng, now, subset if pinned is not None else known))
+        frames = boards.widget_frames(
+            reader=rt,
+            widget=widget,
+            dashboard_range=query.rng,
+            now=now,
+            known=subset if pinned is not None else known,
         )
+        out.append((widget, frames))
     return out
 
 
@@ -79,11 +77,15 @@ def deferred_chart(
         return html.P("This widget is no longer on the dashboard.", className="widget-error")
     if widget["kind"] == "stat" and not card:  # a tile's sparkline
         return stat.spark(widget, frames[0] if frames else None)
-    rng, _live = from_search(search)
+    rng = read_search(search).rng
     now = now_ms()
     # as the page draws a tile: with its previous period
     keys = [f.key for f in frames]
-    delta = stat_delta(rt, widget, rng, now, keys) if widget["kind"] == "stat" else None
+    delta = (
+        boards.stat_delta(reader=rt, widget=widget, dashboard_range=rng, now=now, known=keys)
+        if widget["kind"] == "stat"
+        else None
+    )
     body, _targets = render_widget(
         widget, frames, line.window_of(rng, now), delta, defer_spark=False
     )

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dashboard.auth.users import UserStore
 
 
 def _patch_gevent() -> None:
@@ -19,7 +23,8 @@ def serve(args: argparse.Namespace) -> int:
     _patch_gevent()
     from gevent.pywsgi import WSGIServer
 
-    from dashboard.app import create_app, start_background
+    from dashboard.app import create_app
+    from dashboard.background import start_background
     from dashboard.settings import Settings
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -33,7 +38,7 @@ def serve(args: argparse.Namespace) -> int:
     if not settings.ingest_tokens and not rt.users.list_tokens():
         log.info("no ingest tokens yet: create one with `dashboard tokens create NAME`")
     start_background(app)
-    socketio = app.extensions["socketio"]
+    socketio = app.extensions["socketio"]  # dashboard.extensions.socketio, attached to app
     log.info(
         "serving on http://%s:%d (store: %s, bus: %s, demo: %s)",
         settings.host,
@@ -66,27 +71,29 @@ def listener(host: str, port: int):  # type: ignore[no-untyped-def]
 
 
 def worker(args: argparse.Namespace) -> int:
-    """Run the ingest worker (needs the Redis bus)."""
+    """Run the ingest worker (needs the Redis bus), which also evaluates the alert rules."""
+    from dashboard.background import start_worker_alerts
     from ingest.worker import main as worker_main
 
-    return worker_main()
+    return worker_main(extras=[start_worker_alerts])
 
 
-def _user_store():  # type: ignore[no-untyped-def]
+def _user_store() -> UserStore:
     """The user store of the configured database."""
-    from dashboard.runtime import open_user_store
+    from dashboard.auth.users import SQLUserStore
+    from dashboard.db.appdb import open_app_db
     from dashboard.settings import Settings
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return open_user_store(settings)
+    return SQLUserStore(open_app_db(settings.resolved_database_url), owns_db=True)
 
 
 def users_create(args: argparse.Namespace) -> int:
     """Create a user; the password comes from stdin or is asked for twice."""
     import getpass
 
-    from dashboard.auth.passwords import hash_password
+    from dashboard.auth import service
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -95,13 +102,18 @@ def users_create(args: argparse.Namespace) -> int:
         if getpass.getpass("Again: ") != password:
             print("dashboard users create: the passwords differ", file=sys.stderr)
             return 1
-    if len(password) < 12:
-        print("dashboard users create: use at least 12 characters", file=sys.stderr)
-        return 1
     store = _user_store()
     try:
-        user = store.create_user(args.name, hash_password(password), args.role)
-    except ValueError as exc:
+        user = service.create_user(
+            users=store, username=args.name, password=password, role=args.role
+        )
+    except service.WeakPassword:
+        print(
+            f"dashboard users create: use at least {service.MIN_PASSWORD_LENGTH} characters",
+            file=sys.stderr,
+        )
+        return 1
+    except service.Refused as exc:
         print(f"dashboard users create: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -112,8 +124,10 @@ def users_create(args: argparse.Namespace) -> int:
 
 def users_list(args: argparse.Namespace) -> int:
     """Print every user and role."""
+    from dashboard.auth import service
+
     store = _user_store()
-    for user in store.list_users():
+    for user in service.list_users(users=store):
         state = "disabled" if user.disabled else "active"
         print(f"{user.username}\t{user.role}\t{state}")
     store.close()
@@ -122,10 +136,12 @@ def users_list(args: argparse.Namespace) -> int:
 
 def tokens_create(args: argparse.Namespace) -> int:
     """Create an ingest token and print it once (only its hash is stored)."""
+    from dashboard.auth import service
+
     store = _user_store()
     try:
-        token = store.create_token(args.name)
-    except ValueError as exc:
+        token = service.create_token(users=store, name=args.name)
+    except service.Refused as exc:
         print(f"dashboard tokens create: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -141,9 +157,11 @@ def tokens_create(args: argparse.Namespace) -> int:
 
 def tokens_revoke(args: argparse.Namespace) -> int:
     """Revoke an ingest token by name."""
+    from dashboard.auth import service
+
     store = _user_store()
     try:
-        if not store.revoke_token(args.name):
+        if not service.revoke_token(users=store, name=args.name):
             print(f"dashboard tokens revoke: no active token {args.name!r}", file=sys.stderr)
             return 1
     finally:
@@ -154,8 +172,10 @@ def tokens_revoke(args: argparse.Namespace) -> int:
 
 def tokens_list(args: argparse.Namespace) -> int:
     """Print every ingest token's name and state (never the token)."""
+    from dashboard.auth import service
+
     store = _user_store()
-    for t in store.list_tokens():
+    for t in service.list_tokens(users=store):
         print(f"{t['name']}\t{'revoked' if t['revoked'] else 'active'}")
     store.close()
     return 0

@@ -1,65 +1,72 @@
-"""One node's running parts: stores, bus, hub and counters, wired together once per app."""
+"""One node's running parts: stores, bus, hub, services and counters, wired once per app."""
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 from dashboard.alerts.runner import AlertService, Notifier
 from dashboard.alerts.store import AlertStore
+from dashboard.auth.service import ingest_token_name
 from dashboard.auth.users import SQLUserStore, UserStore
 from dashboard.boards.store import DashboardStore
 from dashboard.clock import now_ms
-from dashboard.db.appdb import AppDB
+from dashboard.db.appdb import AppDB, open_app_db
 from dashboard.export.render_pool import RenderPool
-from dashboard.live.hub import Hub, stream_seq
+from dashboard.live.hub import Hub
+from dashboard.metrics.cardinality import SeriesLimit
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo
-from dashboard.metrics.model import Batch, Limits, SeriesKey, SeriesPoints
+from dashboard.metrics.model import Batch, Limits, SeriesKey
 from dashboard.metrics.steps import DAY, RAW, Step
 from dashboard.metrics.store_interface import MetricStore
 from dashboard.metrics.stores import open_store
 from dashboard.metrics.stores.history_cache import HistoryCache, open_history_cache
-from dashboard.metrics.stores.memory import MemoryStore
+from dashboard.metrics.stores.hot import HotStore
 from dashboard.settings import Settings
 from dashboard.telemetry import Metrics
 from ingest.bus import Bus, EmbeddedBus
-from ingest.redis_bus import RedisBus
+from ingest.redis_bus import RedisBus, stream_seq
 
 log = logging.getLogger(__name__)
 
 
-def open_app_db(settings: Settings) -> AppDB:
-    """The database of users, tokens, dashboards and alerts: the metrics' database."""
-    from dashboard.db import appdb
-
-    return appdb.open_app_db(settings.resolved_database_url)
-
-
-def open_user_store(settings: Settings) -> UserStore:
-    """The user store in the configured database (for the CLI)."""
-    return SQLUserStore(open_app_db(settings), owns_db=True)
-
-
-def open_alert_store(settings: Settings) -> AlertStore:
-    """The alert rules and events in the configured database (for the worker)."""
-    return AlertStore(open_app_db(settings), owns_db=True)
+def open_bus(settings: Settings, store: MetricStore) -> Bus:
+    """The Redis stream when ``DASHBOARD_REDIS_URL`` is set, else the store itself."""
+    if not settings.redis_url:
+        return EmbeddedBus(store)
+    return RedisBus.from_url(
+        settings.redis_url,
+        stream=f"{settings.redis_prefix}:points",
+        max_lag=settings.bus_max_lag,
+        claim_idle_ms=settings.bus_claim_idle_ms,
+    )
 
 
-def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
-    """A secret kept in a file readable only by its owner, created on first use."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(nbytes)
-    path.touch(mode=0o600)
-    path.write_text(value + "\n")
-    return value
+def batch_limits(settings: Settings) -> Limits:
+    """What one ingested batch may hold: its size and how old or early its points may be."""
+    return Limits(
+        max_points=settings.max_batch_points,
+        max_age_ms=settings.max_point_age_s * 1000,
+        max_future_ms=settings.max_future_skew_s * 1000,
+    )
+
+
+def open_alerts(settings: Settings, app_db: AppDB, metrics: Metrics) -> AlertService:
+    """The alert rules at work, with webhooks counted; it emits nothing until wired."""
+    return AlertService(
+        AlertStore(app_db),
+        emit=lambda _payload: None,
+        notifier=Notifier(
+            allow_private=settings.webhook_allow_private,
+            on_result=lambda _url, ok: metrics.webhooks.labels(
+                "delivered" if ok else "failed"
+            ).inc(),
+        ),
+        global_webhook=settings.alert_webhook,
+    )
 
 
 @dataclass
@@ -68,86 +75,94 @@ class Runtime:
 
     settings: Settings
     store: MetricStore
-    hot: MemoryStore
+    hot: HotStore
     hub: Hub
     bus: Bus
     metrics: Metrics
+    app_db: AppDB
     users: UserStore
+    dashboards: DashboardStore
+    alerts: AlertService
     env_tokens: frozenset[str]
     limits: Limits
+    series_limit: SeriesLimit
     started_at: float = field(default_factory=time.time)
     live_clients: int = 0
     live_sink: Callable[[Batch], None] | None = None
-    alerts: AlertService | None = None
-    dashboards: DashboardStore | None = None
-    app_db: AppDB | None = None
     alert_sink: Callable[[dict], None] | None = None
     tasks: dict[str, str | dict] = field(default_factory=dict)  # /healthz; pollers: a dict
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        """Open the store, warm the hot store from it, and wire the bus to its consumers."""
+        """Open the stores, warm the hot store, and wire the bus to its consumers."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(settings)
-        hot = MemoryStore()
-        hub = Hub(
-            window_s=settings.live_window_ms / 1000,
-            # nodes on one stream share cursors, so a browser can move to another node
-            epoch=f"s{settings.redis_prefix}" if settings.redis_url else None,
-        )
-        bus: Bus = (
-            RedisBus.from_url(
-                settings.redis_url,
-                stream=f"{settings.redis_prefix}:points",
-                max_lag=settings.bus_max_lag,
-                claim_idle_ms=settings.bus_claim_idle_ms,
-            )
-            if settings.redis_url
-            else EmbeddedBus(store)
-        )
-        limits = Limits(
-            max_points=settings.max_batch_points,
-            max_age_ms=settings.max_point_age_s * 1000,
-            max_future_ms=settings.max_future_skew_s * 1000,
-        )
-        app_db = open_app_db(settings)
-        users = SQLUserStore(app_db)
-        env_tokens = frozenset(settings.ingest_tokens)
-        rt = cls(settings, store, hot, hub, bus, Metrics(), users, env_tokens, limits)
-        rt.app_db = app_db
-        if isinstance(bus, RedisBus):
-            bus.on_tail_start = lambda entry_id: hub.start_at(stream_seq(entry_id))
-            # where the tail starts is fixed before the database is read, so an entry persisted
-            # in between is both in the hot store's warm-up and replayed (harmless: idempotent)
-            try:
-                bus.last_tail_id = bus.start_id()
-                hub.start_at(stream_seq(bus.last_tail_id))
-            except Exception as exc:  # noqa: BLE001 - Redis down: the tail decides when it is back
-                log.warning("bus: cannot read the stream's position yet (%s)", exc)
-        rt.warm_hot_store()
-        bus.subscribe(hot.write)
-        bus.subscribe(rt.publish_live)
-        rt.dashboards = DashboardStore(app_db)
-        rt.alerts = AlertService(
-            AlertStore(app_db),
-            emit=rt.publish_alert,
-            notifier=Notifier(
-                allow_private=settings.webhook_allow_private,
-                on_result=lambda url, ok: rt.metrics.webhooks.labels(
-                    "delivered" if ok else "failed"
-                ).inc(),
+        metrics = Metrics()
+        app_db = open_app_db(settings.resolved_database_url)
+        rt = cls(
+            settings=settings,
+            store=store,
+            hot=HotStore(
+                max_bytes=settings.hot_memory_mb * 2**20,
+                # a series is read from the database the first time it is asked for
+                loader=lambda key, start, end: store.query(key, start, end, RAW),
             ),
-            global_webhook=settings.alert_webhook,
+            hub=Hub(
+                window_s=settings.live_window_ms / 1000,
+                # nodes on one stream share cursors, so a browser can move to another node
+                epoch=f"s{settings.redis_prefix}" if settings.redis_url else None,
+            ),
+            bus=open_bus(settings, store),
+            metrics=metrics,
+            app_db=app_db,
+            users=SQLUserStore(app_db),
+            dashboards=DashboardStore(app_db),
+            alerts=open_alerts(settings, app_db, metrics),
+            env_tokens=frozenset(settings.ingest_tokens),
+            limits=batch_limits(settings),
+            series_limit=SeriesLimit(
+                settings.max_series, known=(i.key for i in store.list_series())
+            ),
         )
+        rt.alerts.emit = rt.publish_alert
+        rt.start_tail_at_stream()
+        rt.subscribe_consumers()
+        return rt
+
+    def start_tail_at_stream(self) -> None:
+        """On the Redis bus, start the hub's cursor where the bus's tail starts reading."""
+        bus, hub = self.bus, self.hub
+        if not isinstance(bus, RedisBus):
+            return
+        bus.on_tail_start = lambda entry_id: hub.start_at(stream_seq(entry_id))
+        # where the tail starts is fixed before the database is read, so an entry persisted
+        # in between is both in the hot store's warm-up and replayed (harmless: idempotent)
+        try:
+            bus.last_tail_id = bus.start_id()
+            hub.start_at(stream_seq(bus.last_tail_id))
+        except Exception as exc:  # noqa: BLE001 - Redis down: the tail decides when it is back
+            log.warning("bus: cannot read the stream's position yet (%s)", exc)
+
+    def subscribe_consumers(self) -> None:
+        """Hand every batch on the bus to the hot store, the live edge, the alert rules (when
+        this node evaluates them) and the history cache; and publish the node's gauges."""
+        bus, hot = self.bus, self.hot
+        bus.subscribe(hot.write)
+        bus.subscribe(self.publish_live)
         if not isinstance(bus, RedisBus):
             # embedded: this node evaluates the rules; with Redis the worker does
-            bus.subscribe(rt.alerts.on_batch)
-        bus.subscribe(rt.forget_history)
-        rt.metrics.hot_store_bytes.set_function(hot.memory_bytes)
-        rt.metrics.hot_series.set_function(lambda: len(hot.list_series()))
-        rt.metrics.live_clients.set_function(lambda: rt.live_clients)
-        rt.metrics.bus_lag.set_function(rt.bus_lag)
-        return rt
+            bus.subscribe(self.alerts.on_batch)
+        bus.subscribe(self.forget_history)
+        self.metrics.watch_hot_store(hot.stats)
+        self.metrics.known_series.set_function(lambda: len(self.series_limit))
+        self.metrics.live_clients.set_function(lambda: self.live_clients)
+        self.metrics.bus_lag.set_function(self.bus_lag)
+
+    def publish(self, batch: Batch) -> int:
+        """Hand a batch of the node's own sources (pollers, demo) to the bus within the series
+        limit (SeriesLimitExceeded otherwise: a poll fails and says why)."""
+        self.series_limit.admit(batch)
+        return self.bus.publish(batch)
 
     def publish_live(self, batch: Batch) -> None:
         """Hand a batch to the live edge (``live_sink``), or straight to the hub without one."""
@@ -158,28 +173,13 @@ class Runtime:
 
     def dashboard(self, dashboard_id: str) -> dict | None:
         """A saved dashboard by id."""
-        return self.dashboards.get(dashboard_id) if self.dashboards else None
+        return self.dashboards.get(dashboard_id)
 
     def publish_alert(self, payload: dict) -> None:
         """Count an alert event and hand it to the live edge (which emits it to browsers)."""
         self.metrics.alert_events.labels(str(payload.get("state"))).inc()
         if self.alert_sink is not None:
             self.alert_sink(payload)
-
-    def warm_hot_store(self) -> None:
-        """Load the last 24 h of raw points from the persistent store into the hot store."""
-        end = now_ms()
-        start = end - DAY
-        loaded = 0
-        for info in self.store.list_series():
-            if info.last_ts < start:
-                continue
-            frame = self.store.query(info.key, start, end + DAY, RAW)
-            if len(frame):
-                self.hot.write(Batch([SeriesPoints(info.key, frame.ts, frame.value, info.unit)]))
-                loaded += len(frame)
-        if loaded:
-            log.info("hot store warmed with %d points from %s", loaded, self.store.kind)
 
     def series_list(self) -> list[SeriesInfo]:
         """Known series: the persistent store's, with the hot store's newer last timestamps."""
@@ -228,11 +228,7 @@ class Runtime:
 
     def ingest_token_name(self, token: str) -> str | None:
         """The name of a valid ingest token: one from the environment, or a stored one."""
-        found = None
-        for i, accepted in enumerate(sorted(self.env_tokens)):
-            if hmac.compare_digest(token.encode(), accepted.encode()):
-                found = f"env-{i}"
-        return found or self.users.token_name(token)
+        return ingest_token_name(users=self.users, env_tokens=self.env_tokens, token=token)
 
     def close(self) -> None:
         """Close the stores."""
@@ -241,9 +237,7 @@ class Runtime:
         self.store.close()
         self.hot.close()
         self.users.close()
-        if self.alerts is not None:
-            self.alerts.store.close()
-        if self.app_db is not None:
-            self.app_db.close()
+        self.alerts.store.close()
+        self.app_db.close()
         if "render_pool" in self.__dict__:
             self.render_pool.close()

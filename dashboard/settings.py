@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     admin_user: str = "admin"
     admin_password: SecretStr | None = None
     ingest_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # bearer tokens that may only read, through /prometheus/api/v1 (Grafana); never ingest
+    read_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False
     demo_backfill_step_s: int = 10
     poll_targets: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -47,6 +49,15 @@ class Settings(BaseSettings):
     max_batch_points: int = 50_000
     max_point_age_s: int = 86_400
     max_future_skew_s: int = 300
+    # OTLP resource attributes made labels besides service.name/service.instance.id (job, instance)
+    otlp_promote_attributes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # the hot store's budget per web node; series read least recently leave first
+    hot_memory_mb: int = Field(default=512, ge=16)
+    # series a node lets exist; a batch that would create more is refused (0: no limit)
+    max_series: int = Field(default=50_000, ge=0)
+    # PromQL (/prometheus/api/v1): samples one query may read, and its seconds of work
+    query_max_samples: int = Field(default=50_000_000, ge=1)
+    query_timeout_s: float = Field(default=30.0, gt=0)
     live_window_ms: int = 50
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
@@ -79,7 +90,14 @@ class Settings(BaseSettings):
             raise ValueError("'*' is not allowed; list the origins that may connect")
         return value
 
-    @field_validator("ingest_tokens", "poll_targets", "cors_allowed_origins", mode="before")
+    @field_validator(
+        "ingest_tokens",
+        "read_tokens",
+        "poll_targets",
+        "cors_allowed_origins",
+        "otlp_promote_attributes",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         """Accept comma-separated text for list settings."""

@@ -2,7 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+# the hot store's stats() keys: (metric name, help); gauges first, then counters
+HOT_GAUGES = {
+    "series": ("dashboard_hot_series", "Series held in the hot store"),
+    "points": ("dashboard_hot_points", "Points held in the hot store"),
+    "bytes": ("dashboard_hot_store_bytes", "Memory held by the hot store"),
+    "max_bytes": ("dashboard_hot_store_budget_bytes", "The hot store's budget (0: none)"),
+}
+HOT_COUNTERS = {
+    "hits": ("dashboard_hot_hits", "Reads answered from what the hot store held"),
+    "misses": ("dashboard_hot_misses", "Reads that had to load from the database"),
+    "loads": ("dashboard_hot_loads", "Database reads that filled the hot store"),
+    "evictions": ("dashboard_hot_evictions", "Series evicted to stay within the budget"),
+    "refused": ("dashboard_hot_refused_points", "Points older than the raw retention, not held"),
+}
+
+
+class HotStoreCollector(Collector):
+    """The hot store's gauges and counters, read from its ``stats()`` at each scrape."""
+
+    def __init__(self, stats: Callable[[], dict[str, int]]) -> None:
+        """Collect from ``stats``."""
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        """One family per stat."""
+        stats = self.stats()
+        for key, (name, text) in HOT_GAUGES.items():
+            yield GaugeMetricFamily(name, text, value=stats[key])
+        for key, (name, text) in HOT_COUNTERS.items():
+            yield CounterMetricFamily(name, text, value=stats[key])
 
 
 class Metrics:
@@ -21,6 +56,9 @@ class Metrics:
         self.ingest_rejected = Counter(
             "dashboard_ingest_rejected", "Requests refused", ["source", "reason"], registry=r
         )
+        self.query_refused = Counter(
+            "dashboard_query_refused", "PromQL queries refused, by reason", ["reason"], registry=r
+        )
         self.live_messages = Counter(
             "dashboard_live_messages", "Points messages emitted to rooms", registry=r
         )
@@ -38,10 +76,9 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
             registry=r,
         )
-        self.hot_store_bytes = Gauge(
-            "dashboard_hot_store_bytes", "Memory held by the hot store", registry=r
+        self.known_series = Gauge(
+            "dashboard_series_known", "Series counted against DASHBOARD_MAX_SERIES", registry=r
         )
-        self.hot_series = Gauge("dashboard_hot_series", "Series in the hot store", registry=r)
         self.retention_dropped = Counter(
             "dashboard_retention_dropped", "Rows removed by retention", ["tier"], registry=r
         )
@@ -58,3 +95,7 @@ class Metrics:
         self.poll_failures = Counter(
             "dashboard_poll_failures", "Polls that failed, by target", ["target"], registry=r
         )
+
+    def watch_hot_store(self, stats: Callable[[], dict[str, int]]) -> None:
+        """Export the hot store's stats (series, points, bytes, hits, misses, evictions...)."""
+        self.registry.register(HotStoreCollector(stats))

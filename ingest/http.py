@@ -6,66 +6,79 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 from flask.typing import ResponseReturnValue
 
-from dashboard.api.errors import error, runtime
-from dashboard.auth.guard import token_auth
-from dashboard.clock import now_ms
-from dashboard.metrics.model import Batch, ValidationError, validate_batch
-from ingest.bus import BusBusy, BusUnavailable
+from dashboard.api.errors import error
+from dashboard.auth.guard import bearer_token, token_auth
+from dashboard.auth.limits import ingest_limit, token_key
+from dashboard.extensions import current_runtime, limiter
+from dashboard.metrics.model import Batch, Limits, ValidationError
+from ingest import accept
 from ingest.prometheus_text import exposition_batch
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
 
-def bearer_token() -> str:
-    """The token of an ``Authorization: Bearer`` header, or an empty string."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 @bp.post("/ingest")
 @token_auth
+@limiter.limit(ingest_limit, key_func=token_key)
 def ingest() -> ResponseReturnValue:
     """Accept a JSON batch of points; 202 with the count once it is stored."""
-    rt = runtime()
-    rejected = rt.metrics.ingest_rejected
-    refused = _refuse_without_token("http")
-    if refused is not None:
-        return refused
-    if not request.is_json:
-        rejected.labels("http", "content_type").inc()
-        return error(415, "unsupported media type", "send the batch as application/json")
-    body = request.get_json(silent=True)  # the app's request class makes deep nesting None too
-    if body is None:
-        rejected.labels("http", "invalid").inc()
-        return error(400, "invalid JSON", "body: not a JSON document")
+    rt = current_runtime()
     try:
-        batch = validate_batch(body, now_ms=now_ms(), limits=rt.limits)
-    except ValidationError as exc:
-        rejected.labels("http", "invalid").inc()
-        return error(400, "invalid batch", {"field": exc.field, "message": exc.message})
-    return _publish(batch, "http")
+        accept.authorize(node=rt, token=bearer_token(), source="http")
+        if not request.is_json:
+            rt.metrics.ingest_rejected.labels("http", "content_type").inc()
+            return error(415, "unsupported media type", "send the batch as application/json")
+        # the app's request class makes deep nesting None too
+        body = request.get_json(silent=True)
+        if body is None:
+            rt.metrics.ingest_rejected.labels("http", "invalid").inc()
+            return error(400, "invalid JSON", "body: not a JSON document")
+        batch = accept.parse(node=rt, body=body, source="http")
+        accepted = accept.publish(node=rt, batch=batch, source="http")
+    except accept.Refused as refused:
+        return _refusal(refused)
+    return {"accepted": accepted}, 202
 
 
 @bp.post("/ingest/prometheus")
 @token_auth
+@limiter.limit(ingest_limit, key_func=token_key)
 def ingest_prometheus() -> ResponseReturnValue:
     """Accept a Prometheus text exposition; each sample is a point; 202 once stored."""
-    rt = runtime()
-    rejected = rt.metrics.ingest_rejected
-    refused = _refuse_without_token("prometheus")
-    if refused is not None:
-        return refused
+    rt = current_runtime()
     try:
-        text = request.get_data(cache=False).decode("utf-8")
+        accept.authorize(node=rt, token=bearer_token(), source="prometheus")
+        batch = accept.parse(
+            node=rt,
+            body=request.get_data(cache=False),
+            source="prometheus",
+            parser=_exposition,
+            message="invalid exposition",
+        )
+        accepted = accept.publish(node=rt, batch=batch, source="prometheus")
+    except accept.Refused as refused:
+        return _refusal(refused)
+    return {"accepted": accepted}, 202
+
+
+def _exposition(data: bytes, *, now_ms: int, limits: Limits) -> Batch:
+    """The batch of an exposition's bytes (UTF-8 text)."""
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        rejected.labels("prometheus", "invalid").inc()
-        return error(400, "invalid exposition", {"field": "body", "message": f"not UTF-8: {exc}"})
-    try:
-        batch = exposition_batch(text, now_ms=now_ms(), limits=rt.limits)
-    except ValidationError as exc:
-        rejected.labels("prometheus", "invalid").inc()
-        return error(400, "invalid exposition", {"field": exc.field, "message": exc.message})
-    return _publish(batch, "prometheus")
+        raise ValidationError("body", f"not UTF-8: {exc}") from None
+    return exposition_batch(text, now_ms=now_ms, limits=limits)
+
+
+def _refusal(refused: accept.Refused) -> ResponseReturnValue:
+    """The JSON error of a refused batch, with its challenge or its Retry-After."""
+    headers = {}
+    if refused.status == 401:
+        headers["WWW_Authenticate"] = 'Bearer realm="ingest"'
+    if refused.retry:
+        g.ingest_retry_after = "1"
+        headers["Retry_After"] = "1"
+    return error(refused.status, refused.message, refused.detail, **headers)
 
 
 @bp.after_app_request
@@ -76,37 +89,3 @@ def _keep_retry_after(response: Response) -> Response:
     if wanted is not None:
         response.headers["Retry-After"] = wanted
     return response
-
-
-def _refuse_without_token(source: str) -> ResponseReturnValue | None:
-    """A counted 401 unless the request carries a valid ingest token."""
-    rt = runtime()
-    token = bearer_token()
-    if token and rt.ingest_token_name(token) is not None:
-        return None
-    rt.metrics.ingest_rejected.labels(source, "auth").inc()
-    return error(
-        401,
-        "unauthorized",
-        "send an ingest token as 'Authorization: Bearer <token>'",
-        WWW_Authenticate='Bearer realm="ingest"',
-    )
-
-
-def _publish(batch: Batch, source: str) -> ResponseReturnValue:
-    """Hand a validated batch to the bus: 202 with the count, or 429/503 with Retry-After."""
-    rt = runtime()
-    rejected = rt.metrics.ingest_rejected
-    try:
-        accepted = rt.bus.publish(batch)
-    except BusBusy as exc:
-        rejected.labels(source, "busy").inc()
-        g.ingest_retry_after = "1"
-        return error(429, "ingest is behind", str(exc), Retry_After="1")
-    except BusUnavailable as exc:
-        rejected.labels(source, "unavailable").inc()
-        g.ingest_retry_after = "1"
-        return error(503, "storage unavailable", str(exc), Retry_After="1")
-    rt.metrics.ingest_points.labels(source).inc(accepted)
-    rt.metrics.ingest_batches.labels(source).inc()
-    return {"accepted": accepted}, 202

@@ -265,7 +265,7 @@ class Poller:
         metrics: Any = None,
         tasks: MutableMapping[str, Any] | None = None,
     ) -> None:
-        """A poller; ``metrics`` is a ``dashboard.runtime.Metrics``, ``tasks`` /healthz's dict."""
+        """A poller; ``metrics`` is a ``dashboard.telemetry.Metrics``, ``tasks`` /healthz's dict."""
         self.target, self.collect, self.publish = target, collect, publish
         self.interval, self.limits, self.sleep, self.clock = interval, limits, sleep, clock
         self.metrics = metrics

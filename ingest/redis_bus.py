@@ -23,7 +23,6 @@ from typing import Any
 
 import redis
 
-from dashboard.live.hub import stream_seq
 from dashboard.metrics.model import Batch
 from dashboard.metrics.steps import DAY
 from ingest.bus import BusBusy, BusUnavailable, Consumer
@@ -36,6 +35,15 @@ CLAIM_IDLE_MS = 30_000
 # Test-only (tests/faults): seconds a persister waits between writing an entry and acking it, so
 # a test can kill a worker inside that window. Unset in any real deployment.
 _ACK_DELAY_S = float(os.environ.get("DASHBOARD_TEST_ACK_DELAY_S") or 0)
+STREAM_EPOCH_MS = 1_577_836_800_000  # 2020-01-01: keeps stream cursors below 2**53 for JS
+
+
+def stream_seq(entry_id: str | bytes) -> int:
+    """The sequence number of a Redis stream entry id, equal on every node that reads it (the
+    hub's cursor on the Redis bus)."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, n = text.partition("-")
+    return (int(ms) - STREAM_EPOCH_MS) * 1000 + min(int(n or 0), 999) if int(ms) else 0
 
 
 class RedisBus:

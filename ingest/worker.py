@@ -1,7 +1,9 @@
 """``dashboard worker``: the persister (and the demo and pollers when set), on the Redis bus.
 
-It never imports the web app. Several workers may run: they share the consumer group, so each
-entry is persisted once, and a dead worker's pending entries are taken over by the others.
+It never imports the web app; ``dashboard.cli`` adds the alert rules' evaluation
+(``dashboard.background.start_worker_alerts``) as an extra task. Several workers may run: they
+share the consumer group, so each entry is persisted once, and a dead worker's pending entries
+are taken over by the others.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dashboard.clock import now_ms
 from dashboard.metrics.stores import open_store
@@ -67,7 +69,6 @@ class Worker:
                 on_state=lambda s: self.states.__setitem__("persister", s),
             ),
         )
-        self.start_alerts()
         if self.settings.poll_targets:
             from dashboard.telemetry import Metrics
             from ingest.pollers import TargetError, start_pollers
@@ -85,13 +86,14 @@ class Worker:
             except TargetError as exc:
                 raise SystemExit(f"dashboard worker: {exc}") from exc
         if hasattr(self.store, "retention"):
-            from types import SimpleNamespace
-
             from dashboard.metrics.retention import run_retention
             from dashboard.telemetry import Metrics
 
-            holder = SimpleNamespace(store=self.store, metrics=Metrics())
-            self.spawn("retention", lambda: run_retention(holder, self.sleep))
+            counters = Metrics()
+            self.spawn(
+                "retention",
+                lambda: run_retention(store=self.store, metrics=counters, sleep=self.sleep),
+            )
         if self.settings.demo:
             from ingest import demo
 
@@ -114,40 +116,14 @@ class Worker:
             "on" if self.settings.demo else "off",
         )
 
-    def start_alerts(self) -> None:
-        """Evaluate the alert rules on every point of the stream; emit through Redis."""
-        from flask_socketio import SocketIO
-
-        from dashboard.alerts.runner import AlertService, Notifier
-        from dashboard.runtime import open_alert_store
-
-        emitter = SocketIO(
-            message_queue=self.settings.redis_url,
-            channel=f"{self.settings.redis_prefix}:socketio",
-        )
-        notifier = Notifier(allow_private=self.settings.webhook_allow_private, sleep=self.sleep)
-        service = AlertService(
-            open_alert_store(self.settings),
-            emit=lambda payload: emitter.emit("alert", payload, namespace="/live"),
-            notifier=notifier,
-            global_webhook=self.settings.alert_webhook,
-        )
-        # a tail of its own over the whole stream (the persister sees only its share)
+    def new_tail(self) -> RedisBus:
+        """A tail of its own over the whole stream from its end (a persister sees its share)."""
         tail = RedisBus(self.bus.client, stream=self.bus.stream)
-        info = (
-            self.bus.client.xinfo_stream(self.bus.stream)
-            if self.bus.client.exists(self.bus.stream)
-            else {}
-        )
+        client, stream = self.bus.client, self.bus.stream
+        info = client.xinfo_stream(stream) if client.exists(stream) else {}
         last = info.get("last-generated-id", b"0-0") if info else b"0-0"
         tail.last_tail_id = last if isinstance(last, bytes) else str(last).encode()
-        tail.subscribe(service.on_batch)
-        self.alerts = service
-        self.spawn(
-            "alert-tail", lambda: tail.run_tail(sleep=self.sleep, should_stop=self.stopping.is_set)
-        )
-        self.spawn("alert-ticks", lambda: service.run_ticks(self.sleep, self.stopping.is_set))
-        self.spawn("webhooks", lambda: notifier.run(self.stopping.is_set))
+        return tail
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask every task to stop and wait for them."""
@@ -158,8 +134,10 @@ class Worker:
         self.store.close()
 
 
-def main(settings: Settings | None = None) -> int:
-    """Run the worker until SIGTERM or SIGINT."""
+def main(
+    settings: Settings | None = None, *, extras: Sequence[Callable[[Worker], None]] = ()
+) -> int:
+    """Run the worker, and each of ``extras`` on it, until SIGTERM or SIGINT."""
     settings = settings or Settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -168,6 +146,8 @@ def main(settings: Settings | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
     worker.start()
+    for extra in extras:
+        extra(worker)
     while not worker.stopping.wait(1.0):
         pass
     log.info("worker %s: stopping at %d", worker.name, now_ms())

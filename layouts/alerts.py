@@ -1,4 +1,8 @@
-"""The alerts panel: recent events, the rules, and (for editors) a form for a new rule."""
+"""The alerts panel: recent events, the rules, and (for editors) a form for a new rule.
+
+Pure layout: the events and rules come as arguments (from ``dashboard.alerts.service``), each
+rule with ``snoozed_until`` already 0 once its snooze has ended.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,9 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard.alerts.engine import CONDITIONS, SEVERITIES
+from layouts import ids
 
-PANEL = "alerts-panel"
-EVENTS = "alerts-events"
-RULES = "alerts-rules"
-FORM_STATUS = "alerts-form-status"
-NEW = {
-    "name": "alerts-new-name",
-    "series": "alerts-new-series",
-    "labels": "alerts-new-labels",
-    "condition": "alerts-new-condition",
-    "threshold": "alerts-new-threshold",
-    "resolve": "alerts-new-resolve",
-    "for_s": "alerts-new-for",
-    "severity": "alerts-new-severity",
-}
-CREATE = "alerts-new-create"
-DELETE = "alert-rule-delete"
-ACK = "alert-event-ack"
-SNOOZE = "alert-rule-snooze"
+EVENTS_SHOWN = 20  # the newest events the panel lists
 
 
 def _when(ts: int) -> str:
@@ -45,7 +33,7 @@ def _ack_cell(event: dict[str, Any], can_edit: bool) -> html.Td:
     return html.Td(
         html.Button(
             "Ack",
-            id={"type": ACK, "event": event["id"]},
+            id={"type": ids.ALERT_EVENT_ACK, "event": event["id"]},
             type="button",
             className="small-button",
             **{"aria-label": f"Acknowledge {event['rule'] or event['rule_id']}"},
@@ -94,13 +82,13 @@ def rules_list(rules: list[dict[str, Any]], can_edit: bool) -> html.Ul | html.P:
         ]
         if not r["enabled"]:
             parts.append(html.Span("disabled", className="muted"))
-        if r.get("snoozed_until", 0) > time.time() * 1000:
+        if r.get("snoozed_until"):  # 0 once the snooze has ended
             parts.append(html.Span(f"snoozed until {_when(r['snoozed_until'])}", className="muted"))
         elif can_edit:
             parts.append(
                 html.Button(
                     "Snooze 1 h",
-                    id={"type": SNOOZE, "rule": r["id"]},
+                    id={"type": ids.ALERT_RULE_SNOOZE, "rule": r["id"]},
                     className="small-button",
                     type="button",
                     **{"aria-label": f"Snooze rule {r['name']} for an hour"},
@@ -110,7 +98,7 @@ def rules_list(rules: list[dict[str, Any]], can_edit: bool) -> html.Ul | html.P:
             parts.append(
                 html.Button(
                     "Delete",
-                    id={"type": DELETE, "rule": r["id"]},
+                    id={"type": ids.ALERT_RULE_DELETE, "rule": r["id"]},
                     className="small-button",
                     type="button",
                     **{"aria-label": f"Delete rule {r['name']}"},
@@ -120,45 +108,38 @@ def rules_list(rules: list[dict[str, Any]], can_edit: bool) -> html.Ul | html.P:
     return html.Ul(items, className="rule-list")
 
 
+def _field(label: str, control: Any) -> html.Label:
+    """A labelled form control."""
+    return html.Label([html.Span(label), control], className="form-field")
+
+
+def _text(component_id: str, placeholder: str) -> dcc.Input:
+    """A text input."""
+    return dcc.Input(id=component_id, type="text", placeholder=placeholder)
+
+
+def _choice(component_id: str, options: tuple[str, ...], value: str) -> dcc.Dropdown:
+    """A dropdown that always holds one of ``options``."""
+    return dcc.Dropdown(id=component_id, options=list(options), value=value, clearable=False)
+
+
 def new_rule_form(hidden: bool = False) -> html.Div:
     """Inputs for a new rule (shown to editors and admins; the callback checks the role)."""
-
-    def field(label: str, control: Any) -> html.Label:
-        return html.Label([html.Span(label), control], className="form-field")
-
     return html.Div(
         [
             html.H4("New rule"),
-            field("Name", dcc.Input(id=NEW["name"], type="text", placeholder="High error rate")),
-            field(
-                "Metric", dcc.Input(id=NEW["series"], type="text", placeholder="demo.error_rate")
+            _field("Name", _text(ids.ALERTS_NEW_NAME, "High error rate")),
+            _field("Metric", _text(ids.ALERTS_NEW_SERIES, "demo.error_rate")),
+            _field("Labels", _text(ids.ALERTS_NEW_LABELS, "k=v,k2=v2")),
+            _field("Condition", _choice(ids.ALERTS_NEW_CONDITION, CONDITIONS, "above")),
+            _field("Threshold", _text(ids.ALERTS_NEW_THRESHOLD, "0.05 (low,high for outside)")),
+            _field("Resolve at", _text(ids.ALERTS_NEW_RESOLVE, "optional, e.g. 0.04")),
+            _field("For (s)", dcc.Input(id=ids.ALERTS_NEW_FOR, type="number", min=0, value=0)),
+            _field("Severity", _choice(ids.ALERTS_NEW_SEVERITY, SEVERITIES, "warning")),
+            html.Button(
+                "Create rule", id=ids.ALERTS_NEW_CREATE, type="button", className="small-button"
             ),
-            field("Labels", dcc.Input(id=NEW["labels"], type="text", placeholder="k=v,k2=v2")),
-            field(
-                "Condition",
-                dcc.Dropdown(
-                    id=NEW["condition"], options=list(CONDITIONS), value="above", clearable=False
-                ),
-            ),
-            field(
-                "Threshold",
-                dcc.Input(
-                    id=NEW["threshold"], type="text", placeholder="0.05 (low,high for outside)"
-                ),
-            ),
-            field(
-                "Resolve at",
-                dcc.Input(id=NEW["resolve"], type="text", placeholder="optional, e.g. 0.04"),
-            ),
-            field("For (s)", dcc.Input(id=NEW["for_s"], type="number", min=0, value=0)),
-            field(
-                "Severity",
-                dcc.Dropdown(
-                    id=NEW["severity"], options=list(SEVERITIES), value="warning", clearable=False
-                ),
-            ),
-            html.Button("Create rule", id=CREATE, type="button", className="small-button"),
-            html.Div(id=FORM_STATUS, role="status", className="form-status"),
+            html.Div(id=ids.ALERTS_FORM_STATUS, role="status", className="form-status"),
         ],
         className="rule-form",
         hidden=hidden,
@@ -177,14 +158,14 @@ def panel(
                     html.Div(
                         [
                             html.H4("Recent events"),
-                            html.Div(events_table(events, can_edit), id=EVENTS),
+                            html.Div(events_table(events, can_edit), id=ids.ALERTS_EVENTS),
                         ],
                         className="alerts-col",
                     ),
                     html.Div(
                         [
                             html.H4("Rules"),
-                            html.Div(rules_list(rules, can_edit), id=RULES),
+                            html.Div(rules_list(rules, can_edit), id=ids.ALERTS_RULES),
                             # always in the layout (its callbacks need it), shown to editors
                             new_rule_form(hidden=not can_edit),
                         ],
@@ -194,7 +175,7 @@ def panel(
                 className="alerts-grid",
             ),
         ],
-        id=PANEL,
+        id=ids.ALERTS_PANEL,
         className="panel",
         **{"aria-label": "Alerts"},
     )

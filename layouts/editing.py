@@ -9,7 +9,6 @@ from dash import dcc, html
 
 from dashboard.boards.models import AGGREGATIONS, KINDS, STEP_NAMES
 from dashboard.metrics.model import SeriesKey
-from dashboard.runtime import Runtime
 from layouts import ids
 
 EDIT_BUTTONS = (
@@ -31,11 +30,12 @@ def export_href(dashboard_id: str) -> str:
     return f"/api/v1/dashboards/{dashboard_id}?download=1"
 
 
-def series_options(rt: Runtime, extra: list[dict[str, Any]] | None = None) -> list[dict[str, str]]:
+def series_options(
+    known: list[SeriesKey], extra: list[dict[str, Any]] | None = None
+) -> list[dict[str, str]]:
     """Every known series (name and labels) as dropdown options, plus ``extra`` selectors that
     are not a stored series themselves (a label subset such as every route)."""
-    keys = [i.key for i in rt.series_list()]
-    keys += [SeriesKey.of(s["name"], s.get("labels") or {}) for s in extra or []]
+    keys = [*known, *(SeriesKey.of(s["name"], s.get("labels") or {}) for s in extra or [])]
     return [{"label": str(k), "value": str(k)} for k in sorted(set(keys))]
 
 
@@ -121,9 +121,39 @@ def transfer_controls(dashboard_id: str) -> list[Any]:
     ]
 
 
-def edit_panel(rt: Runtime, editor: bool, dashboard_id: str = "default") -> html.Div:
-    """Edit mode: a switch, and a form that adds a widget for a metric picked from a search."""
-    names = sorted({i.key.name for i in rt.series_list()})
+def add_controls(names: list[str]) -> list[Any]:
+    """Add a widget of a kind for a metric picked from a search; start a new dashboard."""
+    return [
+        html.Label("Kind", htmlFor=ids.ADD_KIND, className="range-label"),
+        dcc.Dropdown(
+            id=ids.ADD_KIND,
+            options=list(KINDS),
+            value="line",
+            clearable=False,
+            className="add-kind",
+        ),
+        html.Label("Metric", htmlFor=ids.ADD_METRIC, className="range-label"),
+        dcc.Dropdown(
+            id=ids.ADD_METRIC,
+            options=names,
+            placeholder="Search metrics…",
+            searchable=True,
+            className="add-metric",
+        ),
+        html.Label("Labels", htmlFor=ids.ADD_LABELS, className="range-label"),
+        dcc.Input(id=ids.ADD_LABELS, type="text", placeholder="region=eu", className="range-input"),
+        html.Label("Title", htmlFor=ids.ADD_TITLE, className="range-label"),
+        dcc.Input(id=ids.ADD_TITLE, type="text", className="range-input"),
+        html.Button("Add widget", id=ids.ADD_SUBMIT, type="button", className="small-button"),
+        html.Label("New dashboard", htmlFor=ids.NEW_TITLE, className="range-label"),
+        dcc.Input(id=ids.NEW_TITLE, type="text", placeholder="Title", className="range-input"),
+        html.Button("Create", id=ids.NEW_SUBMIT, type="button", className="small-button"),
+    ]
+
+
+def edit_panel(names: list[str], editor: bool, dashboard_id: str = "default") -> html.Div:
+    """Edit mode: a switch, and a form that adds a widget for a metric (``names``: every known
+    metric, sorted) picked from a search."""
     return html.Div(
         [
             html.Button(
@@ -135,41 +165,7 @@ def edit_panel(rt: Runtime, editor: bool, dashboard_id: str = "default") -> html
             ),
             html.Div(
                 [
-                    html.Label("Kind", htmlFor=ids.ADD_KIND, className="range-label"),
-                    dcc.Dropdown(
-                        id=ids.ADD_KIND,
-                        options=list(KINDS),
-                        value="line",
-                        clearable=False,
-                        className="add-kind",
-                    ),
-                    html.Label("Metric", htmlFor=ids.ADD_METRIC, className="range-label"),
-                    dcc.Dropdown(
-                        id=ids.ADD_METRIC,
-                        options=names,
-                        placeholder="Search metrics…",
-                        searchable=True,
-                        className="add-metric",
-                    ),
-                    html.Label("Labels", htmlFor=ids.ADD_LABELS, className="range-label"),
-                    dcc.Input(
-                        id=ids.ADD_LABELS,
-                        type="text",
-                        placeholder="region=eu",
-                        className="range-input",
-                    ),
-                    html.Label("Title", htmlFor=ids.ADD_TITLE, className="range-label"),
-                    dcc.Input(id=ids.ADD_TITLE, type="text", className="range-input"),
-                    html.Button(
-                        "Add widget", id=ids.ADD_SUBMIT, type="button", className="small-button"
-                    ),
-                    html.Label("New dashboard", htmlFor=ids.NEW_TITLE, className="range-label"),
-                    dcc.Input(
-                        id=ids.NEW_TITLE, type="text", placeholder="Title", className="range-input"
-                    ),
-                    html.Button(
-                        "Create", id=ids.NEW_SUBMIT, type="button", className="small-button"
-                    ),
+                    *add_controls(names),
                     *transfer_controls(dashboard_id),
                     html.Span(id=ids.EDIT_STATUS, role="status", className="range-text"),
                 ],

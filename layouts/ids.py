@@ -1,4 +1,4 @@
-"""Component ids, prefixed by their area (``header-``, ``live-``, ``widget-``)."""
+"""Component ids, prefixed by their area (``header-``, ``live-``, ``widget-``, ``login-``)."""
 
 HEADER_TITLE = "header-title"
 HEADER_UPDATED = "header-updated"
@@ -11,6 +11,23 @@ ALERTS_SOUND = "alerts-sound"
 ALERTS_TOASTS = "alerts-toasts"
 ALERTS_ANNOUNCE = "alerts-announce"
 ALERTS_REFRESH = "alerts-refresh"
+# the alerts panel: events, rules and the new-rule form
+ALERTS_PANEL = "alerts-panel"
+ALERTS_EVENTS = "alerts-events"
+ALERTS_RULES = "alerts-rules"
+ALERTS_FORM_STATUS = "alerts-form-status"
+ALERTS_NEW_NAME = "alerts-new-name"
+ALERTS_NEW_SERIES = "alerts-new-series"
+ALERTS_NEW_LABELS = "alerts-new-labels"
+ALERTS_NEW_CONDITION = "alerts-new-condition"
+ALERTS_NEW_THRESHOLD = "alerts-new-threshold"
+ALERTS_NEW_RESOLVE = "alerts-new-resolve"
+ALERTS_NEW_FOR = "alerts-new-for"
+ALERTS_NEW_SEVERITY = "alerts-new-severity"
+ALERTS_NEW_CREATE = "alerts-new-create"
+ALERT_EVENT_ACK = "alert-event-ack"  # pattern-matching types: {"type": ..., "event": id}
+ALERT_RULE_SNOOZE = "alert-rule-snooze"  # {"type": ..., "rule": id}
+ALERT_RULE_DELETE = "alert-rule-delete"  # {"type": ..., "rule": id}
 LIVE_STATE = "live-state"
 LIVE_BANNER = "live-banner"
 LIVE_RETRY = "live-retry"
@@ -49,6 +66,13 @@ BREADCRUMB = "view-breadcrumb"
 FILTER_INPUT = "view-filter"
 FILTER_APPLY = "view-filter-apply"
 FILTER_STATUS = "view-filter-status"
+
+# the sign-in page (its own Dash app at /login/)
+LOGIN_USER = "login-username"
+LOGIN_PASSWORD = "login-password"
+LOGIN_SUBMIT = "login-submit"
+LOGIN_ERROR = "login-error"
+LOGIN_SINK = "login-sink"
 
 
 def widget(wid: str) -> str:

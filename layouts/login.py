@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-USER = "login-username"
-PASSWORD = "login-password"
-SUBMIT = "login-submit"
-ERROR = "login-error"
-SINK = "login-sink"
+from layouts import ids
 
 
 def layout() -> html.Main:
@@ -18,9 +14,9 @@ def layout() -> html.Main:
             [
                 html.H1("Dashboard", className="login-brand"),
                 html.P("Sign in to see your metrics.", className="login-lead"),
-                html.Label("Username", htmlFor=USER),
+                html.Label("Username", htmlFor=ids.LOGIN_USER),
                 dcc.Input(
-                    id=USER,
+                    id=ids.LOGIN_USER,
                     type="text",
                     autoComplete="username",
                     autoFocus=True,
@@ -28,20 +24,25 @@ def layout() -> html.Main:
                     n_submit=0,
                     className="login-input",
                 ),
-                html.Label("Password", htmlFor=PASSWORD),
+                html.Label("Password", htmlFor=ids.LOGIN_PASSWORD),
                 dcc.Input(
-                    id=PASSWORD,
+                    id=ids.LOGIN_PASSWORD,
                     type="password",
                     autoComplete="current-password",
                     debounce=False,
                     n_submit=0,
                     className="login-input",
                 ),
-                html.Button("Sign in", id=SUBMIT, type="button", className="login-button"),
-                html.Div(
-                    id=ERROR, role="alert", **{"aria-live": "assertive"}, className="login-error"
+                html.Button(
+                    "Sign in", id=ids.LOGIN_SUBMIT, type="button", className="login-button"
                 ),
-                dcc.Store(id=SINK),
+                html.Div(
+                    id=ids.LOGIN_ERROR,
+                    role="alert",
+                    **{"aria-live": "assertive"},
+                    className="login-error",
+                ),
+                dcc.Store(id=ids.LOGIN_SINK),
             ],
             className="login-card",
         ),

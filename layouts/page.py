@@ -1,28 +1,30 @@
 """The whole page, drawn for the URL it is opened at: a bookmarked dashboard, range, filter or
-drill comes with the first response instead of after the default dashboard."""
+drill comes with the first response instead of after the default dashboard.
+
+The page is drawn from ``PageData``, gathered for each page load by ``callbacks/page.py``;
+nothing here reads a store, the request or the signed-in user.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from dash import dcc, html, no_update
-from flask import has_request_context, request
 
-from dashboard.auth import role_at_least
-from dashboard.auth.guard import current_user
-from dashboard.boards import models as dashboards
-from dashboard.boards.view import filter_text, parse_drill, parse_filter
-from dashboard.clock import now_ms
+from dashboard.boards.view import BoardView, PageQuery
 from dashboard.export.csv import iso
-from dashboard.metrics.timerange import PRESETS, dashboard_from_search, from_search, resolve_range
-from dashboard.runtime import Runtime
+from dashboard.metrics.timerange import PRESETS, resolve_range
 from layouts import alerts as alerts_panel
 from layouts import ids, navigation
 from layouts.editing import edit_panel
-from layouts.shell import POLL_MS, SLOW_REFRESH_MS, grid, header, range_bar
+from layouts.grid import grid
+from layouts.header import header, range_bar
 
-# What a view of the URL sets, in the order render_view answers (the range callback's outputs).
+SLOW_REFRESH_MS = 30_000
+POLL_MS = 2_000
+
+# What a view of the URL sets, in the order view_values answers (the range callback's outputs).
 VIEW_OUTPUTS: list[tuple[str, str]] = [
     (ids.WIDGETS_GRID, "children"),
     (ids.LIVE_CONFIG, "data"),
@@ -38,6 +40,24 @@ VIEW_OUTPUTS: list[tuple[str, str]] = [
 ]
 
 
+@dataclass
+class PageData:
+    """Everything the page shows when it loads (``view``: the values of the URL's own view, one
+    for each of ``VIEW_OUTPUTS``, when the URL asks for one; ``board`` otherwise)."""
+
+    dashboard: dict[str, Any]
+    cursor: str
+    user: Any = None  # the signed-in user (``username``, ``role``), None without one
+    editor: bool = False
+    boards: list[dict[str, Any]] = field(default_factory=list)  # every dashboard's id, title
+    metric_names: list[str] = field(default_factory=list)
+    firing: int = 0
+    alert_events: list[dict[str, Any]] = field(default_factory=list)
+    alert_rules: list[dict[str, Any]] = field(default_factory=list)
+    board: BoardView | None = None
+    view: tuple[Any, ...] | None = None
+
+
 def describe(rng: dict[str, Any], live: bool, now: int) -> str:
     """The range in words for the status line."""
     if live:
@@ -47,92 +67,95 @@ def describe(rng: dict[str, Any], live: bool, now: int) -> str:
     return f"{iso(start)} to {iso(end)} (fixed)"
 
 
-def view_options(search: str | None) -> tuple[dict[str, str], Any, str]:
-    """The URL's label filter (empty when it is bad), its drill-down, and a message for the
-    filter's status line (what it does, or what is wrong with it)."""
-    query = parse_qs((search or "").lstrip("?"))
-    drill = parse_drill((query.get("drill") or [""])[0])
-    try:
-        label_filter = parse_filter((query.get("filter") or [""])[0])
-    except ValueError as exc:
-        return {}, drill, f"{exc}; showing everything"
-    note = f"Only series with {filter_text(label_filter)}" if label_filter else ""
-    return label_filter, drill, note
+def _shown_preset(query: PageQuery) -> Any:
+    """The range box shows the URL's preset (a fixed span keeps the box as it was)."""
+    return query.preset if query.live and query.preset in PRESETS else no_update
 
 
-def render_view(
-    rt: Runtime, search: str | None, user: Any, editing: bool = False
+def missing_view(query: PageQuery, now: int) -> tuple[Any, ...]:
+    """The view of a URL whose dashboard does not exist: a message in the grid's place."""
+    missing = html.P(f"There is no dashboard {query.dashboard_id!r}.", className="widget-error")
+    text = describe(query.rng, query.live, now)
+    return (
+        [missing],
+        no_update,
+        text,
+        query.live,
+        "Unknown",
+        no_update,
+        [],
+        query.filter_note,
+        query.typed_filter,
+        _shown_preset(query),
+        no_update,
+    )
+
+
+def view_values(
+    query: PageQuery, dashboard: dict[str, Any], board: BoardView, editable: bool
 ) -> tuple[Any, ...]:
     """The URL's dashboard over the URL's range, narrowed by its filter and drill, with the edit
-    controls when ``editing`` (and the user may edit): one value for each of ``VIEW_OUTPUTS``
-    (``no_update`` where it stays as it is)."""
-    rng, live = from_search(search)
-    wanted = dashboard_from_search(search)
-    dash = rt.dashboard(wanted)
-    label_filter, drill, note = view_options(search)
-    query = parse_qs((search or "").lstrip("?"))
-    typed = (query.get("filter") or [""])[0]
-    # the range box shows the URL's preset (a fixed span keeps the box as it was)
-    preset = (query.get("range") or [""])[0]
-    shown_preset = preset if live and preset in PRESETS else no_update
-    text = describe(rng, live, now_ms())
-    if dash is None:
-        missing = html.P(f"There is no dashboard {wanted!r}.", className="widget-error")
-        return (
-            [missing],
-            no_update,
-            text,
-            live,
-            "Unknown",
-            no_update,
-            [],
-            note,
-            typed,
-            shown_preset,
-            no_update,
-        )
-    # the edit controls come with the grid in edit mode only: a hundred widgets' toolbars would
-    # otherwise be most of the page's components
-    editable = editing and user is not None and role_at_least(user.role, "editor")
-    cards, config = grid(rt, dash, rng, live, editable, label_filter, drill)
-    config["search"] = search or ""  # the range callback skips a first call for this same view
-    crumbs = navigation.crumb_list(navigation.crumbs_for(search, dash))
-    view = (cards, config, text, live, dash["title"], dash["id"], crumbs, note, typed)
-    return (*view, shown_preset, editable)
+    controls when ``editable``: one value for each of ``VIEW_OUTPUTS``."""
+    cards, config = grid(board, editable)
+    config["search"] = query.search  # the range callback skips a first call for this same view
+    crumbs = navigation.crumb_list(navigation.crumbs_for(query.search, dashboard))
+    return (
+        cards,
+        config,
+        describe(query.rng, query.live, board.now),
+        query.live,
+        dashboard["title"],
+        dashboard["id"],
+        crumbs,
+        query.filter_note,
+        query.typed_filter,
+        _shown_preset(query),
+        editable,
+    )
 
 
-def page(
-    rt: Runtime, dashboard: dict[str, Any], user: Any = None, search: str | None = None
-) -> html.Div:
-    """The whole page for a dashboard, with history read now and the cursor it starts from;
-    with a ``search``, the view that URL asks for instead."""
-    alert_store = rt.alerts.store  # type: ignore[union-attr]
-    editor = user is not None and role_at_least(user.role, "editor")
-    if search:
-        cards: list[Any] = []  # the view below fills them
-        config: dict[str, Any] = {"dashboard": dashboard["id"], "cursor": rt.hub.cursor}
+def _first_grid(data: PageData) -> tuple[list[Any], dict[str, Any]]:
+    """The grid the page starts with: the dashboard's own (edit mode off), or, when the URL asks
+    for a view, none yet (the view fills it in) and a feed that starts at ``cursor``."""
+    if data.view is not None or data.board is None:
+        config = {"dashboard": data.dashboard["id"], "cursor": data.cursor}
         config.update(targets={}, catchers=[], live=True, search="")
-    else:
-        cards, config = grid(rt, dashboard, dashboard["range"], True)  # edit mode is off
-        config["search"] = ""
+        return [], config
+    cards, config = grid(data.board)
+    config["search"] = ""
+    return cards, config
+
+
+def _stores(config: dict[str, Any]) -> list[Any]:
+    """The page's client-side state and timers."""
+    return [
+        dcc.Store(id=ids.ALERTS_REFRESH),
+        dcc.Store(id=ids.LIVE_CONFIG, data=config),
+        dcc.Store(id=ids.LIVE_CURSOR, data=config["cursor"]),
+        dcc.Store(id=ids.LIVE_POLL_DATA),
+        dcc.Store(id=ids.LIVE_SINK),
+        dcc.Store(id=ids.EDIT_DRAWN, data=False),  # whether the grid has its edit controls
+        dcc.Interval(id=ids.LIVE_POLL, interval=POLL_MS, disabled=True),
+        dcc.Interval(id=ids.WIDGETS_REFRESH, interval=SLOW_REFRESH_MS),
+    ]
+
+
+def serve_layout(data: PageData) -> html.Div:
+    """The whole page for a dashboard, with history read now and the cursor it starts from;
+    with a view of the URL, that view instead."""
+    dashboard = data.dashboard
+    cards, config = _first_grid(data)
     layout = html.Div(
         [
             dcc.Location(id=ids.PAGE_URL, refresh=False),
-            header(dashboard, user, len(alert_store.firing())),
+            header(dashboard, data.user, data.firing),
             # shown by assets/live.js while the node's bus or database is unreachable
             html.Div(id=ids.LIVE_BANNER, className="live-banner", hidden=True),
-            range_bar(rt.dashboards.list() if rt.dashboards else [], dashboard["id"]),
+            range_bar(data.boards, dashboard["id"]),
             navigation.breadcrumb(navigation.crumbs_for("", dashboard)),
-            edit_panel(rt, editor, dashboard["id"]),
+            edit_panel(data.metric_names, data.editor, dashboard["id"]),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),
-            alerts_panel.panel(
-                alert_store.events(limit=20),
-                [
-                    {**r.to_json(), "snoozed_until": alert_store.snoozed_until(r.id)}
-                    for r in alert_store.rules()
-                ],
-                editor,
-            ),
+            alerts_panel.panel(data.alert_events, data.alert_rules, data.editor),
             html.Div(id=ids.ALERTS_TOASTS, className="toasts", **{"aria-live": "polite"}),
             html.Div(
                 id=ids.ALERTS_ANNOUNCE,
@@ -140,19 +163,12 @@ def page(
                 role="status",
                 **{"aria-live": "assertive"},
             ),
-            dcc.Store(id=ids.ALERTS_REFRESH),
-            dcc.Store(id=ids.LIVE_CONFIG, data=config),
-            dcc.Store(id=ids.LIVE_CURSOR, data=config["cursor"]),
-            dcc.Store(id=ids.LIVE_POLL_DATA),
-            dcc.Store(id=ids.LIVE_SINK),
-            dcc.Store(id=ids.EDIT_DRAWN, data=False),  # whether the grid has its edit controls
-            dcc.Interval(id=ids.LIVE_POLL, interval=POLL_MS, disabled=True),
-            dcc.Interval(id=ids.WIDGETS_REFRESH, interval=SLOW_REFRESH_MS),
+            *_stores(config),
         ],
         className="app",
     )
-    if search:
-        set_view(layout, render_view(rt, search, user))
+    if data.view is not None:
+        set_view(layout, data.view)
     return layout
 
 
@@ -170,19 +186,3 @@ def set_view(layout: html.Div, values: tuple[Any, ...]) -> None:
     ]
     for component, prop, value in found:
         setattr(component, prop, value)
-
-
-def page_search() -> str:
-    """The query of the page that asks for its layout (Dash fetches the layout without it; the
-    Referer, sent in full to the same origin, has it), or "" outside a request."""
-    if not has_request_context() or not request.referrer:
-        return ""
-    query = urlsplit(request.referrer).query
-    return f"?{query}" if query else ""
-
-
-def serve_layout(rt: Runtime) -> html.Div:
-    """The layout Dash serves on each page load: the view the page's URL asks for (the default
-    dashboard without one)."""
-    dash = rt.dashboard(dashboards.DEFAULT_ID) or dashboards.default_dashboard()
-    return page(rt, dash, current_user(), page_search())

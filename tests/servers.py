@@ -70,7 +70,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or slow to answer its first
                 pass
             time.sleep(0.1)
         self.stop()

@@ -113,38 +113,11 @@ def validate_rule(body: Any, *, rule_id: str | None = None) -> Rule:
     name = body.get("name", rid)
     if not isinstance(name, str) or not 0 < len(name) <= 120 or not name.isprintable():
         raise ValidationError("name", "1 to 120 printable characters")
-    series = body.get("series")
-    if not isinstance(series, Mapping) or not isinstance(series.get("name"), str):
-        raise ValidationError("series", 'must be {"name": ..., "labels": {...}}')
-    if not NAME_RE.match(series["name"]) or len(series["name"]) > 200:
-        raise ValidationError("series.name", "not a metric name")
-    labels = series.get("labels") or {}
-    if not isinstance(labels, Mapping) or len(labels) > 16:
-        raise ValidationError("series.labels", "at most 16 string labels")
-    for k, v in labels.items():
-        if not isinstance(k, str) or not LABEL_KEY_RE.match(k) or not isinstance(v, str):
-            raise ValidationError(f"series.labels.{str(k)[:40]}", "identifier keys, string values")
+    series_name, labels = _rule_series(body.get("series"))
     condition = body.get("condition")
     if condition not in CONDITIONS:
         raise ValidationError("condition", f"one of {', '.join(CONDITIONS)}")
-    if condition == "outside":
-        threshold: float | tuple[float, float] = _band(body.get("threshold"), "threshold")
-        resolve = body.get("resolve_threshold")
-        resolve_t: float | tuple[float, float] = (
-            threshold if resolve is None else _band(resolve, "resolve_threshold")
-        )
-        if resolve_t[0] < threshold[0] or resolve_t[1] > threshold[1]:  # type: ignore[index]
-            raise ValidationError("resolve_threshold", "must lie inside the threshold band")
-    else:
-        threshold = _number(body.get("threshold"), "threshold")
-        resolve = body.get("resolve_threshold")
-        resolve_t = threshold if resolve is None else _number(resolve, "resolve_threshold")
-        if condition == "above" and resolve_t > threshold:
-            raise ValidationError("resolve_threshold", "must not be above the threshold")
-        if condition == "below" and resolve_t < threshold:
-            raise ValidationError("resolve_threshold", "must not be below the threshold")
-        if condition == "nodata" and threshold <= 0:
-            raise ValidationError("threshold", "seconds without data, above 0")
+    threshold, resolve_t = _thresholds(condition, body)
     for_s = _number(body.get("for_s", 0), "for_s")
     if not 0 <= for_s <= 86_400:
         raise ValidationError("for_s", "between 0 and 86400 seconds")
@@ -162,7 +135,7 @@ def validate_rule(body: Any, *, rule_id: str | None = None) -> Rule:
     return Rule(
         rid,
         name,
-        series["name"],
+        series_name,
         tuple(sorted(labels.items())),
         condition,
         threshold,
@@ -172,6 +145,41 @@ def validate_rule(body: Any, *, rule_id: str | None = None) -> Rule:
         enabled,
         webhook,
     )
+
+
+def _rule_series(series: Any) -> tuple[str, Mapping[str, str]]:
+    """The watched series' name and labels, or ValidationError."""
+    if not isinstance(series, Mapping) or not isinstance(series.get("name"), str):
+        raise ValidationError("series", 'must be {"name": ..., "labels": {...}}')
+    if not NAME_RE.match(series["name"]) or len(series["name"]) > 200:
+        raise ValidationError("series.name", "not a metric name")
+    labels = series.get("labels") or {}
+    if not isinstance(labels, Mapping) or len(labels) > 16:
+        raise ValidationError("series.labels", "at most 16 string labels")
+    for k, v in labels.items():
+        if not isinstance(k, str) or not LABEL_KEY_RE.match(k) or not isinstance(v, str):
+            raise ValidationError(f"series.labels.{str(k)[:40]}", "identifier keys, string values")
+    return series["name"], labels
+
+
+def _thresholds(condition: str, body: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The firing and resolving thresholds of a condition (bands for ``outside``)."""
+    resolve = body.get("resolve_threshold")
+    if condition == "outside":
+        band = _band(body.get("threshold"), "threshold")
+        resolve_band = band if resolve is None else _band(resolve, "resolve_threshold")
+        if resolve_band[0] < band[0] or resolve_band[1] > band[1]:
+            raise ValidationError("resolve_threshold", "must lie inside the threshold band")
+        return band, resolve_band
+    threshold = _number(body.get("threshold"), "threshold")
+    resolve_t = threshold if resolve is None else _number(resolve, "resolve_threshold")
+    if condition == "above" and resolve_t > threshold:
+        raise ValidationError("resolve_threshold", "must not be above the threshold")
+    if condition == "below" and resolve_t < threshold:
+        raise ValidationError("resolve_threshold", "must not be below the threshold")
+    if condition == "nodata" and threshold <= 0:
+        raise ValidationError("threshold", "seconds without data, above 0")
+    return threshold, resolve_t
 
 
 @dataclass(frozen=True)

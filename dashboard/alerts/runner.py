@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from dashboard.alerts import service
 from dashboard.alerts.engine import Engine, Event, Rule, slack_payload, webhook_host_allowed
 from dashboard.alerts.store import AlertStore
 from dashboard.metrics.model import Batch, SeriesKey
@@ -169,7 +170,10 @@ class AlertService:
             if event_id is None:
                 continue  # another engine recorded this transition first
             payload = {**event.to_json(), "id": event_id, "firing": len(self.store.firing())}
-            snoozed = self.store.snoozed_until(event.rule_id) > self.clock() * 1000
+            now_ms = int(self.clock() * 1000)
+            snoozed = bool(
+                service.snoozed_until(store=self.store, rule_id=event.rule_id, now_ms=now_ms)
+            )
             payload["snoozed"] = snoozed
             self.emit(payload)
             if snoozed or event.state == "pending" or self.notifier is None:

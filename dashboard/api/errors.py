@@ -1,28 +1,15 @@
-"""Helpers shared by the JSON API routes: errors in one shape, the runtime of the app."""
+"""Errors in the API's one shape, ``{"error": message, "detail": detail}``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import current_app, jsonify, request
+from flask import request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from dashboard.runtime import Runtime
+from dashboard.auth.guard import json_error
 
-
-def runtime() -> Runtime:
-    """The Runtime of the current app."""
-    return current_app.extensions["dashboard"]
-
-
-def error(status: int, message: str, detail: Any = None, **headers: str) -> ResponseReturnValue:
-    """A JSON error response: ``{"error": message, "detail": detail}``."""
-    response = jsonify({"error": message, "detail": detail})
-    response.status_code = status
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    return response
+# the guard answers in this shape too (and auth may not import the api): one implementation
+error = json_error
 
 
 def json_http_errors(exc: HTTPException) -> ResponseReturnValue:
@@ -33,5 +20,5 @@ def json_http_errors(exc: HTTPException) -> ResponseReturnValue:
     if exc.response is not None:
         for name in ("Retry-After", "WWW-Authenticate"):
             if name in exc.response.headers:
-                response.headers[name] = exc.response.headers[name]  # type: ignore[union-attr]
+                response.headers[name] = exc.response.headers[name]
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
@@ -10,26 +11,15 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from dashboard import __version__
-from dashboard.api.errors import error, runtime
+from dashboard.api.errors import error
 from dashboard.auth import role_at_least
-from dashboard.auth.guard import public, token_auth
-from ingest.http import bearer_token
+from dashboard.auth.guard import bearer_token, public, session_role, token_auth
+from dashboard.extensions import current_runtime
+
+if TYPE_CHECKING:
+    from dashboard.runtime import Runtime
 
 bp = Blueprint("observability", __name__)
-
-
-def session_role() -> str | None:
-    """The role of a signed-in caller on a public route, without requiring a session."""
-    from flask_jwt_extended import get_current_user, verify_jwt_in_request
-    from flask_jwt_extended.exceptions import JWTExtendedException
-    from jwt.exceptions import PyJWTError
-
-    try:
-        verify_jwt_in_request(optional=True)
-        user = get_current_user()
-    except (JWTExtendedException, PyJWTError):
-        return None
-    return user.role if user is not None else None
 
 
 @bp.get("/healthz")
@@ -39,7 +29,7 @@ def healthz() -> ResponseReturnValue:
 
     Anyone (a load balancer) gets the status; signed-in users get each part's state.
     """
-    rt = runtime()
+    rt = current_runtime()
     store_ok = rt.store.ping()
     bus_ok = rt.bus.ping()
     status = 200 if store_ok and bus_ok else 503
@@ -51,7 +41,8 @@ def healthz() -> ResponseReturnValue:
         "uptime_s": round(time.time() - rt.started_at, 1),
         "store": {"kind": rt.store.kind, "ok": store_ok},
         "bus": bus_state(rt, bus_ok),
-        "hot_store": {"series": len(rt.hot.list_series()), "bytes": rt.hot.memory_bytes()},
+        "hot_store": rt.hot.stats(),
+        "series": {"known": len(rt.series_limit), "max": rt.settings.max_series},
         "live": {
             "cursor": rt.hub.cursor,
             "clients": rt.live_clients,
@@ -62,7 +53,7 @@ def healthz() -> ResponseReturnValue:
     return body, status
 
 
-def bus_state(rt, ok: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def bus_state(rt: Runtime, ok: bool) -> dict[str, object]:
     """The bus's kind and state, with the persisters' lag for Redis."""
     state: dict[str, object] = {"kind": rt.bus.kind, "ok": ok}
     if ok and hasattr(rt.bus, "lag"):
@@ -81,7 +72,7 @@ def metrics() -> ResponseReturnValue:
     For an admin's session, a scraper holding an ingest token, or anyone when
     ``DASHBOARD_METRICS_PUBLIC=1``.
     """
-    rt = runtime()
+    rt = current_runtime()
     token = bearer_token()
     if not rt.settings.metrics_public and not (token and rt.ingest_token_name(token)):
         role = session_role()
@@ -89,4 +80,4 @@ def metrics() -> ResponseReturnValue:
             return error(401, "unauthorized", "sign in as an admin or send a bearer token")
         if not role_at_least(role, "admin"):
             return error(403, "forbidden", "needs the admin role")
-    return Response(generate_latest(runtime().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(rt.metrics.registry), mimetype=CONTENT_TYPE_LATEST)

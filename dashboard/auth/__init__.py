@@ -1,9 +1,12 @@
 """Authentication and authorization, in one place.
 
 ``passwords`` hashes with Argon2id; ``users`` stores users, ingest tokens and revoked JWTs;
-``guard`` wires flask-jwt-extended (cookies, CSRF double submit), the default-deny request guard,
-the Origin check, rate limits and security headers into an app; ``routes`` is the auth API.
-Every route is protected unless ``guard.PUBLIC`` names it.
+``service`` signs in and makes users and tokens (for the API and the CLI); ``guard`` wires
+flask-jwt-extended (cookies, CSRF double submit), the default-deny request guard, the Origin
+check and security headers into an app; ``limits`` holds the rate limits' keys and rates;
+``views`` is the auth API; ``bootstrap`` the first start. Every route is protected unless
+``guard.public`` (or ``guard.token_auth``) marks it. This package imports only ``db`` and the
+shared clock, settings, telemetry and extensions.
 """
 
 ROLES = ("viewer", "editor", "admin")

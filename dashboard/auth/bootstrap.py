@@ -1,16 +1,41 @@
-"""First start: make sure an admin exists, printing a generated password once."""
+"""First start: the session secret kept in the data folder, and an admin (with a password
+printed once when none was given)."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import sys
-from typing import Any
+from pathlib import Path
 
 from dashboard.auth.passwords import hash_password
 from dashboard.auth.users import UserStore
+from dashboard.settings import Settings
 
 
-def ensure_first_admin(users: UserStore, settings: Any) -> str | None:
+def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
+    """A secret kept in a file readable only by its owner, created on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value
+
+
+def secret_config(settings: Settings) -> dict[str, str]:
+    """``SECRET_KEY`` (``DASHBOARD_SECRET_KEY``, else one kept in the data folder) and the
+    JWT signing key derived from it."""
+    given = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    secret = given or read_or_create_secret(settings.data_dir / "secret_key")
+    return {
+        "SECRET_KEY": secret,
+        "JWT_SECRET_KEY": hashlib.sha256(b"jwt:" + secret.encode()).hexdigest(),
+    }
+
+
+def ensure_first_admin(users: UserStore, settings: Settings) -> str | None:
     """Create ``DASHBOARD_ADMIN_USER`` when no user exists; return a password it generated."""
     if users.count_users() > 0:
         return None

@@ -1,7 +1,8 @@
-"""The request guard: sessions in JWT cookies, CSRF, Origin checks, roles, limits and headers.
+"""The request guard: sessions in JWT cookies, CSRF, Origin checks, roles and headers.
 
 Default deny: a request passes without a session only when its path is under a public prefix
-or its view is marked ``public`` or ``token_auth`` (it then checks a token itself).
+or its view is marked ``public`` or ``token_auth`` (it then checks a token itself). Rate limits
+are declared next to their routes, with the keys of ``auth.limits``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, g, jsonify, redirect, request
+from flask import Flask, Response, current_app, g, has_app_context, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
-from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_limiter import Limiter
 from jwt.exceptions import PyJWTError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.auth import role_at_least
+from dashboard.auth.service import active_user
 from dashboard.auth.users import User, UserStore
+from dashboard.extensions import jwt
+from dashboard.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +55,46 @@ def require_role(role: str) -> Callable[[F], F]:
     """Mark a view as needing at least ``role`` (viewer < editor < admin)."""
 
     def mark(view: F) -> F:
+        """Record the role on the view."""
         view._role = role  # type: ignore[attr-defined]
         return view
 
     return mark
 
 
+def user_store() -> UserStore:
+    """The user store of the current app."""
+    return current_app.extensions["auth_users"]
+
+
 def current_user() -> User | None:
     """The signed-in user of this request, if the guard found one (None outside requests)."""
-    from flask import has_app_context
-
     return g.get("user") if has_app_context() else None
 
 
-def _json_error(status: int, message: str, detail: Any = None) -> ResponseReturnValue:
-    """A JSON error in the API's shape."""
+def bearer_token() -> str:
+    """The token of an ``Authorization: Bearer`` header, or an empty string."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def session_role() -> str | None:
+    """The role of a signed-in caller on a public route, without requiring a session."""
+    try:
+        verify_jwt_in_request(optional=True)
+        user = get_current_user()
+    except (JWTExtendedException, PyJWTError):
+        return None
+    return user.role if user is not None else None
+
+
+def json_error(status: int, message: str, detail: Any = None, **headers: str) -> Response:
+    """A JSON error in the API's shape, ``{"error": message, "detail": detail}``; each keyword
+    is a header (``Retry_After="1"`` sends ``Retry-After: 1``)."""
     response = jsonify({"error": message, "detail": detail})
     response.status_code = status
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
     return response
 
 
@@ -87,111 +113,103 @@ def _wants_html() -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("Accept", "")
 
 
-def init_auth(server: Flask, settings: Any, users: UserStore) -> Limiter:
-    """Attach JWT sessions, the guard, rate limits and security headers to ``server``."""
+def jwt_config(settings: Settings) -> dict[str, Any]:
+    """flask-jwt-extended's settings: sessions in cookies, CSRF double submit, HS256 only."""
+    return {
+        "JWT_TOKEN_LOCATION": ["cookies"],
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=settings.access_token_minutes),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(hours=settings.refresh_token_hours),
+        "JWT_COOKIE_SECURE": settings.cookie_secure == "always",
+        "JWT_COOKIE_SAMESITE": "Lax",
+        "JWT_COOKIE_CSRF_PROTECT": True,
+        "JWT_CSRF_IN_COOKIES": True,
+        "JWT_ACCESS_CSRF_COOKIE_NAME": ACCESS_CSRF_COOKIE,
+        "JWT_ACCESS_CSRF_HEADER_NAME": CSRF_HEADER,
+        "JWT_REFRESH_CSRF_COOKIE_NAME": REFRESH_CSRF_COOKIE,
+        "JWT_REFRESH_CSRF_HEADER_NAME": CSRF_HEADER,
+        "JWT_ACCESS_COOKIE_NAME": "access_token",
+        "JWT_REFRESH_COOKIE_NAME": "refresh_token",
+        "JWT_REFRESH_COOKIE_PATH": REFRESH_COOKIE_PATH,
+        "JWT_ERROR_MESSAGE_KEY": "error",
+    }
+
+
+@jwt.user_lookup_loader
+def _load_user(_header: dict, payload: dict) -> User | None:
+    """The session's user, unless it no longer exists or was disabled."""
+    return active_user(users=user_store(), username=str(payload.get("sub", "")))
+
+
+@jwt.token_in_blocklist_loader
+def _revoked(_header: dict, payload: dict) -> bool:
+    """True for a session token revoked at sign-out."""
+    return user_store().is_revoked(str(payload.get("jti", "")))
+
+
+def init_auth(server: Flask, settings: Settings, users: UserStore) -> None:
+    """Attach JWT sessions and the default-deny guard to ``server``."""
     if settings.trusted_proxies > 0:
         n = settings.trusted_proxies
         server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
         )
-    server.config.update(
-        JWT_TOKEN_LOCATION=["cookies"],
-        JWT_ALGORITHM="HS256",
-        JWT_DECODE_ALGORITHMS=["HS256"],
-        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.access_token_minutes),
-        JWT_REFRESH_TOKEN_EXPIRES=timedelta(hours=settings.refresh_token_hours),
-        JWT_COOKIE_SECURE=settings.cookie_secure == "always",
-        JWT_COOKIE_SAMESITE="Lax",
-        JWT_COOKIE_CSRF_PROTECT=True,
-        JWT_CSRF_IN_COOKIES=True,
-        JWT_ACCESS_CSRF_COOKIE_NAME=ACCESS_CSRF_COOKIE,
-        JWT_ACCESS_CSRF_HEADER_NAME=CSRF_HEADER,
-        JWT_REFRESH_CSRF_COOKIE_NAME=REFRESH_CSRF_COOKIE,
-        JWT_REFRESH_CSRF_HEADER_NAME=CSRF_HEADER,
-        JWT_ACCESS_COOKIE_NAME="access_token",
-        JWT_REFRESH_COOKIE_NAME="refresh_token",
-        JWT_REFRESH_COOKIE_PATH=REFRESH_COOKIE_PATH,
-        JWT_ERROR_MESSAGE_KEY="error",
-    )
-    jwt = JWTManager(server)
-
-    @jwt.user_lookup_loader
-    def _load_user(_header: dict, payload: dict) -> User | None:
-        user = users.get_user(str(payload.get("sub", "")))
-        return None if user is None or user.disabled else user
-
-    @jwt.token_in_blocklist_loader
-    def _revoked(_header: dict, payload: dict) -> bool:
-        return users.is_revoked(str(payload.get("jti", "")))
-
+    server.config.update(jwt_config(settings))
+    jwt.init_app(server)
     server.extensions["auth_users"] = users
+    origins = list(settings.cors_allowed_origins)
+    server.before_request(lambda: guard_request(origins))
 
-    @server.before_request
-    def _guard() -> ResponseReturnValue | None:
-        path = request.path
-        view = server.view_functions.get(request.endpoint or "")
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
-            return None
-        if view is not None and getattr(view, "_auth", None) in ("public", "token"):
-            return None
-        if request.method not in SAFE_METHODS:
-            origin = request.headers.get("Origin")
-            if origin is not None and not origin_allowed(
-                origin, request.host_url, settings.cors_allowed_origins
-            ):
-                return _json_error(403, "cross-origin request refused", origin[:100])
-        try:
-            verify_jwt_in_request()
-        except (JWTExtendedException, PyJWTError) as exc:
-            if _wants_html():
-                return redirect("/login/?next=" + quote(request.full_path.rstrip("?"), safe="/"))
-            return _json_error(401, "unauthorized", str(exc) or type(exc).__name__)
-        from flask_jwt_extended import get_current_user
 
-        user = get_current_user()
-        if user is None:
-            return _json_error(401, "unauthorized", "unknown or disabled user")
-        g.user = user
-        g.jwt_exp = int(get_jwt().get("exp", 0))
-        needed = getattr(view, "_role", "viewer") if view is not None else "viewer"
-        if not role_at_least(user.role, needed):
-            return _json_error(403, "forbidden", f"needs the {needed} role")
+def guard_request(allowed_origins: list[str]) -> ResponseReturnValue | None:
+    """Let a public request through; refuse a cross-origin write; else require a session
+    whose user has the view's role."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    path = request.path
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
-
-    # registered after the guard, so a limit keyed by user sees the signed-in user
-    limiter = Limiter(
-        key_func=remote_address,
-        storage_uri=settings.redis_url or "memory://",
-        headers_enabled=True,
-        key_prefix=settings.ratelimit_prefix,
-        strategy="fixed-window",
-        # Redis down must not take the site down: limits fall back to this node's memory
-        swallow_errors=True,
-        in_memory_fallback_enabled=True,
-    )
-    limiter.init_app(server)
-    return limiter
+    if view is not None and getattr(view, "_auth", None) in ("public", "token"):
+        return None
+    origin = request.headers.get("Origin")
+    if (
+        request.method not in SAFE_METHODS
+        and origin is not None
+        and not origin_allowed(origin, request.host_url, allowed_origins)
+    ):
+        return json_error(403, "cross-origin request refused", origin[:100])
+    return _require_session(getattr(view, "_role", "viewer") if view is not None else "viewer")
 
 
-def remote_address() -> str:
-    """The client's address (after ProxyFix, when proxies are trusted)."""
-    return f"ip:{request.remote_addr or 'unknown'}"
-
-
-def user_key() -> str:
-    """The signed-in user, else the address: the key of per-user limits."""
-    user = current_user()
-    return f"user:{user.username}" if user is not None else remote_address()
+def _require_session(needed: str) -> ResponseReturnValue | None:
+    """Find the session's user (``g.user``) and check its role; a redirect or JSON error if not."""
+    try:
+        verify_jwt_in_request()
+    except (JWTExtendedException, PyJWTError) as exc:
+        if _wants_html():
+            return redirect("/login/?next=" + quote(request.full_path.rstrip("?"), safe="/"))
+        return json_error(401, "unauthorized", str(exc) or type(exc).__name__)
+    user = get_current_user()
+    if user is None:
+        return json_error(401, "unauthorized", "unknown or disabled user")
+    g.user = user
+    g.jwt_exp = int(get_jwt().get("exp", 0))
+    if not role_at_least(user.role, needed):
+        return json_error(403, "forbidden", f"needs the {needed} role")
+    return None
 
 
 SCRIPT_TYPES = frozenset({"application/javascript", "text/javascript"})
 
 
-def security_headers(server: Flask, settings: Any, script_hashes: Callable[[], list[str]]) -> None:
+def security_headers(
+    server: Flask, settings: Settings, script_hashes: Callable[[], list[str]]
+) -> None:
     """Add CSP, framing, sniffing, referrer and (over TLS) HSTS headers to every response."""
     cache: dict[str, str] = {}
 
     def csp() -> str:
+        """The policy, built once the Dash apps know their inline scripts' hashes."""
         if "csp" not in cache:
             hashes = " ".join(dict.fromkeys(script_hashes()))  # already quoted by Dash
             cache["csp"] = "; ".join(
@@ -211,7 +229,8 @@ def security_headers(server: Flask, settings: Any, script_hashes: Callable[[], l
         return cache["csp"]
 
     @server.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response: Response) -> Response:
+        """Set the headers a response does not set itself."""
         h = response.headers
         h.setdefault("X-Content-Type-Options", "nosniff")
         # a script is never a document: CSP, framing and referrer headers do nothing on it, and

@@ -20,46 +20,39 @@ from flask_jwt_extended import (
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 
-from dashboard.api.errors import error
-from dashboard.auth import ROLES
-from dashboard.auth.guard import current_user, public, require_role
-from dashboard.auth.passwords import DUMMY_HASH, hash_password, verify_password
-from dashboard.auth.users import UserStore
+from dashboard.auth import service
+from dashboard.auth.guard import current_user, json_error, public, require_role, user_store
+from dashboard.auth.limits import (
+    failed,
+    login_ip_limit,
+    login_limit,
+    login_username,
+    remote_address,
+)
+from dashboard.extensions import limiter
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1")
 
 
-def users() -> UserStore:
-    """The user store of the current app."""
-    return current_app.extensions["auth_users"]
-
-
-def login_username() -> str:
-    """The username a sign-in attempt names (the key of the per-user rate limit)."""
-    body = request.get_json(silent=True)
-    name = body.get("username") if isinstance(body, dict) else None
-    return f"user:{str(name)[:64].lower()}" if name else "user:-"
-
-
 @bp.post("/auth/login")
 @public
+@limiter.limit(login_limit, key_func=login_username, deduct_when=failed)
+@limiter.limit(login_ip_limit, key_func=remote_address, deduct_when=failed)
 def login() -> ResponseReturnValue:
     """Check a username and password; on success set the session cookies."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return error(400, "invalid JSON", 'send {"username": ..., "password": ...}')
+        return json_error(400, "invalid JSON", 'send {"username": ..., "password": ...}')
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username:
-        return error(400, "invalid credentials format", "username and password are strings")
-    user = users().get_user(username)
-    ok, new_hash = verify_password(user.password_hash if user else DUMMY_HASH, password)
-    if user is None or not ok or user.disabled:
+        return json_error(400, "invalid credentials format", "username and password are strings")
+    try:
+        user = service.sign_in(users=user_store(), username=username, password=password)
+    except service.InvalidCredentials:
         log.info("sign-in refused for %r from %s", username[:64], request.remote_addr)
-        return error(401, "invalid credentials", "wrong username or password")
-    if new_hash:
-        users().set_password_hash(user.username, new_hash)
+        return json_error(401, "invalid credentials", "wrong username or password")
     response = current_app.json.response({"user": user.to_json()})
     set_access_cookies(response, create_access_token(identity=user.username))
     set_refresh_cookies(response, create_refresh_token(identity=user.username))
@@ -73,10 +66,10 @@ def refresh() -> ResponseReturnValue:
     try:
         verify_jwt_in_request(refresh=True)
     except (JWTExtendedException, PyJWTError) as exc:
-        return error(401, "unauthorized", str(exc) or type(exc).__name__)
-    user = users().get_user(str(get_jwt_identity()))
-    if user is None or user.disabled:
-        return error(401, "unauthorized", "unknown or disabled user")
+        return json_error(401, "unauthorized", str(exc) or type(exc).__name__)
+    user = service.active_user(users=user_store(), username=str(get_jwt_identity()))
+    if user is None:
+        return json_error(401, "unauthorized", "unknown or disabled user")
     response = current_app.json.response({"user": user.to_json()})
     set_access_cookies(response, create_access_token(identity=user.username))
     return response
@@ -88,7 +81,6 @@ def logout() -> ResponseReturnValue:
     """Revoke the session's access and refresh tokens and clear the cookies."""
     # Revoking is safe whoever asks (at worst a forged request signs someone out), so each
     # validly signed token in the cookies is revoked even without the CSRF header.
-    store = users()
     for name in ("JWT_ACCESS_COOKIE_NAME", "JWT_REFRESH_COOKIE_NAME"):
         cookie = request.cookies.get(current_app.config[name])
         if not cookie:
@@ -97,7 +89,7 @@ def logout() -> ResponseReturnValue:
             claims = decode_token(cookie, allow_expired=True)
         except (JWTExtendedException, PyJWTError):
             continue  # not ours: nothing to revoke
-        store.revoke_jti(claims["jti"], int(claims["exp"]))
+        service.revoke_session(users=user_store(), jti=claims["jti"], expires_at=int(claims["exp"]))
     response = current_app.json.response({"signed_out": True})
     unset_jwt_cookies(response)
     return response
@@ -115,7 +107,7 @@ def me() -> ResponseReturnValue:
 @require_role("admin")
 def list_users() -> ResponseReturnValue:
     """Every user (admins only)."""
-    return {"users": [u.to_json() for u in users().list_users()]}
+    return {"users": [u.to_json() for u in service.list_users(users=user_store())]}
 
 
 @bp.post("/users")
@@ -124,16 +116,21 @@ def create_user() -> ResponseReturnValue:
     """Create a user with a role (admins only)."""
     body: Any = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return error(400, "invalid JSON", 'send {"username", "password", "role"}')
-    username, password, role = body.get("username"), body.get("password"), body.get("role")
-    if not isinstance(password, str) or len(password) < 12:
-        return error(400, "weak password", "password: at least 12 characters")
-    if role not in ROLES:
-        return error(400, "bad role", f"role: one of {', '.join(ROLES)}")
+        return json_error(400, "invalid JSON", 'send {"username", "password", "role"}')
+    password, role = body.get("password"), body.get("role")
     try:
-        user = users().create_user(str(username or ""), hash_password(password), role)
-    except ValueError as exc:
-        return error(409 if "exists" in str(exc) else 400, "cannot create user", str(exc))
+        user = service.create_user(
+            users=user_store(),
+            username=str(body.get("username") or ""),
+            password=password if isinstance(password, str) else "",
+            role=role if isinstance(role, str) else "",
+        )
+    except service.WeakPassword as exc:
+        return json_error(400, "weak password", str(exc))
+    except service.UnknownRole as exc:
+        return json_error(400, "bad role", str(exc))
+    except service.Refused as exc:
+        return json_error(409 if exc.exists else 400, "cannot create user", str(exc))
     return {"user": user.to_json()}, 201
 
 
@@ -141,7 +138,7 @@ def create_user() -> ResponseReturnValue:
 @require_role("admin")
 def list_tokens() -> ResponseReturnValue:
     """Ingest tokens by name and state, never the token (admins only)."""
-    return {"tokens": users().list_tokens()}
+    return {"tokens": service.list_tokens(users=user_store())}
 
 
 @bp.post("/tokens")
@@ -151,9 +148,9 @@ def create_token() -> ResponseReturnValue:
     body: Any = request.get_json(silent=True)
     name = body.get("name") if isinstance(body, dict) else None
     try:
-        token = users().create_token(str(name or ""))
-    except ValueError as exc:
-        return error(409 if "exists" in str(exc) else 400, "cannot create token", str(exc))
+        token = service.create_token(users=user_store(), name=str(name or ""))
+    except service.Refused as exc:
+        return json_error(409 if exc.exists else 400, "cannot create token", str(exc))
     return {"name": name, "token": token}, 201
 
 
@@ -161,6 +158,6 @@ def create_token() -> ResponseReturnValue:
 @require_role("admin")
 def revoke_token(name: str) -> ResponseReturnValue:
     """Revoke an ingest token (admins only)."""
-    if not users().revoke_token(name):
-        return error(404, "unknown token", name)
+    if not service.revoke_token(users=user_store(), name=name):
+        return json_error(404, "unknown token", name)
     return {"revoked": name}

@@ -1,9 +1,17 @@
-"""Plotly figures as plain dicts (fast to build, no validation pass), shared by widget kinds."""
+"""Plotly figures as plain dicts (pure): fast to build, no validation pass, no dash or plotly.
+
+The one figure layer under both consumers: the page's widgets (``layouts/widgets``) wrap these
+in ``dcc.Graph`` cards, the PDF report (``dashboard/export``) renders them to PNG.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from dashboard.boards.view import slice_label, varying_labels
 from dashboard.metrics.frame import SeriesFrame
 
 COLORS = ["#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16"]
@@ -87,3 +95,122 @@ def threshold_shapes(thresholds: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for t in thresholds
     ]
+
+
+def line_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
+    """A line chart: one trace per series, with threshold lines."""
+    return {
+        "data": [line_trace(f, i) for i, f in enumerate(frames)],
+        "layout": base_layout(
+            shapes=threshold_shapes(widget.get("thresholds", [])),
+            showlegend=len(frames) > 1,
+            legend={"orientation": "h", "y": -0.15},
+        ),
+    }
+
+
+def bar_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
+    """Grouped bars, one trace per series, at the widget's aggregation."""
+    how = widget.get("aggregation", "avg")
+    data = [
+        {
+            "type": "bar",
+            "name": series_label(f),
+            "x": f.ts.tolist(),
+            "y": f.aggregate(how).tolist(),
+            "marker": {"color": COLORS[i % len(COLORS)]},
+            # each bar's bucket width, so a click can open that bucket (drill-down)
+            "customdata": [f.step.width_ms] * len(f),
+            "hovertemplate": "%{y:,.2f}<extra>%{x|%H:%M}</extra>",
+        }
+        for i, f in enumerate(frames)
+    ]
+    return {"data": data, "layout": base_layout(bargap=0.15, hovermode="closest")}
+
+
+def pie_totals(frames: list[SeriesFrame]) -> list[float]:
+    """The mean of each series over its buckets (weighted by the points in each)."""
+    out = []
+    for f in frames:
+        if f.sum is not None and f.count is not None and f.count.sum() > 0:
+            out.append(float(f.sum.sum() / f.count.sum()))
+        else:
+            out.append(float(np.mean(f.value)) if len(f) else 0.0)
+    return out
+
+
+def pie_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
+    """One slice per series; each slice carries the label a click drills into."""
+    varying = varying_labels([f.key.label_dict for f in frames])
+    return {
+        "data": [
+            {
+                "type": "pie",
+                "labels": [series_label(f) for f in frames],
+                "values": pie_totals(frames),
+                "hole": 0.45,
+                "marker": {"colors": COLORS[: len(frames)]},
+                "sort": False,
+                "customdata": [slice_label(f.key.label_dict, varying) for f in frames],
+                "textinfo": "percent",
+                "hovertemplate": "%{label}: %{value:,.1f}<extra></extra>",
+            }
+        ],
+        "layout": {
+            "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "showlegend": True,
+            "legend": {"orientation": "v", "x": 1, "y": 0.5},
+            "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#374151"},
+            "uirevision": "keep",
+            "autosize": True,
+        },
+    }
+
+
+def spark_figure(frame: SeriesFrame | None) -> dict[str, Any]:
+    """A stat tile's sparkline: a bare area line of the last hour."""
+    x = frame.ts.tolist() if frame is not None else []
+    y = frame.value.tolist() if frame is not None else []
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": y,
+                "line": {"width": 1.5, "color": COLORS[0]},
+                "fill": "tozeroy",
+                "fillcolor": "rgba(59,130,246,0.12)",
+                "hoverinfo": "skip",
+            }
+        ],
+        "layout": {
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "xaxis": {"visible": False, "type": "date"},
+            "yaxis": {"visible": False, "type": "linear"},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "showlegend": False,
+            "autosize": True,
+        },
+    }
+
+
+# The chart of each widget kind that draws its series over the range (stat tiles draw a
+# sparkline of their first series, status and table widgets no chart).
+CHARTS: dict[str, Callable[[dict[str, Any], list[SeriesFrame]], dict[str, Any]]] = {
+    "line": line_figure,
+    "bar": bar_figure,
+    "pie": pie_figure,
+}
+
+
+def static_chart(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any] | None:
+    """The chart a widget shows as an image: its kind's, a tile's sparkline, or None (a table)."""
+    chart = CHARTS.get(widget["kind"])
+    if chart is not None:
+        return chart(widget, frames)
+    if widget["kind"] == "stat" and frames:
+        return spark_figure(frames[0])
+    return None

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from dashboard.live.hub import Selector
+from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, Selector, ValidationError
+from dashboard.metrics.timerange import resolve_range
 
 SCHEMA_VERSION = 1
 DEFAULT_ID = "default"
 
 
 def _widget(
-    wid: str, kind: str, title: str, series: list[dict[str, Any]], layout: tuple[int, ...], **extra
+    wid: str,
+    kind: str,
+    title: str,
+    series: list[dict[str, Any]],
+    layout: tuple[int, ...],
+    **extra: Any,
 ) -> dict[str, Any]:
     """A widget definition with the fields every widget has."""
     x, y, w, h = layout
@@ -112,7 +119,6 @@ def slug(text: str) -> str:
 
 def _text(value: Any, where: str, max_len: int) -> str:
     """A printable string of at most ``max_len`` characters."""
-    from dashboard.metrics.model import ValidationError
 
     if not isinstance(value, str) or not 0 < len(value) <= max_len or not value.isprintable():
         raise ValidationError(where, f"1 to {max_len} printable characters")
@@ -121,7 +127,6 @@ def _text(value: Any, where: str, max_len: int) -> str:
 
 def _ident(value: Any, where: str) -> str:
     """An id: 1 to 64 of ``a-z 0-9 - _``."""
-    from dashboard.metrics.model import ValidationError
 
     if not isinstance(value, str) or not 0 < len(value) <= 64 or not set(value) <= ID_CHARS:
         raise ValidationError(where, "1 to 64 of a-z, 0-9, '-' and '_'")
@@ -133,7 +138,6 @@ def validate_dashboard(body: Any) -> dict[str, Any]:
 
     The schema is versioned (``schema_version``); version 1 is the only one so far.
     """
-    from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, ValidationError
 
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
@@ -147,86 +151,108 @@ def validate_dashboard(body: Any) -> dict[str, Any]:
         "title": _text(body.get("title"), "title", 120),
         "schema_version": SCHEMA_VERSION,
     }
-    rng = body.get("range", {"from": "now-24h", "to": "now"})
-    if not isinstance(rng, dict):
-        raise ValidationError("range", 'must be {"from", "to"}')
-    from dashboard.metrics.timerange import resolve_range
-
-    try:
-        resolve_range(rng, 10**13)
-    except ValueError as exc:
-        raise ValidationError("range", str(exc)) from None
-    out["range"] = {"from": rng.get("from", "now-24h"), "to": rng.get("to", "now")}
+    out["range"] = _range(body.get("range", {"from": "now-24h", "to": "now"}))
     widgets = body.get("widgets")
     if not isinstance(widgets, list) or len(widgets) > MAX_WIDGETS:
         raise ValidationError("widgets", f"a list of at most {MAX_WIDGETS} widgets")
     seen: set[str] = set()
     out["widgets"] = []
     for i, w in enumerate(widgets):
-        where = f"widgets[{i}]"
-        if not isinstance(w, dict):
-            raise ValidationError(where, "must be an object")
-        wid = _ident(w.get("id"), f"{where}.id")
-        if wid in seen:
-            raise ValidationError(f"{where}.id", f"{wid!r} is used twice")
-        seen.add(wid)
-        kind = w.get("kind")
-        if kind not in KINDS:
-            raise ValidationError(f"{where}.kind", f"one of {', '.join(KINDS)}")
-        series = w.get("series")
-        if not isinstance(series, list) or not 0 < len(series) <= 50:
-            raise ValidationError(f"{where}.series", "a list of 1 to 50 {name, labels}")
-        clean_series = []
-        for j, s in enumerate(series):
-            sw = f"{where}.series[{j}]"
-            if (
-                not isinstance(s, dict)
-                or not isinstance(s.get("name"), str)
-                or not NAME_RE.match(s["name"])
-            ):
-                raise ValidationError(f"{sw}.name", "a metric name")
-            labels = s.get("labels") or {}
-            if not isinstance(labels, dict) or not all(
-                isinstance(k, str) and LABEL_KEY_RE.match(k) and isinstance(v, str)
-                for k, v in labels.items()
-            ):
-                raise ValidationError(f"{sw}.labels", "identifier keys with string values")
-            clean_series.append({"name": s["name"], "labels": dict(labels)})
-        aggregation = w.get("aggregation", "avg")
-        if aggregation not in AGGREGATIONS:
-            raise ValidationError(f"{where}.aggregation", f"one of {', '.join(AGGREGATIONS)}")
-        step = w.get("step", "auto")
-        if step not in STEP_NAMES:
-            raise ValidationError(f"{where}.step", f"one of {', '.join(STEP_NAMES)}")
-        lay = w.get("layout") or {}
-        try:
-            x, y, width, height = (
-                int(lay.get(k, d)) for k, d in (("x", 0), ("y", 0), ("w", 6), ("h", 4))
-            )
-        except (TypeError, ValueError):
-            raise ValidationError(f"{where}.layout", "x, y, w, h are integers") from None
-        if not (
-            0 <= x < 12
-            and 1 <= width <= 12
-            and x + width <= 12
-            and 0 <= y <= 1000
-            and 1 <= height <= 20
-        ):
-            raise ValidationError(f"{where}.layout", "x 0-11, w 1-12 with x+w <= 12, h 1-20")
-        widget: dict[str, Any] = {
-            "id": wid,
-            "kind": kind,
-            "title": _text(w.get("title"), f"{where}.title", 120),
-            "series": clean_series,
-            "aggregation": aggregation,
-            "step": step,
-            "layout": {"x": x, "y": y, "w": width, "h": height},
-        }
-        for optional in ("format", "thresholds", "range"):
-            if optional in w:
-                widget[optional] = w[optional]
-        out["widgets"].append(widget)
+        out["widgets"].append(_valid_widget(w, f"widgets[{i}]", seen))
     return out
+
+
+def _range(rng: Any) -> dict[str, Any]:
+    """A dashboard's time range: ``{"from", "to"}``, each relative (``now-24h``) or absolute."""
+
+    if not isinstance(rng, dict):
+        raise ValidationError("range", 'must be {"from", "to"}')
+    try:
+        resolve_range(rng, 10**13)
+    except ValueError as exc:
+        raise ValidationError("range", str(exc)) from None
+    return {"from": rng.get("from", "now-24h"), "to": rng.get("to", "now")}
+
+
+def _valid_widget(w: Any, where: str, seen: set[str]) -> dict[str, Any]:
+    """One widget in its stored form; its id joins ``seen``, the ids of the widgets before it."""
+
+    if not isinstance(w, dict):
+        raise ValidationError(where, "must be an object")
+    wid = _ident(w.get("id"), f"{where}.id")
+    if wid in seen:
+        raise ValidationError(f"{where}.id", f"{wid!r} is used twice")
+    seen.add(wid)
+    kind = _one_of(w.get("kind"), KINDS, f"{where}.kind")
+    series = _widget_series(w.get("series"), f"{where}.series")
+    aggregation = _one_of(w.get("aggregation", "avg"), AGGREGATIONS, f"{where}.aggregation")
+    step = _one_of(w.get("step", "auto"), STEP_NAMES, f"{where}.step")
+    layout = _layout(w.get("layout") or {}, f"{where}.layout")
+    widget: dict[str, Any] = {
+        "id": wid,
+        "kind": kind,
+        "title": _text(w.get("title"), f"{where}.title", 120),
+        "series": series,
+        "aggregation": aggregation,
+        "step": step,
+        "layout": layout,
+    }
+    for optional in ("format", "thresholds", "range"):
+        if optional in w:
+            widget[optional] = w[optional]
+    return widget
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    """``value`` when it is one of ``allowed``."""
+
+    if value not in allowed:
+        raise ValidationError(where, f"one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _widget_series(series: Any, where: str) -> list[dict[str, Any]]:
+    """A widget's series selectors: 1 to 50 ``{name, labels}``."""
+
+    if not isinstance(series, list) or not 0 < len(series) <= 50:
+        raise ValidationError(where, "a list of 1 to 50 {name, labels}")
+    clean = []
+    for j, s in enumerate(series):
+        sw = f"{where}[{j}]"
+        if (
+            not isinstance(s, dict)
+            or not isinstance(s.get("name"), str)
+            or not NAME_RE.match(s["name"])
+        ):
+            raise ValidationError(f"{sw}.name", "a metric name")
+        labels = s.get("labels") or {}
+        if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and LABEL_KEY_RE.match(k) and isinstance(v, str)
+            for k, v in labels.items()
+        ):
+            raise ValidationError(f"{sw}.labels", "identifier keys with string values")
+        clean.append({"name": s["name"], "labels": dict(labels)})
+    return clean
+
+
+def _layout(lay: Any, where: str) -> dict[str, int]:
+    """A widget's place on the 12-column grid: x 0-11, w 1-12 with x+w <= 12, h 1-20."""
+
+    try:
+        x, y, width, height = (
+            int(lay.get(k, d)) for k, d in (("x", 0), ("y", 0), ("w", 6), ("h", 4))
+        )
+    except (TypeError, ValueError):
+        raise ValidationError(where, "x, y, w, h are integers") from None
+    if not (
+        0 <= x < 12
+        and 1 <= width <= 12
+        and x + width <= 12
+        and 0 <= y <= 1000
+        and 1 <= height <= 20
+    ):
+        raise ValidationError(where, "x 0-11, w 1-12 with x+w <= 12, h 1-20")
+    return {"x": x, "y": y, "w": width, "h": height}
 
 
 EDIT_OPS = (
@@ -245,8 +271,6 @@ EDIT_OPS = (
 
 def edit_widget(dashboard: dict[str, Any], widget_id: str, op: str) -> dict[str, Any]:
     """A copy of the dashboard with one widget moved, resized, duplicated or removed."""
-    import copy
-
     if op not in EDIT_OPS:
         raise ValueError(f"unknown edit {op!r}")
     out = copy.deepcopy(dashboard)
@@ -282,8 +306,6 @@ def new_widget(
     dashboard: dict[str, Any], *, kind: str, title: str, name: str, labels: dict[str, str]
 ) -> dict[str, Any]:
     """A copy of the dashboard with a widget added below the others."""
-    import copy
-
     out = copy.deepcopy(dashboard)
     taken = {w["id"] for w in out["widgets"]}
     base = slug(title or name)[:56] or "widget"
@@ -324,8 +346,6 @@ def place_widget(
 ) -> dict[str, Any]:
     """A copy of the dashboard with one widget at ``x, y`` sized ``w`` by ``h``, clamped to the
     12-column grid (a drop past the right edge keeps the width and moves left)."""
-    import copy
-
     out = copy.deepcopy(dashboard)
     widget = _find(out["widgets"], widget_id)
     width = min(max(int(w), 1), GRID_COLUMNS)
@@ -348,8 +368,6 @@ def configure_widget(
 ) -> dict[str, Any]:
     """A validated copy of the dashboard with one widget's title, kind, aggregation, step and
     series replaced (ValidationError names the bad field)."""
-    import copy
-
     out = copy.deepcopy(dashboard)
     widget = _find(out["widgets"], widget_id)
     widget.update(
@@ -374,7 +392,6 @@ def unique_id(base: str, taken: Any) -> str:
 def imported_dashboard(body: Any, title: str | None, taken: Any) -> dict[str, Any]:
     """A dashboard read from an exported file, validated, under ``title`` (the file's own when
     empty) and a fresh id made from it (``taken(id)`` is true for ids in use)."""
-    from dashboard.metrics.model import ValidationError
 
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")

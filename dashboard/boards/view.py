@@ -1,16 +1,24 @@
-"""What a page URL asks to see beyond the range (pure): a label filter, a pie drill-down, the
-breadcrumb back up, a KPI's change against the previous period and a series' summary."""
+"""What a page URL asks to see (pure): the dashboard, the range, a label filter, a pie
+drill-down, the breadcrumb back up and a KPI's change against the previous period; and what a
+page shows of a dashboard once its series are read (``BoardView``)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from dashboard.metrics.model import LABEL_KEY_RE
-from dashboard.metrics.timerange import DEFAULT_PRESET, PRESETS
+from dashboard.metrics.frame import SeriesFrame
+from dashboard.metrics.model import LABEL_KEY_RE, SeriesKey
+from dashboard.metrics.timerange import (
+    DEFAULT_PRESET,
+    PRESETS,
+    dashboard_from_search,
+    from_search,
+)
 
 MAX_FILTER_TERMS = 10
 MAX_FILTER_LEN = 500
@@ -152,38 +160,6 @@ def delta_view(current: float | None, previous: float | None, period_ms: int) ->
     }
 
 
-def summarize(
-    values: Sequence[float],
-    *,
-    mins: Sequence[float] | None = None,
-    maxs: Sequence[float] | None = None,
-    sums: Sequence[float] | None = None,
-    counts: Sequence[float] | None = None,
-    lasts: Sequence[float] | None = None,
-) -> dict[str, float | None]:
-    """last, min, max, avg and sum of a series over a range, from raw points (``values``) or
-    rollup buckets (``values`` their means, with their min, max, sum, count and last columns)."""
-    finite = [float(v) for v in values if math.isfinite(v)]
-    if not finite:
-        return {"last": None, "min": None, "max": None, "avg": None, "sum": None}
-    if counts is not None and sums is not None and sum(counts) > 0:
-        total, n = float(sum(sums)), float(sum(counts))
-        return {
-            "last": float((lasts if lasts is not None else values)[-1]),
-            "min": float(min(mins if mins is not None else finite)),
-            "max": float(max(maxs if maxs is not None else finite)),
-            "avg": total / n,
-            "sum": total,
-        }
-    return {
-        "last": finite[-1],
-        "min": min(finite),
-        "max": max(finite),
-        "avg": sum(finite) / len(finite),
-        "sum": sum(finite),
-    }
-
-
 def _query(search: str | None) -> dict[str, str]:
     """A page URL's query as single values."""
     return {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items() if v}
@@ -230,3 +206,66 @@ def breadcrumbs(search: str | None, title: str, dashboard_id: str) -> list[dict[
             params = {**fixed, "drill": f"{widget}:{filter_text(done)}"}
             crumbs.append({"text": f"{key}={value}", "href": _link(params, (*keep, "drill"))})
     return crumbs
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """What a page URL asks for: a dashboard over a range, narrowed by a filter and a drill."""
+
+    search: str
+    dashboard_id: str
+    rng: dict[str, Any]
+    live: bool
+    label_filter: dict[str, str]
+    drill: tuple[str, dict[str, str]] | None
+    filter_note: str  # the filter's status line: what it does, or what is wrong with it
+    typed_filter: str  # the filter as the URL spells it (the filter box shows it)
+    preset: str  # the URL's range preset, "" without one
+
+
+def read_search(search: str | None) -> PageQuery:
+    """A page URL's query read: a bad filter shows everything, and the note says why."""
+    query = _query(search)
+    typed = query.get("filter", "")
+    try:
+        label_filter = parse_filter(typed)
+        note = f"Only series with {filter_text(label_filter)}" if label_filter else ""
+    except ValueError as exc:
+        label_filter, note = {}, f"{exc}; showing everything"
+    rng, live = from_search(search)
+    return PageQuery(
+        search=search or "",
+        dashboard_id=dashboard_from_search(search),
+        rng=rng,
+        live=live,
+        label_filter=label_filter,
+        drill=parse_drill(query.get("drill")),
+        filter_note=note,
+        typed_filter=typed,
+        preset=query.get("range", ""),
+    )
+
+
+@dataclass
+class WidgetView:
+    """A widget as a page shows it (its range, the drill), with what was read for it."""
+
+    widget: dict[str, Any]
+    frames: list[SeriesFrame] = field(default_factory=list)
+    keys: list[SeriesKey] = field(default_factory=list)  # a deferred chart's series
+    deferred: bool = False  # a chart read when it scrolls near: its keys now, no frames
+    delta: dict[str, str] | None = None  # a stat tile's change against the previous period
+    filtered_out: bool = False  # the label filter left it no series
+
+
+@dataclass
+class BoardView:
+    """A dashboard's widgets as read for a page over a range, and where its live feed starts."""
+
+    dashboard_id: str
+    cursor: str
+    rng: dict[str, Any]
+    live: bool
+    now: int
+    widgets: list[WidgetView]
+    label_filter: dict[str, str] = field(default_factory=dict)

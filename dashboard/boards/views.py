@@ -7,25 +7,49 @@ import json
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
-from dashboard.api.errors import error, runtime
+from dashboard.api.errors import error
 from dashboard.auth.guard import current_user, require_role
+from dashboard.auth.limits import api_limit, user_key
+from dashboard.boards import service
+from dashboard.extensions import current_runtime, limiter
 from dashboard.metrics.model import ValidationError
 
 bp = Blueprint("dashboards", __name__, url_prefix="/api/v1/dashboards")
+limiter.limit(api_limit, key_func=user_key)(bp)
+
+
+def _mapped(exc: Exception) -> ResponseReturnValue:
+    """The API's answer to a service error."""
+    if isinstance(exc, service.DashboardNotFound):
+        return error(404, "unknown dashboard", exc.dashboard_id)
+    if isinstance(exc, service.DashboardExists):
+        return error(409, "dashboard exists", exc.dashboard_id)
+    if isinstance(exc, ValidationError):
+        return error(400, "invalid dashboard", {"field": exc.field, "message": exc.message})
+    return error(403, "forbidden", "needs the editor role")
+
+
+SERVICE_ERRORS = (
+    service.DashboardNotFound,
+    service.DashboardExists,
+    service.EditRefused,
+    ValidationError,
+)
 
 
 @bp.get("")
 def list_dashboards() -> ResponseReturnValue:
     """Every dashboard's id and title."""
-    return {"dashboards": runtime().dashboards.list()}  # type: ignore[union-attr]
+    return {"dashboards": service.list_dashboards(store=current_runtime().dashboards)}
 
 
 @bp.get("/<dashboard_id>")
 def get_dashboard(dashboard_id: str) -> ResponseReturnValue:
     """A dashboard as JSON; ``?download=1`` makes it a file to save (the export)."""
-    dash = runtime().dashboard(dashboard_id)
-    if dash is None:
-        return error(404, "unknown dashboard", dashboard_id)
+    try:
+        dash = service.get_dashboard(store=current_runtime().dashboards, dashboard_id=dashboard_id)
+    except service.DashboardNotFound as exc:
+        return _mapped(exc)
     if request.args.get("download"):
         return Response(
             json.dumps(dash, indent=2),
@@ -35,43 +59,45 @@ def get_dashboard(dashboard_id: str) -> ResponseReturnValue:
     return dash
 
 
-def _save(body: object, *, creating: bool, dashboard_id: str | None) -> ResponseReturnValue:
-    """Validate and store a dashboard from a request body."""
-    store = runtime().dashboards
-    assert store is not None
-    if dashboard_id is not None and isinstance(body, dict):
-        body = {**body, "id": dashboard_id}
-    exists = isinstance(body, dict) and store.get(str(body.get("id"))) is not None
-    if creating and exists:
-        return error(409, "dashboard exists", body.get("id"))  # type: ignore[union-attr]
-    if not creating and not exists:
-        return error(404, "unknown dashboard", dashboard_id)
-    user = current_user()
-    try:
-        saved = store.put(body, owner=user.username if user else None)
-    except ValidationError as exc:
-        return error(400, "invalid dashboard", {"field": exc.field, "message": exc.message})
-    return saved, 201 if creating else 200
-
-
 @bp.post("")
 @require_role("editor")
 def create_dashboard() -> ResponseReturnValue:
     """Create or import a dashboard (editors and admins)."""
-    return _save(request.get_json(silent=True), creating=True, dashboard_id=None)
+    body = request.get_json(silent=True)
+    try:
+        saved = service.create_dashboard(
+            store=current_runtime().dashboards, body=body, user=current_user()
+        )
+    except SERVICE_ERRORS as exc:
+        return _mapped(exc)
+    return saved, 201
 
 
 @bp.put("/<dashboard_id>")
 @require_role("editor")
 def update_dashboard(dashboard_id: str) -> ResponseReturnValue:
     """Replace a dashboard (editors and admins)."""
-    return _save(request.get_json(silent=True), creating=False, dashboard_id=dashboard_id)
+    body = request.get_json(silent=True)
+    try:
+        saved = service.replace_dashboard(
+            store=current_runtime().dashboards,
+            dashboard_id=dashboard_id,
+            body=body,
+            user=current_user(),
+        )
+    except SERVICE_ERRORS as exc:
+        return _mapped(exc)
+    return saved, 200
 
 
 @bp.delete("/<dashboard_id>")
 @require_role("editor")
 def delete_dashboard(dashboard_id: str) -> ResponseReturnValue:
     """Delete a dashboard (editors and admins)."""
-    if not runtime().dashboards.delete(dashboard_id):  # type: ignore[union-attr]
-        return error(404, "unknown dashboard", dashboard_id)
+    try:
+        service.delete_dashboard(
+            store=current_runtime().dashboards, dashboard_id=dashboard_id, user=current_user()
+        )
+    except SERVICE_ERRORS as exc:
+        return _mapped(exc)
     return {"deleted": dashboard_id}

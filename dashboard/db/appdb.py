@@ -40,11 +40,17 @@ class AppDB(Protocol):
 
     kind: str
 
-    def create_tables(self, sqlite_schema: str) -> None: ...
+    def create_tables(self, sqlite_schema: str) -> None:
+        """Create the tables of a schema written for SQLite, when they do not exist."""
+        ...
 
-    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> Rows: ...
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> Rows:
+        """Run one statement with ``?`` placeholders; its rows and the rows it changed."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the connection (or the pool)."""
+        ...
 
 
 class SQLiteAppDB:

@@ -150,6 +150,7 @@ def use_precompressed(server: Flask, store: Precompressed) -> None:
 
     @server.after_request
     def _precompressed(response: Response) -> Response:
+        """The cached brotli body of a static file, in place of the plain one, when it fits."""
         if (
             request.method not in ("GET", "HEAD")
             or response.status_code != 200

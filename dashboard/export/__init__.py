@@ -1,1 +1,2 @@
-"""CSV and PDF exports: the pure CSV and report builders, the kaleido pool, the routes."""
+"""CSV and PDF exports: the pure CSV and report builders, the service, the kaleido pool, the
+routes."""

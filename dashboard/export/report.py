@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import (
     Image,
@@ -89,46 +89,57 @@ def build_pdf(
             f"{len(sections)} widgets; {len(alerts)} alert events in the range.", styles["Normal"]
         ),
     ]
-    width = doc.width
     for section in sections:
-        story += [PageBreak(), Paragraph(escape(section.title), styles["Heading2"])]
-        if section.image:
-            image = Image(io.BytesIO(section.image))
-            scale = min(width / image.imageWidth, 11 * cm / image.imageHeight)
-            image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
-            story.append(image)
-        if section.note:
-            story.append(Paragraph(escape(section.note), styles["Italic"]))
-        if section.rows:
-            story += [
-                Spacer(1, 0.3 * cm),
-                _table(
-                    ["Series", "Min", "Max", "Mean", "Last"],
-                    [
-                        [name, _fmt(mn), _fmt(mx), _fmt(mean), _fmt(last)]
-                        for name, mn, mx, mean, last in section.rows
-                    ],
-                ),
-            ]
-    story += [PageBreak(), Paragraph("Alerts in the range", styles["Heading2"])]
-    if alerts:
-        story.append(
-            _table(
-                ["Time (UTC)", "Rule", "Series", "State", "Value", "Severity"],
-                [
-                    [
-                        str(a["time"]),
-                        str(a["rule"]),
-                        str(a["series"]),
-                        str(a["state"]),
-                        "no data" if a["value"] is None else f"{a['value']:g}",
-                        str(a["severity"]),
-                    ]
-                    for a in alerts
-                ],
-            )
-        )
-    else:
-        story.append(Paragraph("No alert events in this range.", styles["Normal"]))
+        story += _section_page(section, doc.width, styles)
+    story += _alerts_page(alerts, styles)
     doc.build(story)
     return out.getvalue()
+
+
+def _section_page(section: Section, width: float, styles: StyleSheet1) -> list[object]:
+    """A widget's page: its title, its chart scaled to the page, its note and summary table."""
+    story: list[object] = [PageBreak(), Paragraph(escape(section.title), styles["Heading2"])]
+    if section.image:
+        image = Image(io.BytesIO(section.image))
+        scale = min(width / image.imageWidth, 11 * cm / image.imageHeight)
+        image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
+        story.append(image)
+    if section.note:
+        story.append(Paragraph(escape(section.note), styles["Italic"]))
+    if section.rows:
+        story += [
+            Spacer(1, 0.3 * cm),
+            _table(
+                ["Series", "Min", "Max", "Mean", "Last"],
+                [
+                    [name, _fmt(mn), _fmt(mx), _fmt(mean), _fmt(last)]
+                    for name, mn, mx, mean, last in section.rows
+                ],
+            ),
+        ]
+    return story
+
+
+def _alerts_page(alerts: list[dict[str, object]], styles: StyleSheet1) -> list[object]:
+    """The last page: a row per alert event of the range, or a line saying there was none."""
+    story: list[object] = [PageBreak(), Paragraph("Alerts in the range", styles["Heading2"])]
+    if not alerts:
+        story.append(Paragraph("No alert events in this range.", styles["Normal"]))
+        return story
+    story.append(
+        _table(
+            ["Time (UTC)", "Rule", "Series", "State", "Value", "Severity"],
+            [
+                [
+                    str(a["time"]),
+                    str(a["rule"]),
+                    str(a["series"]),
+                    str(a["state"]),
+                    "no data" if a["value"] is None else f"{a['value']:g}",
+                    str(a["severity"]),
+                ]
+                for a in alerts
+            ],
+        )
+    )
+    return story

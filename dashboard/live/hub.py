@@ -13,48 +13,17 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dashboard.metrics.model import Batch, SeriesKey
-
-
-@dataclass(frozen=True)
-class Selector:
-    """Chooses series by name and a subset of labels (no labels: every series of the name)."""
-
-    name: str
-    labels: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def of(cls, name: str, labels: Mapping[str, str] | None = None) -> Selector:
-        """Build a selector with its labels sorted."""
-        return cls(name, tuple(sorted((labels or {}).items())))
-
-    def __str__(self) -> str:
-        """A stable text form (used to name rooms)."""
-        return str(SeriesKey(self.name, self.labels))
-
-    def matches(self, key: SeriesKey) -> bool:
-        """True when ``key`` is selected."""
-        return key.matches(self.name, dict(self.labels))
+from dashboard.metrics.model import Batch, Selector, SeriesKey
 
 
 def format_cursor(epoch: str, seq: int) -> str:
     """The text form of a cursor."""
     return f"{epoch}-{seq}"
-
-
-STREAM_EPOCH_MS = 1_577_836_800_000  # 2020-01-01: keeps stream cursors below 2**53 for JS
-
-
-def stream_seq(entry_id: str | bytes) -> int:
-    """The sequence number of a Redis stream entry id, equal on every node that reads it."""
-    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    ms, _, n = text.partition("-")
-    return (int(ms) - STREAM_EPOCH_MS) * 1000 + min(int(n or 0), 999) if int(ms) else 0
 
 
 def parse_cursor(text: str) -> tuple[str, int]:

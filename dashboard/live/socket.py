@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import request
 from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
@@ -15,9 +15,10 @@ from jwt.exceptions import PyJWTError
 
 from dashboard.boards import models as dashboards
 from dashboard.live.health import Dependencies, HealthWatch
-from dashboard.live.hub import Selector
-from dashboard.metrics.model import Batch, ValidationError, parse_key
-from dashboard.runtime import Runtime
+from dashboard.metrics.model import Batch, Selector, ValidationError, parse_key
+
+if TYPE_CHECKING:
+    from dashboard.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

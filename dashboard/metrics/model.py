@@ -92,6 +92,27 @@ def parse_key(text: str) -> SeriesKey:
     return SeriesKey.of(name, labels)
 
 
+@dataclass(frozen=True)
+class Selector:
+    """Chooses series by name and a subset of labels (no labels: every series of the name)."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, labels: Mapping[str, str] | None = None) -> Selector:
+        """Build a selector with its labels sorted."""
+        return cls(name, tuple(sorted((labels or {}).items())))
+
+    def __str__(self) -> str:
+        """A stable text form (used to name rooms)."""
+        return str(SeriesKey(self.name, self.labels))
+
+    def matches(self, key: SeriesKey) -> bool:
+        """True when ``key`` is selected."""
+        return key.matches(self.name, dict(self.labels))
+
+
 @dataclass
 class SeriesPoints:
     """Points of one series: millisecond timestamps and float values, sorted by time."""

@@ -1,22 +1,35 @@
-"""The periodic retention job: drops what is past each tier's retention, logs and counts it."""
+"""The periodic retention job: drops what is past each tier's retention, logs and counts it.
+
+It receives the store and the counters it works with (the web node and the worker each pass
+their own), so it imports neither the runtime nor the ingest side.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from dashboard.clock import now_ms
+from dashboard.clock import now_ms as wall_ms
+from dashboard.telemetry import Metrics
 
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 3600.0
 
 
-def retention_once(rt: Any, now_ms: int) -> dict[str, int]:
+class RetentionStore(Protocol):
+    """A store that drops what is past each tier's retention (PostgreSQL)."""
+
+    def retention(self, now_ms: int) -> dict[str, int]:
+        """Rows dropped per tier; an empty dict when another node is running it."""
+        ...
+
+
+def retention_once(*, store: RetentionStore, metrics: Metrics, now_ms: int) -> dict[str, int]:
     """Run the store's retention once; log and count what it dropped (a failure is logged)."""
     try:
-        dropped = rt.store.retention(now_ms)
+        dropped = store.retention(now_ms)
     except Exception:  # the job must outlive a database outage; the next run catches up
         log.exception("retention failed; trying again at the next run")
         return {}
@@ -25,7 +38,7 @@ def retention_once(rt: Any, now_ms: int) -> dict[str, int]:
         return {}
     for tier, rows in dropped.items():
         if rows:
-            rt.metrics.retention_dropped.labels(tier=tier).inc(rows)
+            metrics.retention_dropped.labels(tier=tier).inc(rows)
     log.info(
         "retention dropped %s", ", ".join(f"{tier}: {rows} rows" for tier, rows in dropped.items())
     )
@@ -33,14 +46,14 @@ def retention_once(rt: Any, now_ms: int) -> dict[str, int]:
 
 
 def run_retention(
-    rt: Any,
-    sleep: Callable[[float], Any],
     *,
+    store: RetentionStore,
+    metrics: Metrics,
+    sleep: Callable[[float], Any],
     interval_s: float = INTERVAL_S,
-    clock: Callable[[], int] | None = None,
+    clock: Callable[[], int] = wall_ms,
 ) -> None:
     """Every ``interval_s`` seconds (the first run at once), apply retention; runs until killed."""
-    now = clock or now_ms
     while True:
-        retention_once(rt, now())
+        retention_once(store=store, metrics=metrics, now_ms=clock())
         sleep(interval_s)

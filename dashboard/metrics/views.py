@@ -1,19 +1,25 @@
-"""The read side of ``/api/v1``: known series, a series over a range or since a cursor."""
+"""The read side of ``/api/v1``: known series, a series over a range or since a cursor.
+
+Each view parses its query, calls ``dashboard.metrics.service`` and maps its errors; the JSON
+404 for an unknown API path is here too. (A dashboard's feed, ``/api/v1/live``, is in
+``dashboard.live.views``.)
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from dashboard.api.errors import error, runtime
-from dashboard.boards import models as dashboards
+from dashboard.api.errors import error
+from dashboard.auth.limits import api_limit, user_key
 from dashboard.clock import now_ms
-from dashboard.live.hub import Selector
+from dashboard.extensions import current_runtime, limiter
+from dashboard.metrics import service
 from dashboard.metrics.model import SeriesKey, ValidationError, parse_key
-from dashboard.metrics.service import frame_json, read_series
 from dashboard.metrics.steps import HOUR
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+limiter.limit(api_limit, key_func=user_key)(bp)
 
 MAX_POINTS_LIMIT = 20_000
 # The Unix milliseconds a range may name: from the epoch to the largest integer JSON keeps exact.
@@ -61,6 +67,18 @@ def _series_key() -> SeriesKey:
     return SeriesKey.of(name, labels)
 
 
+def _range_params(now: int) -> tuple[int, int, int]:
+    """``start``, ``end`` (the hour up to now by default) and ``max_points`` of a range read."""
+    end = _int_param("end", now, 0, MAX_TS)
+    start = _int_param("start", max(end - HOUR, 0), 0, MAX_TS)
+    if start > end:
+        raise BadParam("start: must not be after end")
+    max_points = _int_param("max_points", 1000)
+    if not 1 <= max_points <= MAX_POINTS_LIMIT:
+        raise BadParam(f"max_points: between 1 and {MAX_POINTS_LIMIT}")
+    return start, end, max_points
+
+
 @bp.errorhandler(BadParam)
 def _bad_param(exc: BadParam) -> ResponseReturnValue:
     """A 400 naming the parameter."""
@@ -76,54 +94,33 @@ def unknown_route(rest: str) -> ResponseReturnValue:
 @bp.get("/metrics")
 def list_metrics() -> ResponseReturnValue:
     """Every known series with its unit and time span."""
-    return {"series": [info.to_json() for info in runtime().series_list()]}
+    return {"series": [info.to_json() for info in service.list_series(reader=current_runtime())]}
 
 
 @bp.get("/series")
 def get_series() -> ResponseReturnValue:
     """One series over ``start..end`` at a step, or what arrived after ``since``."""
-    rt = runtime()
-    key = _series_key()
-    known = {i.key for i in rt.series_list()}
-    if key not in known:
-        return error(404, "unknown series", str(key))
+    rt = current_runtime()
+    try:
+        key = service.known_series(reader=rt, key=_series_key())
+    except service.UnknownSeries as exc:
+        return error(404, "unknown series", str(exc.key))
     since = request.args.get("since")
     if since is not None:
-        result = rt.hub.since(since, [Selector.of(key.name, key.label_dict)])
-        points = result["series"].get(str(key), [])  # type: ignore[union-attr]
-        return {
-            "key": str(key),
-            "name": key.name,
-            "labels": key.label_dict,
-            "step": "raw",
-            "cursor": result["cursor"],
-            "reset": bool(result.get("reset")),
-            "points": points,
-        }
+        return service.series_since(feed=rt.hub, key=key, since=since)
     now = now_ms()
-    end = _int_param("end", now, 0, MAX_TS)
-    start = _int_param("start", max(end - HOUR, 0), 0, MAX_TS)
-    if start > end:
-        raise BadParam("start: must not be after end")
-    max_points = _int_param("max_points", 1000)
-    if not 1 <= max_points <= MAX_POINTS_LIMIT:
-        raise BadParam(f"max_points: between 1 and {MAX_POINTS_LIMIT}")
+    start, end, max_points = _range_params(now)
     step = request.args.get("step", "auto")
     try:
-        frame = read_series(rt, key, start, end, step=step, max_points=max_points, now=now)
+        frame = service.read_series(
+            reader=rt,
+            key=key,
+            start_ms=start,
+            end_ms=end,
+            now=now,
+            step=step,
+            max_points=max_points,
+        )
     except ValueError as exc:
         raise BadParam(f"step: {exc}") from None
-    return {**frame_json(frame), "cursor": rt.hub.cursor}
-
-
-@bp.get("/live")
-def live_since() -> ResponseReturnValue:
-    """What arrived after ``since`` for every series of a dashboard (catch-up and polling)."""
-    rt = runtime()
-    dash = rt.dashboard(request.args.get("dashboard", dashboards.DEFAULT_ID))
-    if dash is None:
-        return error(404, "unknown dashboard", request.args.get("dashboard"))
-    since = request.args.get("since")
-    if not since:
-        raise BadParam("since: required")
-    return rt.hub.since(since, dashboards.selectors(dash))
+    return {**service.frame_json(frame), "cursor": rt.hub.cursor}

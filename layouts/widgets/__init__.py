@@ -1,1 +1,1 @@
-"""One module per widget kind: its card body and figure."""
+"""One module per widget kind: its card body (its figure: ``dashboard/boards/figures.py``)."""

@@ -6,22 +6,12 @@ from typing import Any
 
 from dash import dcc
 
-from dashboard.boards.figures import GRAPH_CONFIG, base_layout, line_trace, threshold_shapes
+from dashboard.boards.figures import GRAPH_CONFIG, line_figure
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.timerange import resolve_range
 from layouts import ids
 
-
-def figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
-    """One trace per series, with threshold lines."""
-    return {
-        "data": [line_trace(f, i) for i, f in enumerate(frames)],
-        "layout": base_layout(
-            shapes=threshold_shapes(widget.get("thresholds", [])),
-            showlegend=len(frames) > 1,
-            legend={"orientation": "h", "y": -0.15},
-        ),
-    }
+figure = line_figure  # the figure (in dashboard/boards/figures.py), by its old name
 
 
 def render(
@@ -30,7 +20,7 @@ def render(
     """The chart and its live targets (each series extends its trace)."""
     gid = ids.graph(widget["id"])
     graph = dcc.Graph(
-        id=gid, figure=figure(widget, frames), config=GRAPH_CONFIG, className="widget-graph"
+        id=gid, figure=line_figure(widget, frames), config=GRAPH_CONFIG, className="widget-graph"
     )
     return graph, targets(widget, [f.key for f in frames], window_ms)
 

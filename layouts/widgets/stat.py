@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.boards.figures import COLORS, SPARK_CONFIG
+from dashboard.boards.figures import SPARK_CONFIG, spark_figure
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.steps import HOUR
 from layouts import ids
@@ -26,35 +26,6 @@ def value_class(value: float | None, thresholds: list[dict[str, Any]]) -> str:
     """``stat-value``, plus ``stat-breach`` when the value reaches a threshold."""
     breached = value is not None and any(value >= t["value"] for t in thresholds)
     return "stat-value stat-breach" if breached else "stat-value"
-
-
-def spark_figure(frame: SeriesFrame | None) -> dict[str, Any]:
-    """A bare area line of the last hour."""
-    x = frame.ts.tolist() if frame is not None else []
-    y = frame.value.tolist() if frame is not None else []
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": x,
-                "y": y,
-                "line": {"width": 1.5, "color": COLORS[0]},
-                "fill": "tozeroy",
-                "fillcolor": "rgba(59,130,246,0.12)",
-                "hoverinfo": "skip",
-            }
-        ],
-        "layout": {
-            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-            "xaxis": {"visible": False, "type": "date"},
-            "yaxis": {"visible": False, "type": "linear"},
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "showlegend": False,
-            "autosize": True,
-        },
-    }
 
 
 def delta_line(widget: dict[str, Any], delta: dict[str, str] | None) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from dash import html
 
 from dashboard.metrics.frame import SeriesFrame
-from dashboard.metrics.service import frame_summary
+from dashboard.metrics.summary import frame_summary
 from layouts import ids
 from layouts.widgets.stat import format_value, value_class
 

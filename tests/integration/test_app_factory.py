@@ -7,9 +7,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from socketio import Manager, RedisManager
 
 from dashboard.app import create_app
-from tests.conftest import ADMIN_PASSWORD, TOKEN, sign_in
+from tests.conftest import ADMIN_PASSWORD, REDIS_URL, TOKEN, sign_in
 from tests.servers import LiveServer
 
 
@@ -63,3 +64,48 @@ def test_a_fresh_node_answers_concurrent_first_requests(tmp_path):
         assert statuses == [200] * len(paths)
     finally:
         node.stop()
+
+
+def test_each_app_counts_its_limits_under_its_own_prefix(settings, redis_prefix, tmp_path):
+    """The limiter is made once per process, but each app keeps its own storage and prefix:
+    a node built after another one does not count under the first one's prefix."""
+    client, prefix = redis_prefix
+    settings.redis_url = REDIS_URL
+    settings.redis_prefix = prefix + "bus"
+    apps = []
+    for name in ("first", "second"):
+        node = settings.model_copy(
+            update={"data_dir": tmp_path / name, "ratelimit_prefix": f"{prefix}{name}"}
+        )
+        apps.append(create_app(node))
+    try:
+        refused = (
+            apps[1]
+            .test_client()
+            .post("/api/v1/auth/login", json={"username": "admin", "password": "wrong"})
+        )
+        assert refused.status_code == 401
+        assert list(client.scan_iter(match=f"*{prefix}second*"))
+        assert not list(client.scan_iter(match=f"*{prefix}first*"))
+    finally:
+        for app in apps:
+            app.extensions["dashboard"].close()
+        for key in client.scan_iter(match=f"*{prefix}*"):
+            client.delete(key)
+
+
+def test_a_node_without_redis_keeps_no_former_node_s_socket_queue(settings, redis_prefix, tmp_path):
+    """Socket.IO is made once per process: a node without Redis that follows one with Redis
+    keeps its rooms in memory, not on the former node's queue."""
+    _, prefix = redis_prefix
+    with_redis = settings.model_copy(
+        update={"redis_url": REDIS_URL, "redis_prefix": prefix + "bus", "data_dir": tmp_path / "r"}
+    )
+    first = create_app(with_redis)
+    assert isinstance(first.extensions["socketio"].server.manager, RedisManager)
+    first.extensions["dashboard"].close()
+    second = create_app(settings)
+    try:
+        assert type(second.extensions["socketio"].server.manager) is Manager
+    finally:
+        second.extensions["dashboard"].close()

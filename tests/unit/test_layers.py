@@ -1,61 +1,52 @@
-"""The computing core imports no web, storage or bus library (see ``dashboard/__init__.py``)."""
+"""The layer rules hold, and their checks fail when a rule is broken (``dashboard/__init__.py``).
+
+Two checks share one list of pure modules, the ``pure`` contract in ``pyproject.toml``:
+``lint-imports`` (import-linter) checks every contract there, and this file checks, with an
+allow-list, that a pure file imports only the standard library, numpy, tsdownsample, pcodec
+(reportlab for the PDF report) and other pure files, anywhere in it, even lazily.
+"""
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE_MODULES = (
-    "dashboard/metrics/model",
-    "dashboard/metrics/steps",
-    "dashboard/metrics/downsample",
-    "dashboard/metrics/ringbuffer",
-    "dashboard/metrics/timerange",
-    "dashboard/live/hub",
-    "ingest/demo_data",
-    "dashboard/boards/models",
-    "dashboard/alerts/engine",
-    "dashboard/export/csv",
-    "dashboard/boards/view",
-    "dashboard/live/health",
-)
-FORBIDDEN = frozenset(
-    {
-        "flask",
-        "dash",
-        "plotly",
-        "redis",
-        "psycopg",
-        "psycopg_pool",
-        "sqlite3",
-        "socketio",
-        "flask_socketio",
-        "engineio",
-        "gevent",
-        "requests",
-    }
+PACKAGES = ("dashboard", "layouts", "callbacks", "ingest")
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+CONTRACTS = {
+    c["id"]: c
+    for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+}
+PURE_MODULES: tuple[str, ...] = tuple(CONTRACTS["pure"]["source_modules"])
+THIRD_PARTY = frozenset({"numpy", "tsdownsample", "pcodec", "promql_parser"})
+EXTRA = {"dashboard.export.report": frozenset({"reportlab"})}
+# standard-library modules that do I/O with the outside world: a pure file does none
+IMPURE_STDLIB = frozenset(
+    {"sqlite3", "socket", "ssl", "http", "urllib.request", "subprocess", "smtplib", "select"}
 )
 
 
-def imported_modules(source: str, package: str = "dashboard") -> set[str]:
+def imported_modules(source: str, package: str) -> set[str]:
     """Every module a source text imports, anywhere in it, as absolute dotted names."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package if node.level == 1 else ""
-                module = ".".join(p for p in (base, node.module or "") if p)
-                if node.module is None:
-                    found.update(f"{module}.{alias.name}" for alias in node.names)
-                else:
-                    found.add(module)
-            else:
-                found.add(node.module or "")
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
         elif (
             isinstance(node, ast.Call)
             and node.args
@@ -70,9 +61,35 @@ def imported_modules(source: str, package: str = "dashboard") -> set[str]:
     return found
 
 
-def forbidden_in(source: str) -> set[str]:
-    """The imports of a source text whose top-level package is forbidden in the core."""
-    return {m for m in imported_modules(source) if m.split(".")[0] in FORBIDDEN}
+def pure_name(name: str) -> bool:
+    """A pure module, a package on the way to one, or a name inside one."""
+    if name in PURE_MODULES or any(p.startswith(name + ".") for p in PURE_MODULES):
+        return True
+    return name.rpartition(".")[0] in PURE_MODULES
+
+
+def disallowed(source: str, module: str) -> set[str]:
+    """The imports of a pure module's source that its allow-list does not cover."""
+    allowed_third = THIRD_PARTY | EXTRA.get(module, frozenset())
+    bad = set()
+    for name in imported_modules(source, module.rpartition(".")[0]):
+        top = name.split(".")[0]
+        if top in PACKAGES:
+            if not pure_name(name):
+                bad.add(name)
+        elif top == "__future__" or top in allowed_third:
+            continue
+        elif top in sys.stdlib_module_names:
+            if any(name == m or name.startswith(m + ".") for m in IMPURE_STDLIB):
+                bad.add(name)
+        else:
+            bad.add(name)
+    return bad
+
+
+def source_of(module: str) -> str:
+    """The source text of a dotted module name of this repository."""
+    return (ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -81,43 +98,94 @@ def forbidden_in(source: str) -> set[str]:
         "import flask",
         "import plotly.graph_objects as go",
         "from dash import html",
-        "from psycopg_pool import ConnectionPool",
         "def f():\n    import sqlite3\n",
         "class C:\n    def m(self):\n        from flask_socketio import emit\n",
         "try:\n    import redis\nexcept ImportError:\n    redis = None\n",
         "if False:\n    import gevent.monkey\n",
         "import importlib\nimportlib.import_module('requests')\n",
         "__import__('engineio')\n",
+        "from urllib.request import urlopen\n",
+        "from dashboard.metrics.stores import open_store\n",
+        "from dashboard import runtime\n",
+        "from layouts import ids\n",
     ],
 )
-def test_checker_catches_forbidden_imports_anywhere(snippet: str) -> None:
-    """The checker itself flags a forbidden import at top level, inside a function or a branch."""
-    assert forbidden_in(snippet)
+def test_allow_list_catches_other_imports_anywhere(snippet: str) -> None:
+    """The checker flags an import outside the allow-list at top level, in a function or branch."""
+    assert disallowed(snippet, "dashboard.metrics.model")
 
 
-def test_checker_ignores_allowed_imports() -> None:
-    """Names that merely start like a forbidden package (dashboard, requests_x) are not flagged."""
-    source = "import numpy\nfrom dashboard.metrics import model\nimport dashing, requests_x\n"
-    assert forbidden_in(source) == set()
-
-
-@pytest.mark.parametrize("module", PURE_MODULES)
-def test_pure_module_imports_no_server_library(module: str) -> None:
-    """No module of the pure core imports a web, storage or bus library, even lazily."""
-    source = (ROOT / f"{module}.py").read_text(encoding="utf-8")
-    assert forbidden_in(source) == set(), f"{module}.py imports {forbidden_in(source)}"
+def test_allow_list_admits_the_pure_core() -> None:
+    """The standard library, numpy and other pure modules pass; look-alike names do not."""
+    ok = "import numpy as np\nfrom urllib.parse import quote\nfrom dashboard.metrics import steps\n"
+    assert disallowed(ok, "dashboard.metrics.model") == set()
+    assert disallowed("import numpyx\n", "dashboard.metrics.model") == {"numpyx"}
+    assert disallowed("import reportlab\n", "dashboard.export.report") == set()
 
 
 @pytest.mark.parametrize("module", PURE_MODULES)
-def test_pure_module_imports_only_pure_siblings(module: str) -> None:
-    """Inside the package the core imports only other core modules, so purity holds transitively."""
-    source = (ROOT / f"{module}.py").read_text(encoding="utf-8")
-    internal = {m for m in imported_modules(source) if m.split(".")[0] in ("dashboard", "ingest")}
-    allowed = {name.replace("/", ".") for name in PURE_MODULES} | {"dashboard", "dashboard.metrics"}
-    assert internal <= allowed, f"{module}.py imports {sorted(internal - allowed)}"
+def test_pure_module_imports_only_its_allow_list(module: str) -> None:
+    """A pure module imports the standard library, numpy, tsdownsample, pcodec and pure modules."""
+    bad = disallowed(source_of(module), module)
+    assert bad == set(), f"{module} imports {sorted(bad)}"
 
 
-def test_every_pure_module_exists() -> None:
-    """The list of pure modules names real files (a renamed module cannot escape the check)."""
-    missing = [m for m in PURE_MODULES if not (ROOT / f"{m}.py").is_file()]
-    assert missing == []
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run import-linter on the tree at ``cwd`` (its pyproject.toml and packages)."""
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def test_the_layer_rules_hold() -> None:
+    """Every import-linter contract is kept by the code as it is."""
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the packages and pyproject.toml, to break rules in."""
+    dest = tmp_path_factory.mktemp("tree")
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, dest / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    return dest
+
+
+BREAKS = [
+    ("dashboard/metrics/steps.py", "import flask\n", "Pure files import no web"),
+    ("dashboard/metrics/steps.py", "from dashboard.export import csv\n", "metrics at the bottom"),
+    ("dashboard/auth/passwords.py", "import dashboard.boards.models\n", "auth imports only db"),
+    ("dashboard/boards/views.py", "import ingest.bus\n", "Only the composition root"),
+    ("dashboard/alerts/views.py", "import dashboard.alerts.store\n", "Views never reach a store"),
+    ("layouts/page.py", "import dashboard.runtime\n", "Layouts receive data"),
+    ("ingest/http.py", "import callbacks\n", "ingest never imports"),
+]
+
+
+@pytest.mark.parametrize(("path", "line", "contract"), BREAKS)
+def test_a_broken_rule_fails_the_check(
+    tree_copy: Path, path: str, line: str, contract: str
+) -> None:
+    """Each contract fails by name when one import breaks it (the check cannot pass blindly)."""
+    target = tree_copy / path
+    original = target.read_text()
+    target.write_text(original + "\n" + line)
+    try:
+        result = lint_imports(tree_copy)
+    finally:
+        target.write_text(original)
+    assert result.returncode != 0
+    broken = [ln for ln in result.stdout.splitlines() if "BROKEN" in ln]
+    assert any(contract in ln for ln in broken), result.stdout[-3000:]
+
+
+def test_mypy_checks_every_pure_module() -> None:
+    """The files mypy checks in `make test` are the pure modules of the import contract."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    files = {f.removesuffix(".py").replace("/", ".") for f in config["files"]}
+    assert files == set(PURE_MODULES)

@@ -1,17 +1,12 @@
 """The history cache: store reads by series, step and aligned block; in process (L1), Redis (L2).
 
-A read of ``[start, end]`` at a step is cut into blocks (``BLOCK_MS``, a whole number of the
-step's buckets) aligned to multiples of the block width, so any range over the same data shares
-blocks. A block that ends at or before the start of the step's current (still growing) bucket is
-closed: it is read from the store once, whole, and cached. The rest of the range (the block
-holding the open bucket, and anything after it) is read fresh from the store on every call, so
-the newest bucket is never served stale.
-
-A late point (for a block already closed) deletes the blocks it falls into (``invalidate``, fed
-by the bus); the TTLs bound what an invalidation cannot reach (a read in flight that re-caches the
+Which blocks a read needs, which are closed, and which a late batch changes is planned in
+``dashboard.metrics.history_plan`` (pure). Here are the two levels that hold closed blocks: a
+closed block is read from the store once, whole, and cached; the open part is read fresh from
+the store on every call. A late point deletes the blocks it falls into (``invalidate``, fed by
+the bus); the TTLs bound what an invalidation cannot reach (a read in flight that re-caches the
 old block, a node that missed the batch). L1 is a bounded LRU with a TTL; L2 is Redis when
-``DASHBOARD_REDIS_URL`` is set, shared by the nodes. Everything but ``RedisL2`` and
-``open_history_cache`` is pure (numpy and the standard library).
+``DASHBOARD_REDIS_URL`` is set, shared by the nodes.
 """
 
 from __future__ import annotations
@@ -29,16 +24,24 @@ from typing import Any
 import numpy as np
 
 from dashboard.metrics.frame import SeriesFrame
+from dashboard.metrics.history_plan import (
+    COLUMNS,
+    MAX_BLOCKS,
+    Span,
+    block_key,
+    concat_frames,
+    first_wanted,
+    late_blocks,
+    plan,
+    runs,
+    slice_frame,
+    split_spans,
+)
 from dashboard.metrics.model import Batch, SeriesKey
-from dashboard.metrics.steps import DAY, HOUR, RAW, STEPS, Step
+from dashboard.metrics.steps import STEPS, Step
 
 log = logging.getLogger(__name__)
 
-# Block width per step: small enough that the open block, read fresh each time, stays cheap,
-# large enough that a chart's range is a handful of blocks.
-BLOCK_MS = {"raw": HOUR, "1m": 6 * HOUR, "5m": DAY, "1h": 7 * DAY, "1d": 28 * DAY}
-# A read spanning more blocks than this bypasses the cache (an unusual explicit fine step).
-MAX_BLOCKS = 128
 L1_TTL_S = 60.0
 L1_MAX_ENTRIES = 2048
 L1_MAX_BYTES = 64 * 1024 * 1024
@@ -46,99 +49,22 @@ L2_TTL_S = 300
 # After a Redis failure, L2 is skipped for this long (a down Redis must not slow every read).
 L2_PAUSE_S = 10.0
 _FORMAT = 1
-_COLUMNS = ("min", "max", "count", "sum", "last")
 
 Loader = Callable[[SeriesKey, int, int, Step], SeriesFrame]
 
 
-# --- pure: block arithmetic and frames ----------------------------------------------------
-
-
-def block_width(step: Step) -> int:
-    """Milliseconds covered by one cache block of ``step``."""
-    return BLOCK_MS[step.name]
-
-
-def open_bucket_start(step: Step, now_ms: int) -> int:
-    """The start of the step's bucket that is still growing at ``now_ms``."""
-    return now_ms // step.width_ms * step.width_ms
-
-
-def first_wanted(start_ms: int, step: Step) -> int:
-    """The first millisecond a read returns: ``start`` for raw, its bucket's start for rollups."""
-    return start_ms if step == RAW else start_ms // step.width_ms * step.width_ms
-
-
-Span = tuple[int, int]
-
-
-def plan(start_ms: int, end_ms: int, step: Step, now_ms: int) -> tuple[list[Span], int | None]:
-    """The cacheable spans ``[lo, hi)`` a read covers, in order, and where its fresh part begins.
-
-    Spans are whole closed blocks and, for rollups, the closed prefix of the open block (up to
-    the open bucket's start, so its key changes with every new bucket); none reaches past the
-    open bucket's start. The fresh part (None when there is none) is read from the store.
-    """
-    width = block_width(step)
-    closed_until = open_bucket_start(step, now_ms)
-    wanted = first_wanted(start_ms, step)
-    block = wanted // width * width
-    spans = []
-    while block <= end_ms and block + width <= closed_until:
-        spans.append((block, block + width))
-        block += width
-    if block > end_ms:
-        return spans, None
-    if step != RAW and closed_until > max(block, wanted):
-        spans.append((block, closed_until))
-        return spans, (max(closed_until, start_ms) if end_ms >= closed_until else None)
-    return spans, max(block, start_ms)
-
-
-def slice_frame(frame: SeriesFrame, lo: int, hi: int) -> SeriesFrame:
-    """The rows of a frame whose time lies in ``[lo, hi]``."""
-    a = int(np.searchsorted(frame.ts, lo, side="left"))
-    b = int(np.searchsorted(frame.ts, hi, side="right"))
-    if a == 0 and b == len(frame):
-        return frame
-    return frame.take(np.arange(a, b))
-
-
-def concat_frames(key: SeriesKey, step: Step, frames: list[SeriesFrame]) -> SeriesFrame:
-    """One frame of consecutive frames (in time order) of one series and step."""
-    if not frames:
-        return SeriesFrame(key, step, np.empty(0, dtype=np.int64), np.empty(0))
-    frames = [f for f in frames if len(f)] or frames[:1]
-    if len(frames) == 1:
-        return frames[0]
-    cols: dict[str, Any] = {}
-    for name in _COLUMNS:
-        parts = [getattr(f, name) for f in frames]
-        cols[name] = None if any(p is None for p in parts) else np.concatenate(parts)
-    return SeriesFrame(
-        key,
-        step,
-        np.concatenate([f.ts for f in frames]),
-        np.concatenate([f.value for f in frames]),
-        **cols,
-    )
-
-
-def split_spans(frame: SeriesFrame, spans: list[Span]) -> list[SeriesFrame]:
-    """A frame cut into consecutive spans: one frame per span (empty where nothing fell)."""
-    edges = np.searchsorted(frame.ts, [lo for lo, _ in spans] + [spans[-1][1]], side="left")
-    return [frame.take(np.arange(edges[i], edges[i + 1])) for i in range(len(spans))]
+# --- the stored form of a block ---------------------------------------------------------
 
 
 def frame_nbytes(frame: SeriesFrame) -> int:
     """Bytes held by a frame's arrays."""
-    arrays = [frame.ts, frame.value, *(getattr(frame, c) for c in _COLUMNS)]
+    arrays = [frame.ts, frame.value, *(getattr(frame, c) for c in COLUMNS)]
     return sum(a.nbytes for a in arrays if a is not None) + 200
 
 
 def encode_frame(frame: SeriesFrame) -> bytes:
     """A compact binary form: a JSON header, then each column's little-endian bytes."""
-    present = [c for c in _COLUMNS if getattr(frame, c) is not None]
+    present = [c for c in COLUMNS if getattr(frame, c) is not None]
     header = json.dumps({"v": _FORMAT, "step": frame.step.name, "n": len(frame), "cols": present})
     head = header.encode()
     parts = [struct.pack("<I", len(head)), head]
@@ -163,6 +89,7 @@ def decode_frame(key: SeriesKey, data: bytes) -> SeriesFrame:
         raise ValueError("truncated cache entry")
 
     def column(dtype: str) -> np.ndarray:
+        """The next column of ``n`` values, as native ``dtype``."""
         nonlocal offset
         arr = np.frombuffer(data, dtype=dtype, count=n, offset=offset).astype(dtype[1:])
         offset += n * 8
@@ -351,7 +278,7 @@ class HistoryCache:
             if frame is not None:
                 found[span] = frame
         missing = [s for s in spans if s not in found]
-        for run in _runs(missing):
+        for run in runs(missing):
             loaded = load(key, run[0][0], run[-1][1] - 1, step)
             for span, part in zip(run, split_spans(loaded, run), strict=True):
                 found[span] = part
@@ -366,7 +293,7 @@ class HistoryCache:
 
     def _lookup(self, key: SeriesKey, text: str, step: Step, span: Span) -> SeriesFrame | None:
         """A cached span from L1, else from L2 (then kept in L1 too), else None."""
-        frame = self.l1.get((text, step.name, span))
+        frame = self.l1.get(block_key(text, step, span))
         if frame is not None:
             self.stats["l1_hits"] += 1
             return frame
@@ -380,58 +307,35 @@ class HistoryCache:
         except (ValueError, KeyError, StopIteration, struct.error):
             return None
         self.stats["l2_hits"] += 1
-        self.l1.put((text, step.name, span), frame, frame_nbytes(frame))
+        self.l1.put(block_key(text, step, span), frame, frame_nbytes(frame))
         return frame
 
     def _store(self, text: str, step: Step, span: Span, frame: SeriesFrame) -> None:
         """Keep a closed span in both levels."""
-        self.l1.put((text, step.name, span), frame, frame_nbytes(frame))
+        self.l1.put(block_key(text, step, span), frame, frame_nbytes(frame))
         if self.l2 is not None:
             self.l2.put(self.l2.key(text, step, span), encode_frame(frame))
 
     def invalidate(self, batch: Batch, now: int) -> int:
         """Forget the cached spans that the batch's points fall into; return how many keys."""
+        blocks = late_blocks(batch, now)
+        texts: dict[SeriesKey, str] = {}
         l2_keys: list[str] = []
-        forgotten = 0
-        for series in batch.series:
-            if len(series) == 0:
-                continue
-            text = ""
-            oldest = int(series.ts.min())
-            for step in STEPS:
-                width = block_width(step)
-                closed_until = open_bucket_start(step, now)
-                if oldest >= closed_until:
-                    continue  # every point is in the open bucket or later: nothing cached there
-                text = text or str(series.key)
-                late = series.ts[series.ts < closed_until]
-                for block in np.unique(late // width * width).tolist():
-                    if step == RAW and block + width > closed_until:
-                        continue  # raw caches no prefix of its open block
-                    span = (block, min(block + width, closed_until))
-                    self.l1.delete((text, step.name, span))
-                    forgotten += 1
-                    if self.l2 is not None:
-                        l2_keys.append(self.l2.key(text, step, span))
+        for key, step, span in blocks:
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = str(key)
+            self.l1.delete(block_key(text, step, span))
+            if self.l2 is not None:
+                l2_keys.append(self.l2.key(text, step, span))
         if self.l2 is not None:
             self.l2.delete(l2_keys)
-        return forgotten
+        return len(blocks)
 
     def close(self) -> None:
         """Release the L2 connection."""
         if self.l2 is not None:
             self.l2.close()
-
-
-def _runs(spans: list[Span]) -> list[list[Span]]:
-    """Adjacent spans grouped into runs (each run is one store read)."""
-    runs: list[list[Span]] = []
-    for span in spans:
-        if runs and runs[-1][-1][1] == span[0]:
-            runs[-1].append(span)
-        else:
-            runs.append([span])
-    return runs
 
 
 def open_history_cache(redis_url: str = "", prefix: str = "dashboard") -> HistoryCache:

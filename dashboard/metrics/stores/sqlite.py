@@ -1,4 +1,9 @@
-"""The embedded store: SQLite in WAL mode, batched and idempotent on (series, timestamp)."""
+"""The embedded store: SQLite in WAL mode, batched and idempotent on (series, timestamp).
+
+Every point is kept at millisecond resolution; a point given again for a stored (series,
+timestamp) replaces its value, the last one given in a batch winning. Rollups are aggregated
+from the raw points by the query, so a replaced value can never leave a stale bucket behind.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,31 @@ CREATE TABLE IF NOT EXISTS points (
     value REAL NOT NULL,
     PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
+"""
+
+# The last value given wins; an equal value rewrites nothing.
+UPSERT_SQL = (
+    "INSERT INTO points (series_id, ts, value) VALUES (?, ?, ?)"
+    " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
+    " WHERE value IS NOT excluded.value"
+)
+SPAN_SQL = (
+    "UPDATE series SET first_ts = min(coalesce(first_ts, ?), ?),"
+    " last_ts = max(coalesce(last_ts, ?), ?),"
+    " unit = CASE WHEN ? != '' THEN ? ELSE unit END WHERE id = ?"
+)
+RAW_SQL = "SELECT ts, value FROM points WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts"
+# Buckets of width ``w`` (given three times) in ``[lo, hi)``, each with its last point's value.
+ROLLUP_SQL = """
+WITH b AS (
+    SELECT ts / ? * ? AS start, min(value) AS mn, max(value) AS mx,
+           sum(value) AS sm, count(*) AS cnt, max(ts) AS last_ts
+    FROM points WHERE series_id = ? AND ts >= ? AND ts < ?
+    GROUP BY ts / ?
+)
+SELECT b.start, b.mn, b.mx, b.sm, b.cnt, p.value
+FROM b JOIN points p ON p.series_id = ? AND p.ts = b.last_ts
+ORDER BY b.start
 """
 
 
@@ -74,7 +104,7 @@ class SQLiteStore:
         return sid
 
     def write(self, batch: Batch) -> int:
-        """Insert the batch in one transaction; points already stored are kept as they are."""
+        """Store the batch in one transaction; a point given again replaces the one stored."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -83,23 +113,11 @@ class SQLiteStore:
                         continue
                     sid = self._series_id(s.key, s.unit)
                     self._conn.executemany(
-                        "INSERT OR IGNORE INTO points (series_id, ts, value) VALUES (?, ?, ?)",
+                        UPSERT_SQL,
                         zip([sid] * len(s), s.ts.tolist(), s.values.tolist(), strict=True),
                     )
-                    self._conn.execute(
-                        "UPDATE series SET first_ts = min(coalesce(first_ts, ?), ?),"
-                        " last_ts = max(coalesce(last_ts, ?), ?),"
-                        " unit = CASE WHEN ? != '' THEN ? ELSE unit END WHERE id = ?",
-                        (
-                            int(s.ts[0]),
-                            int(s.ts[0]),
-                            int(s.ts[-1]),
-                            int(s.ts[-1]),
-                            s.unit,
-                            s.unit,
-                            sid,
-                        ),
-                    )
+                    first, last = int(s.ts.min()), int(s.ts.max())
+                    self._conn.execute(SPAN_SQL, (first, first, last, last, s.unit, s.unit, sid))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -127,31 +145,14 @@ class SQLiteStore:
                 return empty_frame(key, step)
             sid = int(row[0])
             if step == RAW:
-                rows = self._conn.execute(
-                    "SELECT ts, value FROM points WHERE series_id = ? AND ts BETWEEN ? AND ?"
-                    " ORDER BY ts",
-                    (sid, start_ms, end_ms),
-                ).fetchall()
+                rows = self._conn.execute(RAW_SQL, (sid, start_ms, end_ms)).fetchall()
                 if not rows:
                     return empty_frame(key, step)
                 arr = np.asarray(rows, dtype=np.float64)
                 return SeriesFrame(key, step, arr[:, 0].astype(np.int64), arr[:, 1])
             w = step.width_ms
             lo, hi = start_ms // w * w, (end_ms // w + 1) * w
-            rows = self._conn.execute(
-                """
-                WITH b AS (
-                    SELECT ts / ? * ? AS start, min(value) AS mn, max(value) AS mx,
-                           sum(value) AS sm, count(*) AS cnt, max(ts) AS last_ts
-                    FROM points WHERE series_id = ? AND ts >= ? AND ts < ?
-                    GROUP BY ts / ?
-                )
-                SELECT b.start, b.mn, b.mx, b.sm, b.cnt, p.value
-                FROM b JOIN points p ON p.series_id = ? AND p.ts = b.last_ts
-                ORDER BY b.start
-                """,
-                (w, w, sid, lo, hi, w, sid),
-            ).fetchall()
+            rows = self._conn.execute(ROLLUP_SQL, (w, w, sid, lo, hi, w, sid)).fetchall()
         if not rows:
             return empty_frame(key, step)
         arr = np.asarray(rows, dtype=np.float64)

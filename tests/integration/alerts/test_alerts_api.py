@@ -189,3 +189,42 @@ def test_rule_api_validates_and_snoozes(client):
     assert listed[0]["snoozed_until"] > time.time() * 1000
     assert client.delete("/api/v1/alerts/rules/errors-high").status_code == 200
     assert client.delete("/api/v1/alerts/rules/errors-high").status_code == 404
+
+
+def test_a_snooze_that_has_ended_lists_as_0_and_errors_keep_their_json(app, client):
+    """The one meaning of a snooze in the API, and each error's exact answer."""
+    assert client.post("/api/v1/alerts/rules", json=RULE).status_code == 201
+    app.extensions["dashboard"].alerts.store.snooze("errors-high", 1)  # ended long ago
+    assert client.get("/api/v1/alerts/rules").get_json()["rules"][0]["snoozed_until"] == 0
+    snooze = "/api/v1/alerts/rules/errors-high/snooze"
+    assert client.post(snooze, json={"minutes": 0}).get_json() == {
+        "rule_id": "errors-high",
+        "snoozed_until": 0,
+    }
+    for minutes in (10_081, -1, True, "5"):
+        bad = client.post(snooze, json={"minutes": minutes})
+        assert bad.status_code == 400
+        assert bad.get_json() == {"error": "bad snooze", "detail": "minutes: 0 to 10080"}
+    missing = client.post("/api/v1/alerts/rules/nope/snooze", json={"minutes": 5})
+    assert missing.status_code == 404
+    assert missing.get_json() == {"error": "unknown rule", "detail": "nope"}
+    assert client.get("/api/v1/alerts/rules/nope").get_json() == {
+        "error": "unknown rule",
+        "detail": "nope",
+    }
+    assert client.get("/api/v1/alerts/rules/errors-high").get_json()["name"] == "Errors high"
+    put = client.put("/api/v1/alerts/rules/other", json=RULE)
+    assert put.status_code == 404 and put.get_json()["detail"] == "other"
+    updated = client.put("/api/v1/alerts/rules/errors-high", json={**RULE, "threshold": 0.1})
+    assert updated.status_code == 200 and updated.get_json()["threshold"] == 0.1
+    exists = client.post("/api/v1/alerts/rules", json=RULE)
+    assert exists.get_json() == {"error": "rule exists", "detail": "errors-high"}
+    invalid = client.put("/api/v1/alerts/rules/errors-high", json={**RULE, "severity": "x"})
+    assert invalid.status_code == 400 and invalid.get_json()["error"] == "invalid rule"
+    ack = client.post("/api/v1/alerts/events/99/ack")
+    assert ack.status_code == 404
+    assert ack.get_json() == {"error": "unknown event", "detail": 99}
+    assert client.post(f"/api/v1/alerts/events/{2**63}/ack").status_code == 404
+    assert client.get("/api/v1/alerts/events?limit=x").status_code == 400
+    events = client.get(f"/api/v1/alerts/events?limit=0&since={2**70}").get_json()
+    assert events == {"events": [], "firing": []}

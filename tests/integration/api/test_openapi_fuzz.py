@@ -41,6 +41,7 @@ from tests.integration.ingest.test_ingest_fuzz import (
     mutated_batches,
     random_documents,
 )
+from tests.integration.ingest.test_receivers_fuzz import snappy_block
 
 EXAMPLES_PER_OPERATION = max(1, int(30 * FUZZ_SCALE))
 SOCKET_EXAMPLES = max(1, int(1000 * FUZZ_SCALE))
@@ -56,11 +57,23 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-INGEST_OPERATIONS = {"ingest", "ingestPrometheus"}
+INGEST_OPERATIONS = {
+    "ingest",
+    "ingestPrometheus",
+    "prometheusRemoteWrite",
+    "otlpMetrics",
+    "influxWriteV2",
+    "influxWriteV1",
+}
 # resources that exist, so path parameters reach past the 404 too (seeded by `seeded_guard`)
 KNOWN_PATH_VALUES = {"dashboard_id": "default", "rule_id": "fuzz-rule", "name": "fuzz-token"}
 SEED_RULE = {"id": "fuzz-rule", "condition": "above", "threshold": 1, "series": {"name": "seed"}}
 
+# remote write and OTLP take protobuf: random bytes, bare or as a snappy block
+schemathesis.openapi.media_type(
+    "application/x-protobuf",
+    st.binary(max_size=200) | st.binary(max_size=200).map(snappy_block),
+)
 SCHEMA = schemathesis.openapi.from_dict(
     json.loads(SPEC_PATH.read_text(encoding="utf-8")),
     config=schemathesis.Config.from_dict(
@@ -125,7 +138,8 @@ def test_the_description_is_public_and_names_every_api_route(anon_client, app):
     served = {
         (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.unknown_route"
+        if (rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("receivers."))
+        and rule.endpoint != "api.unknown_route"
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert described == served

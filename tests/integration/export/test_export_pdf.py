@@ -81,6 +81,25 @@ def test_without_chromium_the_api_says_how_to_get_it(settings):
     app.extensions["dashboard"].close()
 
 
+def test_refusals_say_why_in_the_api_shape(demo_app, settings):
+    """Unknown dashboard 404, an empty range 400; without Chromium a 503 comes first, with a
+    Retry-After."""
+    client = sign_in(demo_app.test_client(), "admin", ADMIN_PASSWORD)
+    missing = client.get("/api/v1/export.pdf?dashboard=nope")
+    assert missing.status_code == 404
+    assert missing.get_json() == {"error": "unknown dashboard", "detail": "nope"}
+    empty = client.get("/api/v1/export.pdf?start=1000&end=1000")
+    assert empty.status_code == 400
+    assert empty.get_json() == {"error": "bad parameter", "detail": "start: must be before end"}
+    settings.chromium_path = "/nonexistent/chromium"
+    app = create_app(settings)
+    client = sign_in(app.test_client(), "admin", ADMIN_PASSWORD)
+    response = client.get("/api/v1/export.pdf?dashboard=nope&start=x")
+    assert response.status_code == 503 and "Retry-After" in response.headers
+    assert response.get_json()["error"] == "PDF export unavailable"
+    app.extensions["dashboard"].close()
+
+
 def test_report_needs_a_session(demo_app):
     """Anonymous callers get 401."""
     assert demo_app.test_client().get("/api/v1/export.pdf").status_code == 401

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from dashboard.app import start_node_pollers
+from dashboard.background import start_node_pollers
 from ingest.pollers import Poller, start_pollers
 from tests.conftest import TOKEN
 

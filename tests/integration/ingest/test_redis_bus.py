@@ -14,11 +14,17 @@ import numpy as np
 import pytest
 import redis
 
+from dashboard.alerts.engine import validate_rule
+from dashboard.alerts.store import AlertStore
+from dashboard.background import start_worker_alerts
+from dashboard.db.appdb import open_app_db
 from dashboard.metrics.model import Batch, SeriesKey, make_points
 from dashboard.metrics.steps import RAW
 from dashboard.metrics.stores.sqlite import SQLiteStore
+from dashboard.settings import Settings
 from ingest.bus import BusBusy, BusUnavailable
 from ingest.redis_bus import RedisBus
+from ingest.worker import Worker
 
 KEY = SeriesKey.of("bus.test", {"n": "1"})
 
@@ -148,3 +154,38 @@ def test_publish_raises_bus_unavailable_when_redis_is_gone(bus, private_redis):
     private_redis.kill()
     with pytest.raises(BusUnavailable):
         bus.publish(_batch(_now(), 1))
+
+
+def test_the_worker_fires_alert_rules_on_what_any_node_published(private_redis, tmp_path):
+    """The alert tasks `dashboard worker` adds read the whole stream with a tail of their own
+    and record the rule's firing."""
+    settings = Settings(
+        _env_file=None,
+        redis_url=private_redis.url,
+        redis_prefix=f"w{uuid.uuid4().hex[:6]}",
+        database_url=f"sqlite:///{tmp_path / 'worker.db'}",
+        data_dir=tmp_path / "data",
+    )
+    rules = AlertStore(open_app_db(settings.resolved_database_url), owns_db=True)
+    rules.put_rule(
+        validate_rule(
+            {
+                "id": "bus-high",
+                "condition": "above",
+                "threshold": 1.5,
+                "for_s": 0,
+                "series": {"name": KEY.name, "labels": dict(KEY.labels)},
+            }
+        )
+    )
+    worker = Worker(settings)
+    start_worker_alerts(worker)
+    try:
+        worker.bus.publish(_batch(_now() - 5_000, 3))  # 1, 2, 3: above 1.5 from the second
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not rules.events():
+            time.sleep(0.05)
+        assert [(e["rule_id"], e["state"]) for e in rules.events()] == [("bus-high", "firing")]
+    finally:
+        worker.stop()
+        rules.close()

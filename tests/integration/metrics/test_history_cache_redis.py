@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import redis
 
+from dashboard.metrics.history_plan import block_width
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import BY_NAME, MINUTE, SECOND
 from dashboard.metrics.stores.history_cache import (
     HistoryCache,
     LRUCache,
     RedisL2,
-    block_width,
     open_history_cache,
 )
 from dashboard.metrics.stores.sqlite import SQLiteStore

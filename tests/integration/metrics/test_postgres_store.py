@@ -11,7 +11,6 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -26,14 +25,8 @@ from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.retention import retention_once, run_retention
 from dashboard.metrics.steps import BY_NAME, DAY, HOUR, MINUTE, RAW, ROLLUPS, SECOND, STEPS, Step
 from dashboard.metrics.stores import open_store
-from dashboard.metrics.stores.postgres import (
-    PostgresStore,
-    decode_raw,
-    encode_copy,
-    partition_day,
-    partition_name,
-    stage_columns,
-)
+from dashboard.metrics.stores.postgres import PostgresStore
+from dashboard.metrics.stores.postgres_sql import partition_day, partition_name
 from dashboard.runtime import Runtime
 from dashboard.telemetry import Metrics
 
@@ -113,15 +106,16 @@ def edge_dataset(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_rollups_match_a_pandas_resample_across_bucket_edges_and_partitions(store, postgres_schema):
-    """Written out of order in batches, with replays, every rollup equals pandas' resample of
-    the first-written raw points; rollup reads keep working with raw data gone."""
+    """Written out of order in batches, with a rewrite, every rollup equals pandas' resample of
+    the last-written raw points; rollup reads keep working with raw data gone."""
     rng = np.random.default_rng(11)
     ts, values = edge_dataset(rng)
     parts = np.array_split(rng.permutation(ts.size), 6)
     for idx in parts:
         store.write(batch(CPU, ts[idx], values[idx], "%"))
     replay = parts[2]
-    store.write(batch(CPU, ts[replay], values[replay] + 1000))  # rewrites keep the first value
+    values[replay] += 1000
+    store.write(batch(CPU, ts[replay], values[replay]))  # a rewrite replaces the values
     store.write(batch(MEM, ts[:50], -values[:50]))
 
     assert {partition_name(D - DAY), partition_name(D)} <= set(store.partitions())
@@ -154,24 +148,6 @@ def test_rollups_match_a_pandas_resample_across_bucket_edges_and_partitions(stor
     for step in ROLLUPS:
         again = store.query(CPU, int(ts[0]), int(ts[-1]), step)
         np.testing.assert_array_equal(again.value, full[step.name].value)
-
-
-def test_a_replay_adds_nothing_and_a_rewrite_keeps_the_first_value(store):
-    """Writing the same points again changes no raw point and no rollup."""
-    ts = D + np.arange(0, 600, 7) * SECOND
-    store.write(batch(CPU, ts, np.arange(ts.size, dtype=float)))
-    before = {s.name: store.query(CPU, D, D + DAY, s) for s in STEPS}
-    assert store.write_counted(batch(CPU, ts, np.zeros(ts.size))) == 0
-    more = np.concatenate([ts[:10], ts[-1] + np.arange(1, 4) * SECOND])
-    assert store.write_counted(batch(CPU, more, np.full(more.size, 99.0))) == 3
-    raw = store.query(CPU, D, D + DAY, RAW)
-    assert raw.value[:10].tolist() == list(range(10))
-    assert raw.value[-3:].tolist() == [99.0] * 3
-    for step in ROLLUPS:
-        frame = store.query(CPU, D, D + DAY, step)
-        assert int(frame.count.sum()) == ts.size + 3
-        assert frame.min[0] == before[step.name].min[0] == 0.0
-    assert store.write(Batch()) == 0
 
 
 def test_concurrent_writers_of_the_same_buckets_count_each_point_once(store):
@@ -231,15 +207,15 @@ def test_retention_drops_exactly_what_is_past_its_tier(store, postgres_schema):
         unit = DAY if step == RAW else step.width_ms
         return starts // unit * unit + unit > now - step.retention_ms
 
-    rt = SimpleNamespace(store=store, metrics=Metrics())
-    dropped = retention_once(rt, now)
+    metrics = Metrics()
+    dropped = retention_once(store=store, metrics=metrics, now_ms=now)
     for step in STEPS:
         frame = before[step.name]
         keep = kept(step, frame.ts)
         assert dropped[step.name] == int((~keep).sum()) > 0
         after = store.query(CPU, 0, now, step)
         np.testing.assert_array_equal(after.ts, frame.ts[keep])
-        counted = rt.metrics.registry.get_sample_value(
+        counted = metrics.registry.get_sample_value(
             "dashboard_retention_dropped_total", {"tier": step.name}
         )
         assert counted == dropped[step.name]
@@ -268,7 +244,7 @@ def test_retention_drops_exactly_what_is_past_its_tier(store, postgres_schema):
 def test_the_retention_task_runs_at_once_then_every_hour(store):
     """``run_retention`` applies retention, counts it, then sleeps an hour between runs."""
     store.write(batch(CPU, [D, D + 1], [1.0, 2.0]))
-    rt = SimpleNamespace(store=store, metrics=Metrics())
+    metrics = Metrics()
     sleeps: list[float] = []
 
     class Stop(Exception):
@@ -280,10 +256,10 @@ def test_the_retention_task_runs_at_once_then_every_hour(store):
             raise Stop
 
     with pytest.raises(Stop):
-        run_retention(rt, sleep, clock=lambda: D + 3 * DAY)
+        run_retention(store=store, metrics=metrics, sleep=sleep, clock=lambda: D + 3 * DAY)
     assert sleeps == [3600.0, 3600.0]
     assert (
-        rt.metrics.registry.get_sample_value("dashboard_retention_dropped_total", {"tier": "raw"})
+        metrics.registry.get_sample_value("dashboard_retention_dropped_total", {"tier": "raw"})
         == 2.0
     )
     assert len(store.query(CPU, 0, D + DAY, RAW)) == 0
@@ -448,29 +424,3 @@ def test_greenlets_share_the_pool_without_blocking_the_loop(postgres_schema):
     ticks_during_sleep, stored = map(int, done.stdout.split())
     assert stored == 1200
     assert ticks_during_sleep >= 10  # ~50 expected; a blocked loop gives 0
-
-
-# --- pure helpers ---------------------------------------------------------------------------
-
-
-def test_partition_names_are_utc_days_and_parse_back() -> None:
-    """``points_pYYYYMMDD`` names the UTC day and gives its first millisecond back."""
-    assert partition_name(D) == "points_p20231115"
-    assert partition_day("points_p20231115") == D
-    assert partition_day("points") is None and partition_day("rollup_1m") is None
-
-
-def test_staged_rows_are_sorted_with_the_first_value_per_timestamp() -> None:
-    """Staging keeps the first of duplicate points (as the stores do), sorted by series, time."""
-    sid, ts, value = stage_columns(
-        [
-            (2, np.array([5, 1]), np.array([50.0, 10.0])),
-            (1, np.array([3]), np.array([3.0])),
-            (2, np.array([5]), np.array([99.0])),
-        ]
-    )
-    assert sid.tolist() == [1, 2, 2] and ts.tolist() == [3, 1, 5] and value.tolist() == [3, 10, 50]
-    payload = encode_copy(sid, ts, value)
-    assert payload.startswith(b"PGCOPY\n\xff\r\n\x00") and payload.endswith(b"\xff\xff")
-    assert len(payload) == 19 + 3 * (2 + 3 * 4 + 4 + 8 + 8) + 2
-    assert decode_raw(None)[0].size == 0

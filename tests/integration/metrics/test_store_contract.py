@@ -1,9 +1,11 @@
-"""One contract for every MetricStore: memory (the hot store), SQLite, and PostgreSQL.
+"""One contract for every MetricStore: the hot store, SQLite, and PostgreSQL.
 
-Points in the contract are at least a second apart (the hot store keeps one point a second) and
-within the last day of real time (``dashboard.clock.now_ms``). A new store joins the contract
-by adding its factory to ``FACTORIES``; the ``store`` fixture is parametrised over its keys.
-PostgreSQL uses the server on 127.0.0.1 (skipped, and reported, when it is absent).
+The resolution rule: every point is kept at millisecond resolution, in time order; a point
+given again for a stored (series, timestamp) replaces it (the last of a batch winning), and
+every rollup follows. Points are within the last day of real time (``dashboard.clock.now_ms``).
+A new store joins the contract by adding its factory to ``FACTORIES``; the ``store`` fixture is
+parametrised over its keys. PostgreSQL uses the server on 127.0.0.1 (skipped, and reported,
+when it is absent).
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints, make_points
 from dashboard.metrics.steps import BY_NAME, HOUR, MINUTE, RAW, ROLLUPS, SECOND
 from dashboard.metrics.store_interface import MetricStore
-from dashboard.metrics.stores.memory import MemoryStore
+from dashboard.metrics.stores.hot import HotStore
 from dashboard.metrics.stores.sqlite import SQLiteStore
 
 Factory = Callable[[pytest.FixtureRequest, Path], MetricStore]
 
 
-def _memory(request: pytest.FixtureRequest, tmp_path: Path) -> MetricStore:
-    """The in-memory hot store."""
-    return MemoryStore()
+def _hot(request: pytest.FixtureRequest, tmp_path: Path) -> MetricStore:
+    """The hot store: compressed in-memory series, every point at ms resolution."""
+    return HotStore()
 
 
 def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> MetricStore:
@@ -45,7 +47,7 @@ def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> MetricStore:
 
 
 FACTORIES: dict[str, Factory] = {
-    "memory": _memory,
+    "hot": _hot,
     "sqlite": _sqlite,
     "postgres": _postgres,
 }
@@ -199,36 +201,96 @@ def test_list_series_gives_keys_units_and_time_spans(store):
     }
 
 
-# --- idempotence --------------------------------------------------------------------------
+# --- the resolution rule -------------------------------------------------------------------
 
 
-def test_replays_add_nothing_and_a_rewrite_keeps_the_first_value(store):
-    """Idempotent on (series, timestamp): replays store nothing twice, rewrites change nothing."""
+def _assert_all_rollups(store: MetricStore, s: SeriesPoints, start: int, end: int) -> None:
+    """Every rollup step over ``[start, end]`` equals the pandas buckets of ``s``."""
+    for step in ROLLUPS:
+        _assert_rollup(
+            store.query(s.key, start, end, step), _expected_rollup(s, start, end, step.width_ms)
+        )
+
+
+def test_replays_add_nothing_and_a_rewrite_replaces_the_value(store):
+    """Idempotent on (series, timestamp): replays store nothing twice; a rewrite replaces the
+    stored value, and every rollup (min, max, sum, count, last) follows the new value."""
     t0 = _base()
     s = _series(CPU, t0, 120, seed=7)
     store.write(Batch([s]))
     store.write(Batch([s]))  # the same batch again
     store.write(Batch([_part(s, slice(30, 90))]))  # a part of it again
-    # the first 5 timestamps again with other values, together with 5 new points
+    frame = store.query(CPU, t0, t0 + HOUR, RAW)
+    assert (frame.ts.tolist(), frame.value.tolist()) == (s.ts.tolist(), s.values.tolist())
+    _assert_all_rollups(store, s, t0, t0 + HOUR)
+    # the first 5 timestamps (a bucket's min and max among them) and the last one again with
+    # other values, together with 5 new points
+    new_ts = s.ts[-1] + np.arange(1, 6) * SECOND
+    values = s.values.copy()
+    values[:5] = [1000.0, -1000.0, 0.5, 0.25, 3.0]
+    values[-1] = -3.0
     rewrite = make_points(
         CPU,
-        np.concatenate([s.ts[:5], s.ts[-1] + np.arange(1, 6) * SECOND]),
-        np.concatenate([s.values[:5] + 1000, np.arange(5, dtype=float)]),
+        np.concatenate([s.ts[:5], s.ts[-1:], new_ts]),
+        np.concatenate([values[:5], values[-1:], np.arange(5, dtype=float)]),
     )
     store.write(Batch([rewrite]))
+    want = make_points(
+        CPU, np.concatenate([s.ts, new_ts]), np.concatenate([values, np.arange(5, dtype=float)])
+    )
     frame = store.query(CPU, t0, t0 + HOUR, RAW)
-    assert frame.ts.tolist() == s.ts.tolist() + (s.ts[-1] + np.arange(1, 6) * SECOND).tolist()
-    assert frame.value.tolist() == s.values.tolist() + [0.0, 1.0, 2.0, 3.0, 4.0]
-    # the rollups saw each point once, with its first value
-    both = make_points(CPU, frame.ts, frame.value)
-    for step in ("1m", "5m", "1h"):
-        width = BY_NAME[step].width_ms
-        _assert_rollup(
-            store.query(CPU, t0, t0 + HOUR, BY_NAME[step]),
-            _expected_rollup(both, t0, t0 + HOUR, width),
-        )
+    assert frame.ts.tolist() == want.ts.tolist()
+    assert frame.value.tolist() == want.values.tolist()
+    _assert_all_rollups(store, want, t0, t0 + HOUR)
+    store.write(Batch([rewrite]))  # replaying the rewrite changes nothing more
+    assert store.query(CPU, t0, t0 + HOUR, RAW).value.tolist() == want.values.tolist()
+    _assert_all_rollups(store, want, t0, t0 + HOUR)
     info = {i.key: i for i in store.list_series()}[CPU]
-    assert (info.first_ts, info.last_ts) == (t0, int(s.ts[-1]) + 5 * SECOND)
+    assert (info.first_ts, info.last_ts) == (t0, int(new_ts[-1]))
+
+
+def test_the_last_of_equal_timestamps_in_one_batch_wins(store):
+    """Within a batch, a timestamp given twice keeps the value given last, in raw and rollups,
+    whether the points come in one series entry, unsorted, or in two entries of one series."""
+    t0 = _base()
+    ts = t0 + np.array([3, 1, 2, 1, 3, 1], dtype=np.int64) * SECOND
+    store.write(Batch([SeriesPoints(CPU, ts, np.array([30.0, 10, 20, 11, 31, 12]))]))
+    store.write(
+        Batch(
+            [
+                SeriesPoints(CPU, ts[:3], np.array([40.0, 5, 6])),
+                SeriesPoints(CPU, ts[:1], np.array([41.0])),
+            ]
+        )
+    )
+    frame = store.query(CPU, t0, t0 + MINUTE, RAW)
+    assert frame.ts.tolist() == [t0 + SECOND, t0 + 2 * SECOND, t0 + 3 * SECOND]
+    assert frame.value.tolist() == [5.0, 6.0, 41.0]
+    _assert_all_rollups(store, make_points(CPU, frame.ts, [5.0, 6.0, 41.0]), t0, t0 + MINUTE)
+
+
+def test_every_point_is_kept_at_millisecond_resolution(store):
+    """Points a millisecond apart (every millisecond of one second, and either side of it),
+    written out of order, are all kept in time order; replaced ones keep their place; rollups
+    fold every point."""
+    t0 = _base() + 30 * SECOND
+    rng = np.random.default_rng(3)
+    burst = t0 + np.arange(SECOND, dtype=np.int64)
+    edges = t0 + np.array([-1, SECOND - 1, SECOND, SECOND + 1], dtype=np.int64)
+    ts = np.concatenate([burst, edges])
+    values = np.round(rng.normal(0, 100, ts.size), 2)
+    order = rng.permutation(ts.size)
+    for part in np.array_split(order, 7):  # out of order, in batches
+        store.write(Batch([make_points(CPU, ts[part], values[part])]))
+    values[[5, 1001]] = [1e6, -1e6]  # two of them again, with other values
+    store.write(Batch([make_points(CPU, ts[[5, 1001]], values[[5, 1001]])]))
+    want = make_points(CPU, ts, values)
+    frame = store.query(CPU, t0 - SECOND, t0 + 2 * SECOND, RAW)
+    assert frame.ts.tolist() == want.ts.tolist()
+    assert frame.value.tolist() == want.values.tolist()
+    _assert_all_rollups(store, want, t0 - HOUR, t0 + HOUR)
+    info = {i.key: i for i in store.list_series()}[CPU]
+    assert (info.first_ts, info.last_ts) == (int(want.ts[0]), int(want.ts[-1]))
 
 
 # --- rollups ----------------------------------------------------------------------------

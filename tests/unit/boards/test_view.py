@@ -1,4 +1,5 @@
-"""The view a page URL asks for: label filter, pie drill, breadcrumb, KPI change, summaries."""
+"""The view a page URL asks for: label filter, pie drill, breadcrumb, KPI change (summaries:
+tests/unit/metrics/test_summary.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from dashboard.boards.view import (
     period_change,
     slice_label,
     span_text,
-    summarize,
     varying_labels,
 )
 
@@ -131,22 +131,6 @@ def test_durations_and_spans_read_as_people_write_them():
     assert span_text(T14, T14 + 30 * HOUR) == "11-29 14:00 – 11-30 20:00 UTC"
 
 
-def test_a_summary_reads_raw_points_or_rollup_buckets():
-    """Raw: plain statistics; rollups: min/max of the buckets, avg weighted by their counts."""
-    raw = summarize([3.0, 1.0, math.nan, 5.0])
-    assert raw == {"last": 5.0, "min": 1.0, "max": 5.0, "avg": 3.0, "sum": 9.0}
-    rolled = summarize(
-        [2.0, 10.0],
-        mins=[1.0, 8.0],
-        maxs=[3.0, 12.0],
-        sums=[6.0, 10.0],
-        counts=[3, 1],
-        lasts=[2.5, 9.0],
-    )
-    assert rolled == {"last": 9.0, "min": 1.0, "max": 12.0, "avg": 4.0, "sum": 16.0}
-    assert summarize([])["avg"] is None and summarize([math.nan])["last"] is None
-
-
 def crumbs(search):
     """The breadcrumb texts and the query of each link."""
     return [(c["text"], parse_qs(c["href"].lstrip("?"))) for c in breadcrumbs(search, "Ops", "ops")]
@@ -195,3 +179,35 @@ def test_a_zoom_without_a_preset_goes_back_to_the_default_range():
     live = crumbs("?range=1h&drill=p:route=/")
     assert [t for t, _ in live] == ["Ops", "Last hour", "route=/"]
     assert live[2][1]["range"] == ["1h"]
+
+
+def test_a_page_url_is_read_into_its_dashboard_range_filter_and_drill():
+    """``read_search`` reads every part of the URL a view needs, with its defaults."""
+    from dashboard.boards.view import read_search
+
+    query = read_search("?dashboard=ops&range=6h&filter=region%3Deu&drill=pie:route%3D%2Fapi")
+    assert query.search.startswith("?dashboard=ops")
+    assert (query.dashboard_id, query.live, query.preset) == ("ops", True, "6h")
+    assert query.rng == {"from": "now-6h", "to": "now"}
+    assert query.label_filter == {"region": "eu"} and query.typed_filter == "region=eu"
+    assert query.filter_note == "Only series with region=eu"
+    assert query.drill == ("pie", {"route": "/api"})
+    empty = read_search(None)
+    assert (empty.search, empty.dashboard_id, empty.live, empty.preset) == ("", "default", True, "")
+    assert (empty.label_filter, empty.drill, empty.filter_note, empty.typed_filter) == (
+        {},
+        None,
+        "",
+        "",
+    )
+
+
+def test_a_bad_filter_shows_everything_and_says_why():
+    """A filter that does not parse keeps what was typed, filters nothing and explains."""
+    from dashboard.boards.view import read_search
+
+    query = read_search(f"?from={T14}&to={T14 + HOUR}&filter=region")
+    assert query.label_filter == {} and query.typed_filter == "region"
+    assert query.filter_note.endswith("; showing everything")
+    assert "is not label=value" in query.filter_note
+    assert not query.live and query.rng == {"from": T14, "to": T14 + HOUR}

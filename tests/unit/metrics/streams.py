@@ -16,7 +16,7 @@ RULES = {"1m": "1min", "5m": "5min", "1h": "1h", "1d": "1D"}
 # A stream is a seed and a list of segments; numpy draws the points of each from the seed, so
 # a segment may hold thousands of points while hypothesis shrinks only a few numbers.
 SEGMENTS = st.one_of(
-    st.tuples(st.just("burst"), st.integers(1, 3000), st.booleans()),  # within one second
+    st.tuples(st.just("burst"), st.integers(1, 6000), st.booleans()),  # within one second
     st.tuples(
         st.just("regular"),
         st.integers(1, 1500),

@@ -1,6 +1,7 @@
 """The history cache: bounded LRU with TTL, block reads equal to store reads, the open bucket
 always fresh, late points invalidating, and the compact encoding (no servers: the store behind
-the cache is the embedded SQLite store, in memory, which keeps history of any age)."""
+the cache is the embedded SQLite store, in memory, which keeps history of any age). The block
+planning itself is tested in test_history_plan.py."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import numpy as np
 import pytest
 
 from dashboard.metrics.frame import SeriesFrame
+from dashboard.metrics.history_plan import block_width
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import BY_NAME, MINUTE, RAW, SECOND, STEPS, Step
 from dashboard.metrics.stores.history_cache import (
     HistoryCache,
     LRUCache,
-    block_width,
     decode_frame,
     encode_frame,
 )
@@ -261,9 +262,3 @@ def test_encoded_frames_decode_to_the_same_frame(step: Step) -> None:
         assert back.count.dtype == np.int64
     with pytest.raises(ValueError):
         decode_frame(KEY, encode_frame(frame)[:-8])
-
-
-def test_blocks_hold_whole_buckets() -> None:
-    """Blocks are whole numbers of buckets, so no bucket straddles two blocks."""
-    for step in STEPS:
-        assert block_width(step) % step.width_ms == 0 and block_width(step) > step.width_ms

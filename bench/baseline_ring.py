@@ -1,4 +1,9 @@
-"""Time-indexed numpy ring buffers for one series, with 1m/5m/1h/1d rollups (pure).
+"""The hot store as it was until 2026-12 (bench baseline only): one-second numpy rings.
+
+Kept so the benchmarks can compare the chunked engine (``dashboard.metrics.stores.hot``) with
+it in one process; nothing in the product imports it. Its own description follows.
+
+Time-indexed numpy ring buffers for one series, with 1m/5m/1h/1d rollups.
 
 The raw ring has one slot per second (slot = second mod capacity), so a range read is a
 contiguous slice already in time order, a replayed point lands on itself, and a late point
@@ -10,11 +15,14 @@ late points and overwrites.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from dashboard.metrics.frame import SeriesFrame, SeriesInfo, empty_frame
+from dashboard.metrics.model import Batch, SeriesKey
 from dashboard.metrics.steps import DAY, RAW, ROLLUPS, SECOND, Step
 
 EMPTY = np.int64(-1)
@@ -309,3 +317,66 @@ def _recompute(level: Level, starts: np.ndarray, source: RawRing | Level) -> Non
     level.count[slots] = count
     level.last[slots] = last[rows, last_idx]
     level.last_ts[slots] = last_ts[rows, last_idx]
+
+
+class MemoryStore:
+    """Numpy ring buffers per series; the first place a live query looks."""
+
+    kind = "memory"
+
+    def __init__(self, raw_seconds: int = DAY // SECOND) -> None:
+        """An empty store keeping ``raw_seconds`` of one-second raw slots per series."""
+        self._raw_seconds = raw_seconds
+        self._rings: dict[SeriesKey, SeriesRing] = {}
+        self._units: dict[SeriesKey, str] = {}
+        self._lock = threading.Lock()
+
+    def write(self, batch: Batch) -> int:
+        """Write every series of the batch into its ring."""
+        with self._lock:
+            for series in batch.series:
+                ring = self._rings.get(series.key)
+                if ring is None:
+                    ring = self._rings[series.key] = SeriesRing(self._raw_seconds)
+                if series.unit or series.key not in self._units:
+                    self._units[series.key] = series.unit
+                ring.write(series.ts, series.values)
+        return batch.point_count
+
+    def list_series(self) -> list[SeriesInfo]:
+        """Series with at least one point held."""
+        with self._lock:
+            return [
+                SeriesInfo(key, self._units.get(key, ""), ring.oldest_ts, ring.newest_ts)
+                for key, ring in sorted(self._rings.items())
+                if ring.newest_ts >= 0
+            ]
+
+    def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
+        """Raw points or rollup buckets of one series."""
+        with self._lock:
+            ring = self._rings.get(key)
+            if ring is None:
+                return empty_frame(key, step)
+            if step == RAW:
+                ts, values = ring.read_raw(start_ms, end_ms)
+                return SeriesFrame(key, step, ts, values)
+            b = ring.read_buckets(step, start_ms, end_ms)
+        return SeriesFrame(key, step, b.start, b.avg, b.min, b.max, b.count, b.sum, b.last)
+
+    def memory_bytes(self) -> int:
+        """Bytes held by all rings."""
+        with self._lock:
+            return sum(r.nbytes for r in self._rings.values())
+
+    def newest_ts(self) -> int:
+        """The newest timestamp held, or -1."""
+        with self._lock:
+            return max((r.newest_ts for r in self._rings.values()), default=-1)
+
+    def ping(self) -> bool:
+        """Memory always answers."""
+        return True
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,154 @@
+"""Points per second through each ecosystem receiver into the embedded durable bus, beside the
+JSON API, in one run against one real ``dashboard serve``.
+
+Each receiver gets its senders' usual batch: remote write 500 samples (500 series, one sample
+each, as Prometheus sends a scrape), OTLP one export of 1,000 points (100 metrics x 10 attribute
+sets, protobuf; and the same export as OTLP/JSON), line protocol 1,000 points (200 lines x 5
+fields, as Telegraf sends). The JSON API gets the same 500 one-point series, and its usual bulk
+shape (100 series x 100 points). Bodies are encoded before the clock starts; each answer is 2xx
+only once the batch is committed, so the figure is points accepted and durable per second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import requests
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+
+from bench.live import TOKEN, running_server
+from ingest import remote_write as rw
+
+Body = tuple[str, bytes, dict[str, str], int]  # path, body, headers, points
+
+
+def _start_ms(batch: int, step_ms: int = 1000) -> int:
+    """The timestamp of a batch: an hour ago plus a second a batch."""
+    return (int(time.time()) - 3600) * 1000 + batch * step_ms
+
+
+def remote_write_bodies(batches: int, samples: int = 500) -> list[Body]:
+    """Remote write requests of ``samples`` one-sample series, as a scrape is sent."""
+    headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"}
+    out = []
+    for b in range(batches):
+        req = rw.WriteRequest()
+        for s in range(samples):
+            series = req.timeseries.add()
+            for name, value in (
+                ("__name__", "bench_cpu_seconds_total"),
+                ("cpu", str(s % 16)),
+                ("instance", "host:9100"),
+                ("job", "node"),
+                ("mode", f"m{s // 16}"),
+            ):
+                series.labels.add(name=name, value=value)
+            series.samples.add(timestamp=_start_ms(b), value=b * 1.5 + s)
+        out.append(("/api/v1/write", rw.encode(req), headers, samples))
+    return out
+
+
+def otlp_export(batch: int, metrics: int = 100, sets: int = 10) -> ExportMetricsServiceRequest:
+    """An export of ``metrics`` gauges with ``sets`` attribute sets each."""
+    req = ExportMetricsServiceRequest()
+    resource = req.resource_metrics.add()
+    attr = resource.resource.attributes.add(key="service.name")
+    attr.value.string_value = "bench"
+    scope = resource.scope_metrics.add()
+    t = _start_ms(batch) * 1_000_000
+    for m in range(metrics):
+        metric = scope.metrics.add(name=f"bench.gauge{m}", unit="ms")
+        for s in range(sets):
+            point = metric.gauge.data_points.add(time_unix_nano=t, as_double=batch + m + s / 10)
+            label = point.attributes.add(key="worker")
+            label.value.string_value = str(s)
+    return req
+
+
+def otlp_bodies(batches: int, *, as_json: bool) -> list[Body]:
+    """OTLP exports of 1,000 points, protobuf or JSON."""
+    from google.protobuf import json_format
+
+    out = []
+    for b in range(batches):
+        req = otlp_export(b)
+        if as_json:
+            body = json_format.MessageToJson(req, indent=None).encode()
+            headers = {"Content-Type": "application/json"}
+        else:
+            body, headers = req.SerializeToString(), {"Content-Type": "application/x-protobuf"}
+        out.append(("/api/v1/otlp/v1/metrics", body, headers, 1000))
+    return out
+
+
+def influx_bodies(batches: int, lines: int = 200) -> list[Body]:
+    """Line protocol bodies of ``lines`` lines of 5 fields."""
+    out = []
+    for b in range(batches):
+        t = _start_ms(b)
+        text = "\n".join(
+            f"cpu,host=h{i % 20},cpu=cpu{i // 20} usage_user={b + i * 0.5},usage_system=1.5,"
+            f"usage_idle=90.25,usage_iowait=0.5,threads={i}i {t}"
+            for i in range(lines)
+        )
+        out.append(("/api/v2/write?precision=ms", text.encode(), {}, lines * 5))
+    return out
+
+
+def json_bodies(batches: int, series: int, points: int) -> list[Body]:
+    """JSON API batches of ``series`` x ``points``."""
+    headers = {"Content-Type": "application/json"}
+    out = []
+    for b in range(batches):
+        t0 = _start_ms(b, step_ms=points * 1000)
+        metrics = [
+            {
+                "name": "bench.json",
+                "labels": {"s": str(s), "shape": f"{series}x{points}"},
+                "points": [[t0 + i * 1000, float(i + s)] for i in range(points)],
+            }
+            for s in range(series)
+        ]
+        body = json.dumps({"metrics": metrics}).encode()
+        out.append(("/api/v1/ingest", body, headers, series * points))
+    return out
+
+
+def _rate(session: requests.Session, url: str, bodies: list[Body]) -> float:
+    """Points/s of posting ``bodies`` one after another (each must be a 2xx)."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    started = time.perf_counter()
+    for path, body, headers, _ in bodies:
+        response = session.post(url + path, data=body, headers={**auth, **headers}, timeout=60)
+        response.raise_for_status()
+    return sum(b[3] for b in bodies) / (time.perf_counter() - started)
+
+
+def receivers(batches: int = 40) -> dict[str, float]:
+    """Points/s accepted (durable) by each receiver and by the JSON API, in the same run."""
+    cases: dict[str, Callable[[int], list[Body]]] = {
+        "json_500x1_points_per_s": lambda n: json_bodies(n, 500, 1),
+        "json_100x100_points_per_s": lambda n: json_bodies(max(1, n // 10), 100, 100),
+        "remote_write_500_points_per_s": remote_write_bodies,
+        "otlp_protobuf_1000_points_per_s": lambda n: otlp_bodies(n, as_json=False),
+        "otlp_json_1000_points_per_s": lambda n: otlp_bodies(n, as_json=True),
+        "influx_1000_points_per_s": influx_bodies,
+    }
+    prepared = {name: make(batches) for name, make in cases.items()}
+    warm = {name: make(2) for name, make in cases.items()}
+    out: dict[str, float] = {}
+    with running_server() as url:
+        session = requests.Session()
+        for name, bodies in prepared.items():
+            _rate(session, url, warm[name])  # first requests: caches and code paths warm
+            out[name] = _rate(session, url, bodies)
+    return out
+
+
+if __name__ == "__main__":
+    for key, value in receivers().items():
+        print(f"{key:40s} {value:12,.0f}")

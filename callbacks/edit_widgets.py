@@ -1,0 +1,340 @@
+"""Editing a dashboard's widgets in the page (editors): move, resize (buttons or drag),
+duplicate, remove, add, and a widget's settings form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, State, ctx, no_update
+
+from callbacks.page import drawn_grid, render_view
+from dashboard import auth
+from dashboard.auth.guard import current_user
+from dashboard.boards import service as boards
+from dashboard.boards.models import configure_widget, edit_widget, new_widget, place_widget
+from dashboard.metrics.model import SeriesKey, ValidationError, parse_key
+from dashboard.metrics.service import known_keys
+from dashboard.metrics.timerange import dashboard_from_search
+from dashboard.runtime import Runtime
+from layouts import ids
+from layouts.editing import series_options
+from layouts.page import VIEW_OUTPUTS
+
+REFUSED = "Only editors and admins can change dashboards."
+GONE = "This dashboard no longer exists."
+
+TOGGLE = """
+function (clicks) {
+    var on = (clicks || 0) % 2 === 1;
+    return [!on, on ? "grid editing" : "grid", on ? "Done editing" : "Edit dashboard",
+            on ? "true" : "false", on ? window.dash_clientside.no_update : true];
+}
+"""
+
+# the keyboard user who pressed a widget's Edit lands in its form
+FOCUS_TITLE = """
+function (widget) {
+    if (widget) {
+        setTimeout(function () { document.getElementById("edit-config-title").focus(); }, 0);
+    }
+    return window.dash_clientside.no_update;
+}
+"""
+
+# what the settings form shows of a widget, in the order form_values answers
+FORM_FIELDS = (
+    (ids.CONFIG_FORM, "hidden"),
+    (ids.CONFIG_WIDGET, "data"),
+    (ids.CONFIG_HEADING, "children"),
+    (ids.CONFIG_TITLE, "value"),
+    (ids.CONFIG_KIND, "value"),
+    (ids.CONFIG_AGGREGATION, "value"),
+    (ids.CONFIG_STEP, "value"),
+    (ids.CONFIG_SERIES, "options"),
+    (ids.CONFIG_SERIES, "value"),
+)
+
+
+class FormError(ValueError):
+    """The add-widget form is not filled in right (the message says what to do)."""
+
+
+def _grid_and_status() -> list[Output]:
+    """Outputs of a grid drawn again, its live config and the edit status line."""
+    return [
+        Output(ids.WIDGETS_GRID, "children", allow_duplicate=True),
+        Output(ids.LIVE_CONFIG, "data", allow_duplicate=True),
+        Output(ids.EDIT_STATUS, "children", allow_duplicate=True),
+    ]
+
+
+def _clicked() -> bool:
+    """True when a real click (not a component drawn anew) fired the callback."""
+    return ctx.triggered_id is not None and bool(ctx.triggered and ctx.triggered[0]["value"])
+
+
+def _saved_view(
+    rt: Runtime, search: str | None, changed: dict[str, Any], note: str
+) -> tuple[Any, ...]:
+    """Save an edited dashboard as the signed-in user: the grid drawn again, its live config
+    and ``note`` (or why it was not saved)."""
+    try:
+        saved = boards.save_dashboard(store=rt.dashboards, dashboard=changed, user=current_user())
+    except boards.EditRefused:
+        return no_update, no_update, REFUSED
+    except ValidationError as exc:
+        return no_update, no_update, f"Not saved: {exc}"
+    return (*drawn_grid(rt, saved, search), note)
+
+
+def _editable_dashboard(rt: Runtime, search: str | None) -> dict[str, Any] | str:
+    """The URL's saved dashboard when the signed-in user may edit it, else the status text."""
+    if not auth.can_edit(current_user()):
+        return REFUSED
+    dash = boards.find_dashboard(store=rt.dashboards, dashboard_id=dashboard_from_search(search))
+    return GONE if dash is None else dash
+
+
+def parse_labels(text: str | None) -> dict[str, str]:
+    """``{"region": "eu"}`` from ``region=eu`` (comma-separated k=v pairs); FormError else."""
+    pairs = {}
+    for pair in filter(None, (text or "").split(",")):
+        k, sep, v = pair.partition("=")
+        if not sep:
+            raise FormError("Labels: write k=v pairs, comma-separated.")
+        pairs[k.strip()] = v.strip()
+    return pairs
+
+
+def edited(
+    dash: dict[str, Any],
+    trigger: Any,
+    kind: str,
+    metric: str | None,
+    labels: str | None,
+    title: str | None,
+) -> tuple[dict[str, Any], str]:
+    """The dashboard with a toolbar's edit or the added widget, and the status note; FormError
+    when the form is not filled in right, ValueError when the edit cannot be made."""
+    if isinstance(trigger, dict):
+        changed = edit_widget(dash, str(trigger["widget"]), str(trigger["op"]))
+        return changed, f"{trigger['op'].capitalize()}: {trigger['widget']}"
+    if not metric:
+        raise FormError("Pick a metric to add.")
+    pairs = parse_labels(labels)
+    changed = new_widget(dash, kind=kind, title=(title or "").strip(), name=metric, labels=pairs)
+    return changed, f"Added {changed['widgets'][-1]['title']}"
+
+
+def register(app: Dash, rt: Runtime) -> None:
+    """Register the widget editing callbacks on ``app``."""
+    app.clientside_callback(
+        TOGGLE,
+        Output(ids.EDIT_FORM, "hidden"),
+        Output(ids.WIDGETS_GRID, "className"),
+        Output(ids.EDIT_TOGGLE, "children"),
+        Output(ids.EDIT_TOGGLE, "aria-pressed"),
+        Output(ids.CONFIG_FORM, "hidden", allow_duplicate=True),
+        Input(ids.EDIT_TOGGLE, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    register_controls(app, rt)
+    register_edit(app, rt)
+    register_drop(app, rt)
+    register_form(app, rt)
+    register_save(app, rt)
+
+
+def register_controls(app: Dash, rt: Runtime) -> None:
+    """The grid's edit controls are drawn the first time edit mode is switched on."""
+
+    @app.callback(
+        Output(ids.WIDGETS_GRID, "children", allow_duplicate=True),
+        Output(ids.LIVE_CONFIG, "data", allow_duplicate=True),
+        Output(ids.EDIT_DRAWN, "data", allow_duplicate=True),
+        Input(ids.EDIT_TOGGLE, "n_clicks"),
+        State(ids.EDIT_DRAWN, "data"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def draw_controls(clicks: int | None, drawn: bool, search: str | None) -> tuple[Any, ...]:
+        """The grid again with its edit controls, the first time edit mode is switched on (they
+        stay, hidden, when it is switched off)."""
+        user = current_user()
+        if drawn or not auth.can_edit(user) or (clicks or 0) % 2 == 0:
+            return no_update, no_update, no_update
+        view = dict(zip(VIEW_OUTPUTS, render_view(rt, search, user, editing=True), strict=True))
+        return (
+            view[(ids.WIDGETS_GRID, "children")],
+            view[(ids.LIVE_CONFIG, "data")],
+            view[(ids.EDIT_DRAWN, "data")],
+        )
+
+
+def register_edit(app: Dash, rt: Runtime) -> None:
+    """A widget's toolbar (move, resize, duplicate, remove) and the Add widget form."""
+
+    @app.callback(
+        Output(ids.WIDGETS_GRID, "children", allow_duplicate=True),
+        Output(ids.LIVE_CONFIG, "data", allow_duplicate=True),
+        Output(ids.EDIT_STATUS, "children"),
+        Input({"type": ids.WIDGET_EDIT, "widget": ALL, "op": ALL}, "n_clicks"),
+        Input(ids.ADD_SUBMIT, "n_clicks"),
+        State(ids.ADD_KIND, "value"),
+        State(ids.ADD_METRIC, "value"),
+        State(ids.ADD_LABELS, "value"),
+        State(ids.ADD_TITLE, "value"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def edit(
+        clicks: list[Any],
+        add: Any,
+        kind: str,
+        metric: str | None,
+        labels: str | None,
+        title: str | None,
+        search: str | None,
+    ) -> tuple[Any, ...]:
+        """Apply one edit to the saved dashboard and draw it again."""
+        if not _clicked():
+            return no_update, no_update, no_update
+        dash = _editable_dashboard(rt, search)
+        if isinstance(dash, str):
+            return no_update, no_update, dash
+        try:
+            changed, note = edited(dash, ctx.triggered_id, kind, metric, labels, title)
+        except FormError as exc:
+            return no_update, no_update, str(exc)
+        except ValueError as exc:  # an edit of a widget that is gone, say
+            return no_update, no_update, f"Not saved: {exc}"
+        return _saved_view(rt, search, changed, note)
+
+
+def register_drop(app: Dash, rt: Runtime) -> None:
+    """A widget dropped on the grid (assets/grid.js sets the store): save its new place."""
+
+    @app.callback(
+        *_grid_and_status(),
+        Input(ids.EDIT_DROP, "data"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def drop(data: Any, search: str | None) -> tuple[Any, ...]:
+        """Place the widget at the dropped ``{widget, x, y, w, h}`` and draw the grid again."""
+        if not isinstance(data, dict):
+            return no_update, no_update, no_update
+        dash = _editable_dashboard(rt, search)
+        if isinstance(dash, str):
+            return no_update, no_update, dash
+        try:
+            where = [int(data[k]) for k in ("x", "y", "w", "h")]
+            changed = place_widget(dash, str(data.get("widget")), *where)
+        except (KeyError, TypeError, ValueError) as exc:
+            return no_update, no_update, f"Not saved: {exc}"
+        x, y, w, h = where
+        return _saved_view(rt, search, changed, f"Placed {data['widget']} at {x},{y} ({w}×{h})")
+
+
+def _selected(value: str, series: list[dict[str, Any]]) -> bool:
+    """True when a dropdown value is one of the widget's own series selectors."""
+    return any(value == str(SeriesKey.of(s["name"], s.get("labels") or {})) for s in series)
+
+
+def form_values(rt: Runtime, widget: dict[str, Any]) -> tuple[Any, ...]:
+    """The settings form filled in with a widget's saved settings, one value per FORM_FIELDS."""
+    chosen = series_options(known_keys(reader=rt), widget["series"])
+    picked = [str(o["value"]) for o in chosen if _selected(o["value"], widget["series"])]
+    return (
+        False,
+        widget["id"],
+        f"Edit widget: {widget['title']}",
+        widget["title"],
+        widget["kind"],
+        widget.get("aggregation", "avg"),
+        widget.get("step", "auto"),
+        chosen,
+        picked,
+    )
+
+
+def register_form(app: Dash, rt: Runtime) -> None:
+    """A widget's settings form: opened by its Edit button, closed by Cancel."""
+    app.clientside_callback(
+        FOCUS_TITLE,
+        Output(ids.CONFIG_HEADING, "title"),
+        Input(ids.CONFIG_WIDGET, "data"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        *[Output(cid, prop) for cid, prop in FORM_FIELDS],
+        Input({"type": ids.WIDGET_CONFIG, "widget": ALL}, "n_clicks"),
+        Input(ids.CONFIG_CANCEL, "n_clicks"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def open_form(clicks: list[Any], cancel: Any, search: str | None) -> tuple[Any, ...]:
+        """Fill the form with the clicked widget's saved settings (or close it on Cancel)."""
+        unchanged = (no_update,) * len(FORM_FIELDS)
+        if not _clicked():
+            return unchanged
+        trigger = ctx.triggered_id
+        if trigger == ids.CONFIG_CANCEL:
+            return (True, None, *unchanged[2:])
+        dash = _editable_dashboard(rt, search)
+        if isinstance(dash, str) or not isinstance(trigger, dict):
+            return unchanged
+        widget = next((w for w in dash["widgets"] if w["id"] == trigger["widget"]), None)
+        return unchanged if widget is None else form_values(rt, widget)
+
+
+def register_save(app: Dash, rt: Runtime) -> None:
+    """The settings form's Save: the widget's new settings, validated, and the grid again."""
+
+    @app.callback(
+        *_grid_and_status(),
+        Output(ids.CONFIG_FORM, "hidden", allow_duplicate=True),
+        Input(ids.CONFIG_SAVE, "n_clicks"),
+        State(ids.CONFIG_WIDGET, "data"),
+        State(ids.CONFIG_TITLE, "value"),
+        State(ids.CONFIG_KIND, "value"),
+        State(ids.CONFIG_AGGREGATION, "value"),
+        State(ids.CONFIG_STEP, "value"),
+        State(ids.CONFIG_SERIES, "value"),
+        State(ids.PAGE_URL, "search"),
+        prevent_initial_call=True,
+    )
+    def save_config(
+        clicks: Any,
+        widget_id: str | None,
+        title: str | None,
+        kind: str | None,
+        aggregation: str | None,
+        step: str | None,
+        series: list[str] | None,
+        search: str | None,
+    ) -> tuple[Any, ...]:
+        """Save the form's settings for its widget, validated, and draw the grid again."""
+        if not clicks:
+            return (no_update,) * 4
+        dash = _editable_dashboard(rt, search)
+        if dash == REFUSED:
+            return no_update, no_update, REFUSED, no_update
+        if isinstance(dash, str) or not widget_id:
+            return no_update, no_update, "Pick a widget's Edit button first.", no_update
+        try:
+            keys = [parse_key(text) for text in series or []]
+            changed = configure_widget(
+                dash,
+                widget_id,
+                title=title or "",
+                kind=str(kind),
+                aggregation=str(aggregation),
+                step=str(step),
+                series=[{"name": k.name, "labels": k.label_dict} for k in keys],
+            )
+        except ValueError as exc:  # ValidationError too
+            return no_update, no_update, f"Not saved: {exc}", no_update
+        saved = _saved_view(rt, search, changed, f"Saved {title}")
+        return (*saved, True if saved[0] is not no_update else no_update)

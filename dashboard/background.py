@@ -1,0 +1,130 @@
+"""A node's background tasks (the live edge's sweeps, the bus's tail and persister, alert ticks,
+retention, pollers, the demo), and the alert tasks ``dashboard worker`` adds to its own."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from dashboard.alerts.runner import AlertService, Notifier
+from dashboard.alerts.store import AlertStore
+from dashboard.db.appdb import open_app_db
+from dashboard.extensions import socketio
+from dashboard.live import socket as live
+from dashboard.metrics.retention import run_retention
+from dashboard.runtime import Runtime
+from ingest import demo
+from ingest.pollers import TargetError, start_pollers
+from ingest.redis_bus import RedisBus
+from ingest.worker import Worker
+
+
+def start_background(server: Flask) -> None:
+    """Start the node's background tasks: session sweeps, pollers and the demo when enabled."""
+    rt: Runtime = server.extensions["dashboard"]
+    namespace = server.extensions["live_namespace"]
+    socketio.start_background_task(live.run_session_sweeper, socketio, namespace)
+    socketio.start_background_task(live.run_health_watch, socketio, namespace)
+    if hasattr(rt.store, "retention"):
+        socketio.start_background_task(
+            run_retention, store=rt.store, metrics=rt.metrics, sleep=socketio.sleep
+        )
+        rt.tasks["retention"] = "running"
+    if isinstance(rt.bus, RedisBus):
+        start_bus_tasks(rt, rt.bus)
+    else:
+        # embedded: this node evaluates the alert rules; with Redis the worker does
+        socketio.start_background_task(rt.alerts.run_ticks, socketio.sleep)
+        if rt.alerts.notifier is not None:
+            socketio.start_background_task(rt.alerts.notifier.run)
+    # with Redis and dedicated workers (persist_in_web off) the worker polls, not every web node
+    if rt.settings.poll_targets and (
+        not isinstance(rt.bus, RedisBus) or rt.settings.persist_in_web
+    ):
+        start_node_pollers(rt, socketio)
+    if rt.settings.demo:
+        socketio.start_background_task(run_demo, rt)
+
+
+def start_bus_tasks(rt: Runtime, bus: RedisBus) -> None:
+    """Tail the Redis stream into this node, and persist from it too unless workers do."""
+    socketio.start_background_task(
+        bus.run_tail, sleep=socketio.sleep, on_state=task_state(rt, "stream_tail")
+    )
+    rt.tasks["stream_tail"] = "running"
+    if rt.settings.persist_in_web:
+        name = f"web-{socket.gethostname()}-{os.getpid()}"
+        socketio.start_background_task(
+            bus.run_persister,
+            rt.store.write,
+            name,
+            sleep=socketio.sleep,
+            on_state=task_state(rt, "persister"),
+        )
+        rt.tasks["persister"] = "running"
+
+
+def start_node_pollers(rt: Runtime, socketio: SocketIO) -> None:
+    """Start one poller per DASHBOARD_POLL_TARGETS entry; a bad target stops the start."""
+    try:
+        start_pollers(
+            rt.settings,
+            publish=rt.publish,
+            spawn=lambda _name, run: socketio.start_background_task(run),
+            sleep=socketio.sleep,
+            metrics=rt.metrics,
+            tasks=rt.tasks,
+            limits=rt.limits,
+        )
+    except TargetError as exc:
+        raise SystemExit(f"DASHBOARD_POLL_TARGETS: {exc}") from None
+
+
+def run_demo(rt: Runtime) -> None:
+    """The demo source: backfill after its last stored point, then a point a second."""
+    rt.tasks["demo"] = "running"
+    try:
+        demo.run(
+            rt.publish,
+            last_ts=demo.last_demo_ts(rt.series_list()),
+            step_ms=rt.settings.demo_backfill_step_s * 1000,
+            sleep=socketio.sleep,
+        )
+    finally:
+        rt.tasks["demo"] = "stopped"
+
+
+def task_state(rt: Runtime, name: str) -> Callable[[str], None]:
+    """A callback that records a task's state for /healthz."""
+
+    def record(state: str) -> None:
+        """Keep ``state`` as the task's."""
+        rt.tasks[name] = state
+
+    return record
+
+
+def start_worker_alerts(worker: Worker) -> None:
+    """In ``dashboard worker``: evaluate the alert rules on every point of the stream, with a
+    tail of its own, and emit their events to every node's browsers through Redis."""
+    settings = worker.settings
+    emitter = SocketIO(
+        message_queue=settings.redis_url, channel=f"{settings.redis_prefix}:socketio"
+    )
+    notifier = Notifier(allow_private=settings.webhook_allow_private, sleep=worker.sleep)
+    service = AlertService(
+        AlertStore(open_app_db(settings.resolved_database_url), owns_db=True),
+        emit=lambda payload: emitter.emit("alert", payload, namespace=live.NAMESPACE),
+        notifier=notifier,
+        global_webhook=settings.alert_webhook,
+    )
+    tail = worker.new_tail()
+    tail.subscribe(service.on_batch)
+    should_stop = worker.stopping.is_set
+    worker.spawn("alert-tail", lambda: tail.run_tail(sleep=worker.sleep, should_stop=should_stop))
+    worker.spawn("alert-ticks", lambda: service.run_ticks(worker.sleep, should_stop))
+    worker.spawn("webhooks", lambda: notifier.run(should_stop))

@@ -1,0 +1,320 @@
+"""Dashboards as the HTTP views and the Dash callbacks use them: the saved dashboards (read,
+create, replace, import, delete: editors only) and what a page reads for their widgets.
+
+Errors are domain exceptions (``DashboardNotFound``, ``DashboardExists``, ``EditRefused``,
+``ValidationError``) that each caller maps to its own answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dashboard.auth import can_edit
+from dashboard.boards.models import imported_dashboard, unique_id
+from dashboard.boards.store import DashboardStore
+from dashboard.boards.view import BoardView, WidgetView, delta_view, drilled_widget, labels_match
+from dashboard.metrics.frame import SeriesFrame
+from dashboard.metrics.model import Selector, SeriesKey
+from dashboard.metrics.service import (
+    SeriesReader,
+    known_keys,
+    matching_keys,
+    read_series,
+)
+from dashboard.metrics.steps import HOUR, choose_step, step_named
+from dashboard.metrics.summary import frame_summary
+from dashboard.metrics.timerange import resolve_range
+
+if TYPE_CHECKING:
+    from dashboard.auth.users import User
+
+
+class DashboardNotFound(LookupError):
+    """No dashboard has this id."""
+
+    def __init__(self, dashboard_id: Any) -> None:
+        """The error for ``dashboard_id``."""
+        super().__init__(dashboard_id)
+        self.dashboard_id = dashboard_id
+
+
+class DashboardExists(ValueError):
+    """A new dashboard's id is taken."""
+
+    def __init__(self, dashboard_id: Any) -> None:
+        """The error for ``dashboard_id``."""
+        super().__init__(dashboard_id)
+        self.dashboard_id = dashboard_id
+
+
+class EditRefused(PermissionError):
+    """The user may not change dashboards (only editors and admins may)."""
+
+
+# --- the saved dashboards ----------------------------------------------------------------------
+
+
+def editor_name(*, user: User | None) -> str:
+    """The name of a user who may change dashboards; EditRefused for anyone else."""
+    if user is None or not can_edit(user):
+        raise EditRefused("only editors and admins can change dashboards")
+    return user.username
+
+
+def list_dashboards(*, store: DashboardStore) -> list[dict[str, Any]]:
+    """Id, title, owner and update time of every dashboard, by title."""
+    return store.list()
+
+
+def find_dashboard(*, store: DashboardStore, dashboard_id: str) -> dict[str, Any] | None:
+    """A saved dashboard by id, or None."""
+    return store.get(dashboard_id)
+
+
+def get_dashboard(*, store: DashboardStore, dashboard_id: str) -> dict[str, Any]:
+    """A saved dashboard by id; DashboardNotFound when there is none."""
+    found = store.get(dashboard_id)
+    if found is None:
+        raise DashboardNotFound(dashboard_id)
+    return found
+
+
+def save_dashboard(*, store: DashboardStore, dashboard: Any, user: User | None) -> dict[str, Any]:
+    """Validate and save (create or replace) a dashboard as ``user``; the saved form."""
+    return store.put(dashboard, owner=editor_name(user=user))
+
+
+def create_dashboard(*, store: DashboardStore, body: Any, user: User | None) -> dict[str, Any]:
+    """A new dashboard from its JSON form; DashboardExists when its id is taken."""
+    owner = editor_name(user=user)
+    if isinstance(body, dict) and store.get(str(body.get("id"))) is not None:
+        raise DashboardExists(body.get("id"))
+    return store.put(body, owner=owner)
+
+
+def replace_dashboard(
+    *, store: DashboardStore, dashboard_id: str, body: Any, user: User | None
+) -> dict[str, Any]:
+    """Replace dashboard ``dashboard_id`` (which overrides the body's id); DashboardNotFound
+    when there is none (or the body is no JSON object)."""
+    owner = editor_name(user=user)
+    if not isinstance(body, dict) or store.get(dashboard_id) is None:
+        raise DashboardNotFound(dashboard_id)
+    return store.put({**body, "id": dashboard_id}, owner=owner)
+
+
+def delete_dashboard(*, store: DashboardStore, dashboard_id: str, user: User | None) -> None:
+    """Delete a dashboard; DashboardNotFound when there is none."""
+    editor_name(user=user)
+    if not store.delete(dashboard_id):
+        raise DashboardNotFound(dashboard_id)
+
+
+def _taken(store: DashboardStore) -> Callable[[str], bool]:
+    """Whether an id names a saved dashboard."""
+    return lambda dashboard_id: store.get(dashboard_id) is not None
+
+
+def new_dashboard(*, store: DashboardStore, title: str, user: User | None) -> dict[str, Any]:
+    """An empty dashboard saved under ``title`` and a fresh id made from it."""
+    owner = editor_name(user=user)
+    new_id = unique_id(title, _taken(store))
+    body = {"id": new_id, "title": title, "schema_version": 1, "widgets": []}
+    return store.put(body, owner=owner)
+
+
+def import_dashboard(
+    *, store: DashboardStore, body: Any, title: str | None, user: User | None
+) -> dict[str, Any]:
+    """An exported dashboard saved under ``title`` (the file's own when empty) and a fresh id."""
+    owner = editor_name(user=user)
+    return store.put(imported_dashboard(body, title, _taken(store)), owner=owner)
+
+
+# --- what a page reads for a dashboard's widgets -----------------------------------------------
+
+
+def widget_keys(
+    *, reader: SeriesReader, widget: dict[str, Any], known: list[SeriesKey] | None = None
+) -> list[SeriesKey]:
+    """The series a widget shows (one frame each, in this order)."""
+    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
+    return matching_keys(reader=reader, selectors=selectors, known=known)
+
+
+def widget_frames(
+    *,
+    reader: SeriesReader,
+    widget: dict[str, Any],
+    dashboard_range: dict[str, Any],
+    now: int,
+    known: list[SeriesKey] | None = None,
+) -> list[SeriesFrame]:
+    """The frames a widget draws, one per matching series, read as its kind needs them.
+
+    ``known`` saves listing the series again for each widget of a page.
+    """
+    keys = widget_keys(reader=reader, widget=widget, known=known)
+    kind = widget["kind"]
+    start, end = resolve_range(widget.get("range") or dashboard_range, now)
+    step = widget.get("step", "auto")
+
+    def read(key: SeriesKey, a: int, b: int, step: str, max_points: int) -> SeriesFrame:
+        """One series, read and downsampled."""
+        return read_series(
+            reader=reader, key=key, start_ms=a, end_ms=b, now=now, step=step, max_points=max_points
+        )
+
+    if kind == "stat":
+        return [read(k, now - HOUR, now, "raw", 120) for k in keys]
+    if kind == "status":
+        return [read(k, now - 5 * 60_000, now, "raw", 10) for k in keys]
+    if kind == "pie":
+        return [read(k, start, end, "1m", 10_000) for k in keys]
+    if kind == "table":  # whole buckets, never downsampled: min, max and avg stay exact
+        chosen = choose_step(start, end, now, 500) if step == "auto" else step_named(step)
+        return [reader.query(k, start, end, chosen) for k in keys]
+    return [read(k, start, end, step, 1000) for k in keys]
+
+
+def period_values(
+    *,
+    reader: SeriesReader,
+    widget: dict[str, Any],
+    dashboard_range: dict[str, Any],
+    now: int,
+    known: list[SeriesKey] | None = None,
+) -> tuple[float | None, float | None, int]:
+    """A stat widget's aggregation over the range and over the same-length period just before
+    it, with that length in ms (None where a period has no data)."""
+    keys = widget_keys(reader=reader, widget=widget, known=known)
+    start, end = resolve_range(widget.get("range") or dashboard_range, now)
+    length = end - start
+    if not keys:
+        return None, None, length
+    how = widget.get("aggregation", "avg")
+    step = choose_step(start - length, end, now, 500)  # one step for both: like for like
+
+    def value(a: int, b: int) -> float | None:
+        """The aggregation over ``[a, b]``."""
+        summary = frame_summary(reader.query(keys[0], a, b, step))
+        return summary["avg" if how not in summary else how]
+
+    return value(start, end), value(start - length, start - 1), length
+
+
+def stat_delta(
+    *,
+    reader: SeriesReader,
+    widget: dict[str, Any],
+    dashboard_range: dict[str, Any],
+    now: int,
+    known: list[SeriesKey] | None = None,
+) -> dict[str, str]:
+    """A stat tile's change against the previous period of the same length, as shown."""
+    current, previous, period = period_values(
+        reader=reader, widget=widget, dashboard_range=dashboard_range, now=now, known=known
+    )
+    return delta_view(current, previous, period)
+
+
+def view_widget(
+    *,
+    reader: SeriesReader,
+    widget: dict[str, Any],
+    drill: tuple[str, dict[str, str]] | None,
+    known: list[SeriesKey] | None = None,
+) -> dict[str, Any]:
+    """The widget as the page shows it: a drilled-into pie becomes its slice's breakdown."""
+    if drill is None or drill[0] != widget["id"] or widget["kind"] != "pie":
+        return widget
+    path = drill[1]
+    selectors = [
+        Selector.of(s["name"], {**(s.get("labels") or {}), **path}) for s in widget["series"]
+    ]
+    found = matching_keys(reader=reader, selectors=selectors, known=known)
+    return drilled_widget(widget, path, len(found))
+
+
+def shown_widget(
+    *,
+    reader: SeriesReader,
+    widget: dict[str, Any],
+    live: bool,
+    drill: tuple[str, dict[str, str]] | None,
+    known: list[SeriesKey] | None = None,
+) -> dict[str, Any]:
+    """A widget as a view shows it: its own relative range holds in live mode (a fixed range
+    applies to all), and a drilled-into pie opens its slice."""
+    shown = widget if live else {k: v for k, v in widget.items() if k != "range"}
+    return view_widget(reader=reader, widget=shown, drill=drill, known=known)
+
+
+def visible_keys(*, reader: SeriesReader, label_filter: dict[str, str]) -> list[SeriesKey]:
+    """The known series that a label filter keeps (all of them without one)."""
+    known = known_keys(reader=reader)
+    return [k for k in known if labels_match(k.label_dict, label_filter)]
+
+
+def read_widget(
+    *,
+    reader: SeriesReader,
+    widget: dict[str, Any],
+    dashboard_range: dict[str, Any],
+    now: int,
+    known: list[SeriesKey],
+    deferred: bool,
+    filtered: bool = False,
+) -> WidgetView:
+    """What a page draws of a shown widget: its frames, or only its series when its chart is
+    ``deferred``; nothing when a label filter (``filtered``) leaves it no series."""
+    keys: list[SeriesKey] = []
+    frames: list[SeriesFrame] = []
+    if deferred:
+        keys = widget_keys(reader=reader, widget=widget, known=known)
+    else:
+        frames = widget_frames(
+            reader=reader, widget=widget, dashboard_range=dashboard_range, now=now, known=known
+        )
+    if filtered and not (keys or frames):
+        return WidgetView(widget, deferred=deferred, filtered_out=True)
+    delta = None
+    if widget["kind"] == "stat":
+        delta = stat_delta(
+            reader=reader, widget=widget, dashboard_range=dashboard_range, now=now, known=known
+        )
+    return WidgetView(widget, frames, keys, deferred, delta)
+
+
+def read_board(
+    *,
+    reader: SeriesReader,
+    dashboard: dict[str, Any],
+    rng: dict[str, Any],
+    live: bool,
+    now: int,
+    cursor: str,
+    deferred: Callable[[dict[str, Any]], bool],
+    label_filter: dict[str, str] | None = None,
+    drill: tuple[str, dict[str, str]] | None = None,
+) -> BoardView:
+    """Every widget of a dashboard as a page shows it over ``rng``, read now (``deferred``
+    says which charts wait until they scroll near); ``cursor``, read before, is where the live
+    feed takes over, so it overlaps the history and never leaves a gap."""
+    known = visible_keys(reader=reader, label_filter=label_filter or {})  # once for all widgets
+    widgets = []
+    for widget in dashboard["widgets"]:
+        shown = shown_widget(reader=reader, widget=widget, live=live, drill=drill, known=known)
+        widgets.append(
+            read_widget(
+                reader=reader,
+                widget=shown,
+                dashboard_range=rng,
+                now=now,
+                known=known,
+                deferred=deferred(shown),
+                filtered=bool(label_filter),
+            )
+        )
+    return BoardView(dashboard["id"], cursor, rng, live, now, widgets, dict(label_filter or {}))

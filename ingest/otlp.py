@@ -1,0 +1,281 @@
+"""OTLP/HTTP metrics (protobuf or JSON) to an ingest batch (pure: opentelemetry-proto only).
+
+Each data point becomes points of Prometheus-style series (names and labels: ``otlp_names``):
+gauges and non-monotonic sums as gauges, monotonic sums as ``_total`` counters, histograms as
+``_bucket{le}`` (cumulative), ``_sum`` and ``_count``, summaries as ``{quantile}``, ``_sum`` and
+``_count``. Delta temporality is marked for ``DeltaTotals`` to add up. Exponential histograms are
+rejected (partial success), as is any metric whose name, labels, times or values the model
+refuses; the rest of the export is taken.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+
+from dashboard.metrics.model import Batch, Limits, SeriesKey, ValidationError
+from ingest.otlp_names import label_name, metric_name, resource_labels
+from ingest.points import BatchBuilder
+
+DELTA = 1
+NO_RECORDED_VALUE = 1
+EXPONENTIAL = "exponential histograms are not supported: use explicit buckets (a View)"
+
+
+@dataclass
+class Decoded:
+    """An export as a batch: the keys of delta series, and the points rejected and why."""
+
+    batch: Batch
+    delta: set[SeriesKey] = field(default_factory=set)
+    rejected: int = 0
+    error: str = ""
+
+
+def gunzip(data: bytes, *, max_bytes: int) -> bytes:
+    """A gzip body's bytes, refused once past ``max_bytes``; ValidationError if not gzip."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, max_bytes + 1)
+    except zlib.error as exc:
+        raise ValidationError("body", f"not gzip: {exc}") from None
+    if len(out) > max_bytes:
+        raise ValidationError("body", f"decompresses to more than {max_bytes} bytes")
+    return out
+
+
+def parse_protobuf(data: bytes) -> ExportMetricsServiceRequest:
+    """The ExportMetricsServiceRequest of protobuf bytes; ValidationError if not one."""
+    try:
+        return ExportMetricsServiceRequest.FromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise ValidationError("body", f"not an OTLP metrics request: {str(exc)[:120]}") from None
+
+
+def _drop_exemplars(doc: Any) -> Any:
+    """The document without exemplars (OTLP/JSON writes their ids in hex, not base64)."""
+    if isinstance(doc, dict):
+        return {k: _drop_exemplars(v) for k, v in doc.items() if k != "exemplars"}
+    if isinstance(doc, list):
+        return [_drop_exemplars(v) for v in doc]
+    return doc
+
+
+def parse_json(data: bytes) -> ExportMetricsServiceRequest:
+    """The ExportMetricsServiceRequest of OTLP/JSON bytes; ValidationError if not one."""
+    try:
+        doc = _drop_exemplars(json.loads(data))
+        if not isinstance(doc, dict):
+            raise ValueError("the document must be an object")
+        return json_format.ParseDict(doc, ExportMetricsServiceRequest(), ignore_unknown_fields=True)
+    except (ValueError, TypeError, RecursionError, json_format.ParseError) as exc:
+        raise ValidationError("body", f"not OTLP/JSON metrics: {str(exc)[:160]}") from None
+
+
+def attribute_value(value: Any) -> str:
+    """An AnyValue as a label value (arrays and maps as JSON, as Prometheus writes them)."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
+    if kind in ("int_value", "double_value"):
+        return str(getattr(value, kind))
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    if kind == "array_value":
+        return json.dumps([attribute_value(v) for v in value.array_value.values])
+    if kind == "kvlist_value":
+        return json.dumps({kv.key: attribute_value(kv.value) for kv in value.kvlist_value.values})
+    return ""
+
+
+def attributes(pairs: Any) -> dict[str, str]:
+    """Attribute key -> string value."""
+    return {kv.key: attribute_value(kv.value) for kv in pairs}
+
+
+def point_labels(base: dict[str, str], pairs: Any) -> tuple[tuple[str, str], ...]:
+    """The labels of a data point: its attributes (names made valid; values of names that
+    collide joined with ``;``) over the resource's labels."""
+    labels = dict(base)
+    mine: dict[str, str] = {}
+    for kv in pairs:
+        name = label_name(kv.key)
+        value = attribute_value(kv.value)
+        mine[name] = f"{mine[name]};{value}" if name in mine else value
+    labels.update(mine)
+    return tuple(labels.items())
+
+
+def _bound(value: float) -> str:
+    """A bucket bound or quantile as Prometheus writes it (``0.005``, ``1000``, ``+Inf``)."""
+    if value == float("inf"):
+        return "+Inf"
+    return np.format_float_positional(value, trim="-")
+
+
+class _Export:
+    """Adds the points of one export's metrics to a builder."""
+
+    def __init__(self, builder: BatchBuilder, now_ms: int) -> None:
+        """An export read into ``builder``."""
+        self.builder = builder
+        self.now_ms = now_ms
+        self.delta: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
+    def ms(self, point: Any) -> int:
+        """A data point's time in ms (now, for a point without one)."""
+        return point.time_unix_nano // 1_000_000 if point.time_unix_nano else self.now_ms
+
+    def add(self, name: str, labels: tuple, ts: int, value: float, delta: bool) -> None:
+        """One point of one series."""
+        self.builder.add(name, labels, [ts], [value])
+        if delta:
+            self.delta.add((name, labels))
+
+    def metric(self, metric: Any, base: dict[str, str]) -> None:
+        """The points of one metric (ValidationError: the metric is refused)."""
+        kind = metric.WhichOneof("data")
+        if kind == "gauge" or kind == "sum":
+            data = getattr(metric, kind)
+            counter = kind == "sum" and data.is_monotonic
+            name = metric_name(metric.name, metric.unit, counter=counter, gauge=not counter)
+            delta = kind == "sum" and data.aggregation_temporality == DELTA
+            for point in data.data_points:
+                if point.flags & NO_RECORDED_VALUE:
+                    continue
+                is_double = point.WhichOneof("value") == "as_double"
+                value = point.as_double if is_double else point.as_int
+                self.add(name, point_labels(base, point.attributes), self.ms(point), value, delta)
+        elif kind == "histogram":
+            self.histogram(metric, base)
+        elif kind == "summary":
+            self.summary(metric, base)
+        elif kind == "exponential_histogram":
+            raise ValidationError(metric.name, EXPONENTIAL)
+
+    def histogram(self, metric: Any, base: dict[str, str]) -> None:
+        """A histogram's cumulative ``_bucket{le}`` series, ``_sum`` and ``_count``."""
+        name = metric_name(metric.name, metric.unit)
+        delta = metric.histogram.aggregation_temporality == DELTA
+        for point in metric.histogram.data_points:
+            if point.flags & NO_RECORDED_VALUE:
+                continue
+            labels, ts = point_labels(base, point.attributes), self.ms(point)
+            if len(point.bucket_counts) not in (0, len(point.explicit_bounds) + 1):
+                raise ValidationError(metric.name, "bucket_counts must be one more than bounds")
+            running = 0
+            for bound, count in zip(point.explicit_bounds, point.bucket_counts, strict=False):
+                running += count
+                self.add(f"{name}_bucket", (*labels, ("le", _bound(bound))), ts, running, delta)
+            self.add(f"{name}_bucket", (*labels, ("le", "+Inf")), ts, point.count, delta)
+            if point.HasField("sum"):
+                self.add(f"{name}_sum", labels, ts, point.sum, delta)
+            self.add(f"{name}_count", labels, ts, point.count, delta)
+
+    def summary(self, metric: Any, base: dict[str, str]) -> None:
+        """A summary's ``{quantile}`` series, ``_sum`` and ``_count``."""
+        name = metric_name(metric.name, metric.unit)
+        for point in metric.summary.data_points:
+            if point.flags & NO_RECORDED_VALUE:
+                continue
+            labels, ts = point_labels(base, point.attributes), self.ms(point)
+            for q in point.quantile_values:
+                self.add(name, (*labels, ("quantile", _bound(q.quantile))), ts, q.value, False)
+            self.add(f"{name}_sum", labels, ts, point.sum, False)
+            self.add(f"{name}_count", labels, ts, point.count, False)
+
+
+def point_count(metric: Any) -> int:
+    """The data points of a metric (what partial success counts)."""
+    kind = metric.WhichOneof("data")
+    return len(getattr(metric, kind).data_points) if kind else 0
+
+
+def request_batch(
+    request: ExportMetricsServiceRequest,
+    *,
+    now_ms: int,
+    limits: Limits | None = None,
+    promote: tuple[str, ...] = (),
+) -> Decoded:
+    """The batch of an export; metrics the model refuses are counted in ``rejected``."""
+    builder = BatchBuilder(now_ms=now_ms, limits=limits)
+    export = _Export(builder, now_ms)
+    rejected, error = 0, ""
+    for resource_metrics in request.resource_metrics:
+        base = resource_labels(attributes(resource_metrics.resource.attributes), promote)
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                mark = builder.mark()
+                try:
+                    export.metric(metric, base)
+                except ValidationError as exc:
+                    if exc.field == "body":  # the point limit: the whole request
+                        raise
+                    builder.rollback(mark)
+                    rejected += point_count(metric)
+                    error = error or f"{exc.field}: {exc.message}"
+    batch = builder.build(partial=True)
+    marked = _sorted(export.delta)
+    delta = {s.key for s in batch.series if (s.key.name, s.key.labels) in marked}
+    return Decoded(batch, delta, rejected + builder.rejected, error or builder.error)
+
+
+def _sorted(keys: set[tuple[str, tuple[tuple[str, str], ...]]]) -> set[tuple[str, tuple]]:
+    """The (name, sorted labels) of each key."""
+    return {(name, tuple(sorted(labels))) for name, labels in keys}
+
+
+def response(decoded: Decoded | None, *, as_json: bool) -> tuple[bytes, str]:
+    """The ExportMetricsServiceResponse body and content type (partial success if any)."""
+    message = ExportMetricsServiceResponse()
+    if decoded is not None and decoded.rejected:
+        message.partial_success.rejected_data_points = decoded.rejected
+        message.partial_success.error_message = decoded.error[:1000]
+    if as_json:
+        return json_format.MessageToJson(message, indent=None).encode(), "application/json"
+    return message.SerializeToString(), "application/x-protobuf"
+
+
+class DeltaTotals:
+    """Running totals of delta series, so each becomes a cumulative counter (per node).
+
+    ``accumulate`` turns a batch's delta values into totals from the last committed one;
+    ``commit`` keeps them once the batch is durable (a refused batch adds nothing). A node
+    starts every series at 0 (a restart reads as a counter reset); past ``max_series`` the
+    totals are forgotten and start again.
+    """
+
+    def __init__(self, max_series: int = 100_000) -> None:
+        """No totals yet."""
+        self.max_series = max_series
+        self.lock = threading.Lock()
+        self._totals: dict[SeriesKey, float] = {}
+
+    def accumulate(self, batch: Batch, delta: set[SeriesKey]) -> dict[SeriesKey, float]:
+        """Replace the delta series' values by running totals; the totals to commit."""
+        pending: dict[SeriesKey, float] = {}
+        for series in batch.series:
+            if series.key in delta:
+                series.values = self._totals.get(series.key, 0.0) + np.cumsum(series.values)
+                pending[series.key] = float(series.values[-1])
+        return pending
+
+    def commit(self, pending: dict[SeriesKey, float]) -> None:
+        """Keep the totals of a stored batch."""
+        if len(self._totals) + len(pending) > self.max_series:
+            self._totals.clear()
+        self._totals.update(pending)
