@@ -5,8 +5,10 @@ Each receiver gets its senders' usual batch: remote write 500 samples (500 serie
 each, as Prometheus sends a scrape), OTLP one export of 1,000 points (100 metrics x 10 attribute
 sets, protobuf; and the same export as OTLP/JSON), line protocol 1,000 points (200 lines x 5
 fields, as Telegraf sends). The JSON API gets the same 500 one-point series, and its usual bulk
-shape (100 series x 100 points). Bodies are encoded before the clock starts; each answer is 2xx
-only once the batch is committed, so the figure is points accepted and durable per second.
+shape (100 series x 100 points). Sender-shaped batches carry recent timestamps (two minutes
+old at most, as a sender's are); the bulk shape starts an hour ago. Bodies are encoded before
+the clock starts; each answer is 2xx only once the batch is committed, so the figure is points
+accepted and durable per second.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from ingest import remote_write as rw
 Body = tuple[str, bytes, dict[str, str], int]  # path, body, headers, points
 
 
-def _start_ms(batch: int, step_ms: int = 1000) -> int:
-    """The timestamp of a batch: an hour ago plus a second a batch."""
-    return (int(time.time()) - 3600) * 1000 + batch * step_ms
+def _start_ms(batch: int, step_ms: int = 1000, ago_s: int = 120) -> int:
+    """The timestamp of a batch: ``ago_s`` ago (recent, as a sender's samples are) plus
+    ``step_ms`` a batch."""
+    return (int(time.time()) - ago_s) * 1000 + batch * step_ms
 
 
 def remote_write_bodies(batches: int, samples: int = 500) -> list[Body]:
@@ -104,7 +107,8 @@ def json_bodies(batches: int, series: int, points: int) -> list[Body]:
     headers = {"Content-Type": "application/json"}
     out = []
     for b in range(batches):
-        t0 = _start_ms(b, step_ms=points * 1000)
+        # the bulk shape spans 100 s a batch: start an hour ago, as bench/ingest.py does
+        t0 = _start_ms(b, step_ms=points * 1000, ago_s=3600 if points > 1 else 120)
         metrics = [
             {
                 "name": "bench.json",
@@ -129,7 +133,8 @@ def _rate(session: requests.Session, url: str, bodies: list[Body]) -> float:
 
 
 def receivers(batches: int = 40) -> dict[str, float]:
-    """Points/s accepted (durable) by each receiver and by the JSON API, in the same run."""
+    """Points/s accepted (durable) by each receiver and by the JSON API, in the same run, and
+    each decoder's own rate in-process (body to checked batch, no HTTP, no bus)."""
     cases: dict[str, Callable[[int], list[Body]]] = {
         "json_500x1_points_per_s": lambda n: json_bodies(n, 500, 1),
         "json_100x100_points_per_s": lambda n: json_bodies(max(1, n // 10), 100, 100),
@@ -146,7 +151,46 @@ def receivers(batches: int = 40) -> dict[str, float]:
         for name, bodies in prepared.items():
             _rate(session, url, warm[name])  # first requests: caches and code paths warm
             out[name] = _rate(session, url, bodies)
-    return out
+    return {**out, **decoders(batches)}
+
+
+def decoders(batches: int = 40) -> dict[str, float]:
+    """In-process points/s of each decoder (body to checked Batch), no HTTP and no bus."""
+    from dashboard.metrics.model import validate_batch
+    from ingest import line_protocol, otlp
+
+    def run(bodies: list[Body], decode: Callable[[bytes, int], object]) -> float:
+        """Points/s of decoding ``bodies``."""
+        now = int(time.time() * 1000)
+        started = time.perf_counter()
+        for _, body, _, _ in bodies:
+            decode(body, now)
+        return sum(b[3] for b in bodies) / (time.perf_counter() - started)
+
+    limit = 64 * 1024 * 1024
+    cases = {
+        "decode_json_500x1_points_per_s": (
+            json_bodies(batches, 500, 1),
+            lambda b, now: validate_batch(json.loads(b), now_ms=now),
+        ),
+        "decode_remote_write_500_points_per_s": (
+            remote_write_bodies(batches),
+            lambda b, now: rw.decode(b, now_ms=now, max_bytes=limit),
+        ),
+        "decode_otlp_protobuf_1000_points_per_s": (
+            otlp_bodies(batches, as_json=False),
+            lambda b, now: otlp.request_batch(otlp.parse_protobuf(b), now_ms=now),
+        ),
+        "decode_otlp_json_1000_points_per_s": (
+            otlp_bodies(batches, as_json=True),
+            lambda b, now: otlp.request_batch(otlp.parse_json(b), now_ms=now),
+        ),
+        "decode_influx_1000_points_per_s": (
+            influx_bodies(batches),
+            lambda b, now: line_protocol.decode(b.decode(), now_ms=now, precision="ms"),
+        ),
+    }
+    return {name: run(bodies, decode) for name, (bodies, decode) in cases.items()}
 
 
 if __name__ == "__main__":

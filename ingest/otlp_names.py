@@ -11,6 +11,7 @@ the same way; ``service.name`` (with ``service.namespace``) becomes ``job`` and
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNITS = {
     "d": "days",
@@ -65,6 +66,7 @@ def unit_tokens(unit: str) -> list[str]:
     return words
 
 
+@lru_cache(maxsize=8192)
 def metric_name(name: str, unit: str, *, counter: bool = False, gauge: bool = False) -> str:
     """A Prometheus metric name for an OpenTelemetry metric (see the module's docstring)."""
     words = _tokens(name)
@@ -79,6 +81,7 @@ def metric_name(name: str, unit: str, *, counter: bool = False, gauge: bool = Fa
     return "_" + out if out[:1].isdigit() else out
 
 
+@lru_cache(maxsize=8192)
 def label_name(key: str) -> str:
     """A label name for an attribute key: other characters become ``_``; a leading digit gets
     ``key_`` in front, as Prometheus does."""

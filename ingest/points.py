@@ -147,6 +147,8 @@ class BatchBuilder:
         ``partial`` the bad points are left out and counted in ``rejected`` (``error`` says why
         the first was) instead of refusing the batch."""
         ts, values, keep = self._checked(partial)
+        if keep is None and len({id(k) for k, _, _, _ in self._series}) == len(self._series):
+            return Batch([self._part(k, ts, values, a, b, unit) for k, a, b, unit in self._series])
         merged: dict[int, list[SeriesPoints]] = {}
         for key, start, end, unit in self._series:
             part = SeriesPoints(key, ts[start:end], values[start:end], unit)
@@ -172,6 +174,16 @@ class BatchBuilder:
                 )
             )
         return batch
+
+    @staticmethod
+    def _part(
+        key: SeriesKey, ts: np.ndarray, values: np.ndarray, start: int, end: int, unit: str
+    ) -> SeriesPoints:
+        """The points ``start:end`` of a series, sorted by time, the last value winning."""
+        part = SeriesPoints(key, ts[start:end], values[start:end], unit)
+        if end - start > 1 and not bool(np.all(part.ts[1:] > part.ts[:-1])):
+            return make_points(key, part.ts, part.values, unit)
+        return part
 
     def _checked(self, partial: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Timestamps, values and the mask of points to keep (None: all of them)."""

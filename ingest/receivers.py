@@ -60,7 +60,7 @@ def refuse_unsupported(source: str, message: str, detail: str) -> accept.Refused
 
 
 def take(source: str, parser: Callable[..., Batch], body: Any, message: str) -> tuple[Batch, int]:
-    """Authorize, parse and publish: the batch and the count accepted (``Refused`` else)."""
+    """Parse and publish a body: the batch and the count accepted (``Refused`` else)."""
     rt = current_runtime()
     batch = accept.parse(node=rt, body=body, source=source, parser=parser, message=message)
     return batch, accept.publish(node=rt, batch=batch, source=source)
@@ -72,7 +72,7 @@ def count_dropped(source: str, reason: str, n: int) -> None:
         current_runtime().metrics.ingest_rejected.labels(source, reason).inc(n)
 
 
-# --- Prometheus remote write 1.0 ------------------------------------------------------------
+# --- Prometheus remote write 1.0 and 2.0 --------------------------------------------------------
 
 MAX_FAMILIES = 100_000
 

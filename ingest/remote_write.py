@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from dashboard.metrics.model import Batch, Limits, ValidationError
 from ingest.points import BatchBuilder
@@ -57,7 +57,7 @@ _FAMILY_SUFFIXES = ("_total", "_bucket", "_sum", "_count", "_created", "_info")
 
 def message_classes(
     package: str, messages: dict[str, list[tuple[str, int, int, int, str]]]
-) -> dict[str, type]:
+) -> dict[str, type[Message]]:
     """Message classes of a protocol, from a descriptor built here of its messages' fields."""
     file = descriptor_pb2.FileDescriptorProto(
         name=f"dashboard/{package}.proto", package=package, syntax="proto3"
@@ -150,22 +150,25 @@ def request_batch(
     builder = BatchBuilder(now_ms=now_ms, limits=limits, drop_non_finite=True)
     sent_units = units(request)
     family_units = {**known_units, **sent_units} if known_units else sent_units
+    add = builder.add
     for series in request.timeseries:  # type: ignore[attr-defined]
         if series.histograms:
             raise ValidationError("timeseries", "native histograms are not supported")
-        labels = {label.name: label.value for label in series.labels}
-        if len(labels) != len(series.labels):
+        pairs = [(label.name, label.value) for label in series.labels]
+        labels = dict(pairs)
+        if len(labels) != len(pairs):
             raise ValidationError("timeseries", f"a label repeats in {sorted(labels)[:8]}")
         name = labels.pop("__name__", "")
         samples = series.samples
-        if samples:
-            builder.add(
-                name,
-                tuple(labels.items()),
-                [sample.timestamp for sample in samples],
-                [sample.value for sample in samples],
-                unit_of(name, family_units),
-            )
+        if len(samples) == 1:  # what Prometheus sends in real time
+            sample = samples[0]
+            ts, values = [sample.timestamp], [sample.value]
+        elif samples:
+            ts = [sample.timestamp for sample in samples]
+            values = [sample.value for sample in samples]
+        else:
+            continue
+        add(name, tuple(labels.items()), ts, values, unit_of(name, family_units))
     batch = builder.build()
     return Decoded(batch, builder.dropped, sent_units)
 

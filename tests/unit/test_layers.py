@@ -29,7 +29,14 @@ CONTRACTS = {
 }
 PURE_MODULES: tuple[str, ...] = tuple(CONTRACTS["pure"]["source_modules"])
 THIRD_PARTY = frozenset({"numpy", "tsdownsample", "pcodec", "promql_parser"})
-EXTRA = {"dashboard.export.report": frozenset({"reportlab"})}
+# the ecosystem receivers' decoders: their codec and protocol libraries
+_PROTOCOLS = frozenset({"cramjam", "google", "opentelemetry"})
+EXTRA = {
+    "dashboard.export.report": frozenset({"reportlab"}),
+    "ingest.remote_write": _PROTOCOLS,
+    "ingest.remote_write_v2": _PROTOCOLS,
+    "ingest.otlp": _PROTOCOLS,
+}
 # standard-library modules that do I/O with the outside world: a pure file does none
 IMPURE_STDLIB = frozenset(
     {"sqlite3", "socket", "ssl", "http", "urllib.request", "subprocess", "smtplib", "select"}

@@ -148,3 +148,14 @@ def test_an_export_of_exponential_histograms_only_is_refused_with_the_reason(ser
         timeout=5,
     )
     assert response.status_code == 400 and "exponential" in response.text
+
+
+def test_the_readme_environment_configures_the_exporter(server, session, monkeypatch):
+    """OTEL_EXPORTER_OTLP_ENDPOINT (the base URL) and OTEL_EXPORTER_OTLP_HEADERS, as documented."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", server.url + "/api/v1/otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"Authorization=Bearer%20{TOKEN}")
+    meters = provider(OTLPMetricExporter(), "svc-env")
+    meters.get_meter("tests.env").create_counter("env.hits").add(2)
+    assert meters.force_flush(10_000)
+    meters.shutdown()
+    assert latest(session, server, 'env_hits_total{instance="i-1",job="svc-env"}') == 2.0

@@ -260,6 +260,7 @@ def test_otlp_protobuf_exports_never_break_ingest(guard):
     """Cut, flipped and random protobuf, plain or gzip: 200 (maybe partial) or a clean 4xx."""
 
     def send(case: tuple[bytes, bool]) -> None:
+        """Post one export, gzip-encoded when it was compressed."""
         data, zipped = case
         headers = {"Content-Type": "application/x-protobuf"}
         if zipped:

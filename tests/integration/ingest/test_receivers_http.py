@@ -266,3 +266,20 @@ def test_remote_write_2_is_stored_with_the_written_headers(anon_client, client):
     refused = anon_client.post("/api/v1/write", data=b"junk", headers=headers)
     assert refused.status_code == 400
     assert refused.headers["X-Prometheus-Remote-Write-Samples-Written"] == "0"
+
+
+def test_every_receiver_answers_413_in_json_over_the_body_limit(settings):
+    """Above DASHBOARD_MAX_BODY_BYTES: a JSON 413, counted, on every receiver's path."""
+    settings.max_body_bytes = 1000
+    app = create_app(settings)
+    client = app.test_client()
+    big = b"x" * 5000
+    for path in ("/api/v1/write", "/api/v1/otlp/v1/metrics", "/api/v2/write", "/write"):
+        headers = {**AUTH, "Content-Type": "application/x-protobuf"}
+        response = client.post(path, data=big, headers=headers)
+        assert response.status_code == 413, path
+        assert response.get_json()["error"], path
+    for source in ("remote_write", "otlp", "influx"):
+        name = f'dashboard_ingest_rejected_total{{reason="too_large",source="{source}"}}'
+        assert counter(client, name) >= 1, source
+    app.extensions["dashboard"].close()
