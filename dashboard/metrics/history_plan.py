@@ -88,22 +88,30 @@ def late_blocks(batch: Batch, now_ms: int) -> list[tuple[SeriesKey, Step, Span]]
     """The cached spans (series, step, span) that a batch's points change, as of ``now_ms``.
 
     Points in a step's open bucket or later change nothing cached; raw caches no prefix of its
-    open block, so only whole closed raw blocks are named.
+    open block, so only whole closed raw blocks are named. A live batch (every point in the open
+    buckets) costs a comparison a series.
     """
+    steps = []
+    for step in STEPS:
+        width = block_width(step)
+        closed_until = open_bucket_start(step, now_ms)
+        # raw: only whole blocks before the one holding ``closed_until`` are cached
+        limit = closed_until // width * width if step == RAW else closed_until
+        steps.append((step, width, closed_until, limit))
+    latest = max(limit for *_, limit in steps)
     out: list[tuple[SeriesKey, Step, Span]] = []
     for series in batch.series:
-        if len(series) == 0:
+        n = len(series)
+        if n == 0:
             continue
-        oldest = int(series.ts.min())
-        for step in STEPS:
-            width = block_width(step)
-            closed_until = open_bucket_start(step, now_ms)
-            if oldest >= closed_until:
+        oldest = int(series.ts[0]) if n == 1 else int(series.ts.min())
+        if oldest >= latest:
+            continue
+        for step, width, closed_until, limit in steps:
+            if oldest >= limit:
                 continue
-            late = series.ts[series.ts < closed_until]
+            late = series.ts[series.ts < limit]
             for block in np.unique(late // width * width).tolist():
-                if step == RAW and block + width > closed_until:
-                    continue
                 out.append((series.key, step, (block, min(block + width, closed_until))))
     return out
 
