@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -108,16 +109,19 @@ class SQLiteStore:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # one statement for all the points and one for the spans, in batch order (so the
+                # last of equal timestamps wins): a batch of many one-point series is one call
+                rows: list[tuple[int, int, float]] = []
+                spans = []
                 for s in batch.series:
                     if len(s) == 0:
                         continue
                     sid = self._series_id(s.key, s.unit)
-                    self._conn.executemany(
-                        UPSERT_SQL,
-                        zip([sid] * len(s), s.ts.tolist(), s.values.tolist(), strict=True),
-                    )
+                    rows.extend(zip(repeat(sid), s.ts.tolist(), s.values.tolist()))
                     first, last = int(s.ts.min()), int(s.ts.max())
-                    self._conn.execute(SPAN_SQL, (first, first, last, last, s.unit, s.unit, sid))
+                    spans.append((first, first, last, last, s.unit, s.unit, sid))
+                self._conn.executemany(UPSERT_SQL, rows)
+                self._conn.executemany(SPAN_SQL, spans)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
