@@ -133,5 +133,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         for line in _untested:
             terminalreporter.line(line, red=True)
         terminalreporter.line(
-            "Start PostgreSQL and Redis on 127.0.0.1, or run .ci/run, to test these.", red=True
+            "Start PostgreSQL and Redis on 127.0.0.1, install what is named, or run .ci/run,"
+            " to test these.",
+            red=True,
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ADMIN_PASSWORD, REQUIRE_SERVICES, TOKEN
+from tests.conftest import ADMIN_PASSWORD, TOKEN, _missing
 from tests.servers import LiveServer, free_port
 
 BINARIES = ("prometheus", "prometheus-node-exporter")
@@ -34,14 +34,12 @@ remote_write:
 """
 
 
-def _binaries() -> None:
-    """Skip (or fail under DASHBOARD_REQUIRE_SERVICES) when a binary is not installed."""
+def _binaries(nodeid: str) -> None:
+    """Skip (or fail under DASHBOARD_REQUIRE_SERVICES) when a binary is not installed; the
+    skip is named in the run's UNTESTED summary."""
     missing = [name for name in BINARIES if shutil.which(name) is None]
     if missing:
-        message = f"{', '.join(missing)} not installed (apt-get install {' '.join(BINARIES)})"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+        _missing(", ".join(missing), f"apt-get install {' '.join(BINARIES)}", nodeid)
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -75,9 +73,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     """The dashboard, a node exporter and a Prometheus remote-writing to the dashboard."""
-    _binaries()
+    _binaries(request.node.nodeid)
     server = LiveServer(tmp_path / "dash", demo=False)
     exporter_port, prom_port = free_port(), free_port()
     procs: list[subprocess.Popen] = []

@@ -21,7 +21,7 @@ from bench.promserver import PromServer, binaries
 from dashboard.app import create_app
 from dashboard.clock import now_ms
 from dashboard.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, REQUIRE_SERVICES, TOKEN, sign_in
+from tests.conftest import ADMIN_PASSWORD, TOKEN, _missing, sign_in
 from tests.integration.query.data import STEP_MS, dataset
 
 COUNT = 480  # two hours at 15 s
@@ -110,13 +110,12 @@ EXPRESSIONS = [
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """The dashboard (a signed-in client) and Prometheus, holding the same data."""
     if binaries() is None:
-        reason = "prometheus/promtool not installed (apt-get install prometheus)"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{reason} and DASHBOARD_REQUIRE_SERVICES=1")
-        pytest.skip(reason)
+        _missing("Prometheus", "apt-get install prometheus", request.node.nodeid)
     end = (now_ms() - 10 * MINUTE) // MINUTE * MINUTE
     start = end - COUNT * STEP_MS
     series = dataset(start, COUNT)
