@@ -3,8 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# security lint of the product code; findings print on stdout and fail the target, bandit's own
+# warnings (one per sub-expression of a `# nosec`-marked multi-line SQL string) only on failure
+BANDIT = $(VENV)/bin/bandit -c pyproject.toml -q -r dashboard ingest layouts callbacks \
+	2>$(VENV)/bandit.log || { cat $(VENV)/bandit.log; exit 1; }
 
-.PHONY: install run test fuzz lint format bench soak clean
+.PHONY: install run test fuzz lint format bench bench-viewers soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +24,14 @@ run: $(STAMP)
 	$(PY) -m dashboard.cli build-assets
 	DASHBOARD_DEMO=$${DASHBOARD_DEMO:-1} $(VENV)/bin/dashboard serve
 
-## lint, the layer rules, types of the pure core, then every test: unit, integration (real
-## SQLite, PostgreSQL, Redis), browser
+## lint, the layer rules, types of the pure core, the security lint (bandit), then every test:
+## unit, integration (real SQLite, PostgreSQL, Redis), browser
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+	$(BANDIT)
 	$(PY) -m pytest
 
 ## the API fuzz tests at 10x the examples of `make test` (DASHBOARD_FUZZ_SCALE)
@@ -39,6 +44,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+	$(BANDIT)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -48,6 +54,13 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m dashboard.cli build-assets
 	$(PY) -m bench
+
+## 1,000 to 10,000 live viewers (Node websocket clients, bench/viewers/) on one node, and 10,000
+## on two nodes behind nginx with Redis; writes the Viewers section of bench/RESULTS.md and
+## docs/viewers.md (flags: make bench-viewers VIEWERS_ARGS="--steps 1x1000 --seconds 10")
+bench-viewers: $(STAMP)
+	npm ci --prefix bench/viewers --no-audit --no-fund
+	$(PY) -m bench.viewers $(VIEWERS_ARGS)
 
 ## 10 min under 10,000 points/s and 200 live viewers; fails on memory growth or p99 drift;
 ## writes the Soak section of bench/RESULTS.md (flags: make soak SOAK_ARGS="--redis-url ...")

@@ -1,4 +1,6 @@
-/* The header's export buttons: the PDF report shows its progress and explains a failure. */
+/* The header's export buttons export what the page shows (its dashboard, range and filter:
+   the page's own URL query, read by the server as the page reads it); the PDF report shows its
+   progress and explains a failure. */
 (function () {
   "use strict";
   if (window.location.pathname.indexOf("/login") === 0) { return; }
@@ -16,7 +18,7 @@
     var tick = window.setInterval(function () {
       say("Preparing PDF… " + Math.round((Date.now() - started) / 1000) + " s", true);
     }, 1000);
-    var query = "dashboard=default&start=now-24h&end=now";
+    var query = viewQuery();
     fetch("/api/v1/export.pdf?" + query, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) {
         return r.json().then(function (body) {
@@ -40,7 +42,14 @@
     }).finally(function () { window.clearInterval(tick); });
   }
 
+  function viewQuery() {
+    return "view=" + encodeURIComponent(window.location.search || "?");
+  }
+
   document.addEventListener("click", function (ev) {
     if (ev.target && ev.target.id === "export-pdf") { pdf(); }
+    if (ev.target && ev.target.id === "export-csv") {
+      ev.target.href = "/api/v1/export.csv?" + viewQuery(); // before the browser follows it
+    }
   });
 })();

@@ -280,8 +280,12 @@
       if (!c.selectors.some(function (s) { return selects(s, key); })) { return true; }
       if (c.add) {
         var values = Object.keys(key.labels).map(function (k) { return key.labels[k]; });
+        var legend = c.add.legends && c.add.legends[key.name]; // an expression's template
+        var name = legend ? legend.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g,
+          function (_, l) { return key.labels[l] || ""; }).trim()
+          : values.length ? values.join(", ") : key.name;
         found.push({ type: "newtrace", graph: c.add.graph, window: c.add.window,
-                     name: plotlyText(values.length ? values.join(", ") : key.name) });
+                     name: plotlyText(name) });
         return true;
       }
       found = found.concat(c.targets);
@@ -539,7 +543,8 @@
   function onHealth(h) {
     var was = health.message;
     health.message = (h && !h.ok && h.message) || "";
-    if (health.message) {
+    // with the database alone down on a Redis setup the live feed goes on: no polling then
+    if (health.message && h.live === false) {
       startPolling(); // again after a reconnect, whose "connect" stopped it
     } else if (was && st.socket && st.socket.connected) {
       stopPolling();
@@ -547,7 +552,8 @@
     }
     if (health.message === was) { return; }
     setProps(IDS.banner, {
-      children: health.message ? health.message + ": new points appear when it is back." : "",
+      children: !health.message ? "" : h.live === false
+        ? health.message + ": new points appear when it is back." : health.message + ".",
       hidden: !health.message,
     });
     if (st.mode === "live") { showState("live", "Live"); }

@@ -14,7 +14,18 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import browser, core, engine, fanout, ingest, live, query, receivers, storage
+from bench import (
+    browser,
+    core,
+    engine,
+    expressions,
+    fanout,
+    ingest,
+    live,
+    query,
+    receivers,
+    storage,
+)
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
     # name: (function, full-size kwargs, smoke kwargs)
@@ -54,6 +65,11 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
         {"series": 5, "hours": 0.5, "instant_series": 20, "repeat": 1, "prometheus": False},
     ),
     "engine": (engine.engine, {}, {"names": ("fixed_cost",)}),
+    "live_expressions": (
+        expressions.live_expressions,
+        {},
+        {"routes": 2, "instances": 5, "rounds": 2, "counts": (1,)},
+    ),
     "browser": (
         browser.page_metrics,
         {},
@@ -62,6 +78,45 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, float]], dict, dict]] = {
 }
 # Benchmarks reported in a section of their own: (title, what it measures).
 SECTIONS = {
+    "live_expressions": (
+        "Live expressions",
+        "`bench/expressions.py`: one round of the live feed's PromQL expressions "
+        "(`dashboard.live.socket.expression_points`, evaluated once a second per node for the "
+        "expressions its viewers' dashboards draw) on an embedded runtime (SQLite, hot store) "
+        "holding 1,000 counters (10 routes x 100 instances) over the last hour at 15 s, each "
+        "expression selecting all of them. `exprs_<n>_ms`: a round of n expressions (median); "
+        "`_core_share`: that once a second as a share of one core.",
+    ),
+    "promql": (
+        "PromQL",
+        "`bench/query.py` on 2 cores, Python 3.11, Debian 12, with other work on the machine "
+        "(the `_cpu_ms` figures, CPU time a query costs, are the steady ones then). "
+        "`range_*`: `sum by (route) (rate(bench_requests_total[5m]))` over 1,000 counters x "
+        "24 h at 15 s, step 60 s (5.8 M raw points, all decoded: `rate` needs them); "
+        "`instant_*`: `sum(bench_gauge)` over 10,000 series; `rollup_*`: "
+        "`max by (route) (max_over_time(bench_requests_total[1h]))` at whole hours over the "
+        "1,000 counters, answered from one-hour rollups (chunk headers). `_engine_only`: the "
+        "samples already read; `_api`/`instant_sum_10k_series_ms`/`rollup_*_ms`: the API "
+        "answer with the store reads (hot store, `query_many`). `prometheus_*`: Debian's "
+        "Prometheus over the same data as blocks, an HTTP round trip (its CPU from /proc); "
+        "`*_ratio_ours_over_prometheus` < 1 is faster here. Goals: range <= 300 ms, instant "
+        "<= 100 ms.",
+    ),
+    "receivers": (
+        "Receivers",
+        "Points/s accepted through each receiver into the durable bus (`bench/receivers.py`), "
+        "the senders' usual batches: remote write 1.0 and 2.0 of 500 one-sample series, one "
+        "OTLP export of 1,000 points (protobuf, and the same as OTLP/JSON), line protocol of "
+        "1,000 points (200 lines x 5 fields); beside the JSON API with the same 500 one-point "
+        "series (`json_500x1`, the reference of each `_over_json` ratio, same bus, same run) "
+        "and its bulk shape (`json_100x100`). `embedded`: a 2xx once SQLite has committed the "
+        "batch (then the hot store, live hub and history cache take it in the request); "
+        "`redis`: a 2xx once the batch is XADDed, the node's tail and persister working in the "
+        "same process. `_points_per_server_cpu_s`: the points over the server's CPU seconds "
+        "for them (Redis: until the persisters caught up), steady on a busy machine where "
+        "wall-clock rates are not. `decode_`: body to checked batch in-process, no HTTP. "
+        "Goal: each receiver >= 100,000 points/s and within 2x of the JSON API.",
+    ),
     "engine": (
         "Metrics engine",
         "The hot store (`dashboard/metrics/stores/hot.py`: open heads and pcodec chunks) against "

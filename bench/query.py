@@ -1,5 +1,7 @@
 """PromQL benchmarks: a range query over 1,000 series x 24 h and an instant ``sum`` over
-10,000 series, read through the hot store, and the same queries on Debian's Prometheus.
+10,000 series, read through the hot store, and the same queries on Debian's Prometheus; and
+``max_over_time(...[1h])`` at whole hours over the same 1,000 series (``rollup_*``: answered
+from one-hour rollups, the chunks' headers).
 
 Figures are milliseconds for the evaluation alone (``*_engine_only``: the samples already
 read), for the engine with its store reads (``StoreQuerier`` over a
@@ -10,6 +12,7 @@ the ratio slightly favours the dashboard by the HTTP hop.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -20,7 +23,7 @@ import numpy as np
 from bench.promserver import PromServer, Series, binaries
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
-from dashboard.metrics.steps import Step
+from dashboard.metrics.steps import HOUR, Step
 from dashboard.metrics.stores.hot import HotStore
 from dashboard.query import service
 from dashboard.query.engine import Engine
@@ -29,6 +32,7 @@ from dashboard.query.samples import RawSeries
 
 RANGE_QUERY = "sum by (route) (rate(bench_requests_total[5m]))"
 INSTANT_QUERY = "sum(bench_gauge)"
+ROLLUP_QUERY = "max by (route) (max_over_time(bench_requests_total[1h]))"
 LIMITS = service.QueryLimits(max_samples=500_000_000, timeout_s=600)
 
 
@@ -46,6 +50,22 @@ class HotReader:
     def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
         """One series' points or buckets."""
         return self.store.query(key, start_ms, end_ms, step)
+
+    def query_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Many series' raw points in one read (flat arrays and offsets)."""
+        return self.store.query_many(keys, start_ms, end_ms)
+
+    def series_version(self) -> object:
+        """Changes when a series is added or removed."""
+        return self.store.series_version()
+
+    def hour_buckets_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Many series' one-hour buckets (None when they cannot stand for the raw points)."""
+        return self.store.hour_buckets_many(keys, start_ms, end_ms)
 
 
 class _Held:
@@ -105,6 +125,23 @@ def _best_ms(fn: object, repeat: int) -> float:
     return best * 1000
 
 
+def _cpu_ms(fn: object, runs: int, pid: int | None = None) -> float:
+    """CPU ms a call of ``fn`` costs, the mean of ``runs`` calls: this process's, or the
+    process ``pid``'s (from /proc, in clock ticks); steadier than wall time on a busy machine."""
+
+    def used() -> float:
+        """CPU seconds used so far."""
+        if pid is None:
+            return time.process_time()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = used()
+    for _ in range(runs):
+        fn()  # type: ignore[operator]
+    return (used() - before) / runs * 1000
+
+
 def promql(
     series: int = 1_000,
     hours: float = 24,
@@ -140,6 +177,20 @@ def promql(
         """The instant sum's API answer."""
         return service.instant_query(reader=reader, query=INSTANT_QUERY, at_ms=end, limits=LIMITS)
 
+    hour_end = end // HOUR * HOUR  # whole hours over the data: the rollups answer
+    hour_start = min(hour_end - int(hours * HOUR) + HOUR, hour_end)
+
+    def api_rollup() -> object:
+        """The whole-hour ``max_over_time`` range query's API answer (one-hour rollups)."""
+        return service.range_query(
+            reader=reader,
+            query=ROLLUP_QUERY,
+            start_ms=hour_start,
+            end_ms=hour_end,
+            step_ms=HOUR,
+            limits=LIMITS,
+        )
+
     held = _Held(service.StoreQuerier(reader))
     out = {
         "range_engine_only_ms": _best_ms(
@@ -151,14 +202,24 @@ def promql(
         "range_1k_series_24h_ms": _best_ms(engine_range, repeat),
         "range_api_ms": _best_ms(api_range, repeat),
         "instant_sum_10k_series_ms": _best_ms(api_instant, repeat),
+        "range_api_cpu_ms": _cpu_ms(api_range, repeat),
+        "instant_cpu_ms": _cpu_ms(api_instant, 4 * repeat),
+        "rollup_max_over_time_1h_ms": _best_ms(api_rollup, repeat),
     }
     if prometheus and binaries() is not None:
-        out.update(_prometheus(counters + gauges, start, end, step_s, repeat, out))
+        hourly = (hour_start, hour_end)
+        out.update(_prometheus(counters + gauges, start, end, step_s, repeat, out, hourly))
     return out
 
 
 def _prometheus(
-    data: list[Series], start: int, end: int, step_s: int, repeat: int, ours: dict[str, float]
+    data: list[Series],
+    start: int,
+    end: int,
+    step_s: int,
+    repeat: int,
+    ours: dict[str, float],
+    rollup: tuple[int, int],
 ) -> dict[str, float]:
     """The same queries over HTTP on a private Prometheus, and our time over theirs."""
     with tempfile.TemporaryDirectory() as folder:
@@ -169,11 +230,27 @@ def _prometheus(
             prom.get("query_range", **rng)  # warm the block caches as ours are warm
             range_ms = _best_ms(lambda: prom.get("query_range", **rng), repeat)
             instant_ms = _best_ms(lambda: prom.get("query", **one), repeat)
+            hourly = {
+                "query": ROLLUP_QUERY,
+                "start": rollup[0] / 1000,
+                "end": rollup[1] / 1000,
+                "step": HOUR // 1000,
+            }
+            rollup_ms = _best_ms(lambda: prom.get("query_range", **hourly), repeat)
+            pid = prom.proc.pid
+            range_cpu = _cpu_ms(lambda: prom.get("query_range", **rng), repeat, pid)
+            instant_cpu = _cpu_ms(lambda: prom.get("query", **one), 4 * repeat, pid)
         finally:
             prom.stop()
     return {
         "prometheus_range_ms": range_ms,
         "prometheus_instant_ms": instant_ms,
+        "prometheus_rollup_max_over_time_1h_ms": rollup_ms,
         "range_ratio_ours_over_prometheus": ours["range_api_ms"] / range_ms,
         "instant_ratio_ours_over_prometheus": ours["instant_sum_10k_series_ms"] / instant_ms,
+        "rollup_ratio_ours_over_prometheus": ours["rollup_max_over_time_1h_ms"] / rollup_ms,
+        "prometheus_range_cpu_ms": range_cpu,
+        "prometheus_instant_cpu_ms": instant_cpu,
+        "range_cpu_ratio_ours_over_prometheus": ours["range_api_cpu_ms"] / max(range_cpu, 1e-3),
+        "instant_cpu_ratio_ours_over_prometheus": ours["instant_cpu_ms"] / max(instant_cpu, 1e-3),
     }

@@ -1,29 +1,40 @@
-"""Points per second through each ecosystem receiver into the embedded durable bus, beside the
-JSON API, in one run against one real ``dashboard serve``.
+"""Points per second through each ecosystem receiver into the durable bus, beside the JSON API,
+in one run against a real ``dashboard serve`` for each bus: embedded (a 2xx once the batch is
+committed to SQLite, then in the hot store, live hub and history cache) and Redis (a 2xx once the
+batch is XADDed to the stream; the node's tail and persister work in the same process).
 
 Each receiver gets its senders' usual batch: remote write 500 samples (500 series, one sample
-each, as Prometheus sends a scrape), OTLP one export of 1,000 points (100 metrics x 10 attribute
-sets, protobuf; and the same export as OTLP/JSON), line protocol 1,000 points (200 lines x 5
-fields, as Telegraf sends). The JSON API gets the same 500 one-point series, and its usual bulk
-shape (100 series x 100 points). Sender-shaped batches carry recent timestamps (two minutes
-old at most, as a sender's are); the bulk shape starts an hour ago. Bodies are encoded before
-the clock starts; each answer is 2xx only once the batch is committed, so the figure is points
-accepted and durable per second.
+each, as Prometheus sends a scrape; 1.0 and 2.0), OTLP one export of 1,000 points (100 metrics x
+10 attribute sets, protobuf; and the same export as OTLP/JSON), line protocol 1,000 points (200
+lines x 5 fields, as Telegraf sends). The JSON API gets the same 500 one-point series, and its
+usual bulk shape (100 series x 100 points). Each receiver's ``_over_json`` figure is its rate
+over the JSON API's for the same shape (500 one-point series) on the same bus in the same run.
+Sender-shaped batches carry recent timestamps (two minutes old at most, as a sender's are); the
+bulk shape starts an hour ago. Bodies are encoded before the clock starts, so the figure is
+points accepted and durable per second. ``_points_per_server_cpu_s``: the same points over the
+server process's CPU seconds for them (on the Redis bus until the persisters have caught up),
+which holds on a machine shared with other work, where wall-clock rates do not.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+import uuid
 from collections.abc import Callable
 
+import cramjam
+import psutil
 import requests
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 
-from bench.live import TOKEN, running_server
+from bench.ingest import _cleanup
+from bench.live import PASSWORD, TOKEN, serve_process
 from ingest import remote_write as rw
+from ingest import remote_write_v2 as rw2
 
 Body = tuple[str, bytes, dict[str, str], int]  # path, body, headers, points
 
@@ -52,6 +63,38 @@ def remote_write_bodies(batches: int, samples: int = 500) -> list[Body]:
                 series.labels.add(name=name, value=value)
             series.samples.add(timestamp=_start_ms(b), value=b * 1.5 + s)
         out.append(("/api/v1/write", rw.encode(req), headers, samples))
+    return out
+
+
+def remote_write_v2_bodies(batches: int, samples: int = 500) -> list[Body]:
+    """Remote write 2.0 requests of ``samples`` one-sample series (symbols interned once)."""
+    headers = {
+        "Content-Encoding": "snappy",
+        "Content-Type": f"application/x-protobuf;proto={rw2.PROTO}",
+    }
+    out = []
+    for b in range(batches):
+        req = rw2.Request()
+        symbols: dict[str, int] = {"": 0}
+        for s in range(samples):
+            series = req.timeseries.add()
+            for text in (
+                "__name__",
+                "bench_v2_cpu_seconds_total",  # not 1.0's series: new points
+                "cpu",
+                str(s % 16),
+                "instance",
+                "host:9100",
+                "job",
+                "node",
+                "mode",
+                f"m{s // 16}",
+            ):
+                series.labels_refs.append(symbols.setdefault(text, len(symbols)))
+            series.samples.add(timestamp=_start_ms(b), value=b * 1.5 + s)
+        req.symbols.extend(symbols)
+        body = bytes(cramjam.snappy.compress_raw(req.SerializeToString()))
+        out.append(("/api/v1/write", body, headers, samples))
     return out
 
 
@@ -122,6 +165,22 @@ def json_bodies(batches: int, series: int, points: int) -> list[Body]:
     return out
 
 
+def _cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) the server has used."""
+    times = psutil.Process(proc.pid).cpu_times()
+    return times.user + times.system
+
+
+def _settle(session: requests.Session, url: str, redis_bus: bool) -> None:
+    """On the Redis bus, wait until the persisters have written everything (the node's CPU for
+    a batch includes its tail's and persister's work)."""
+    deadline = time.monotonic() + 60
+    while redis_bus and time.monotonic() < deadline:
+        if session.get(url + "/healthz", timeout=10).json()["bus"].get("lag", 0) <= 0:
+            break
+        time.sleep(0.01)
+
+
 def _rate(session: requests.Session, url: str, bodies: list[Body]) -> float:
     """Points/s of posting ``bodies`` one after another (each must be a 2xx)."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -132,25 +191,54 @@ def _rate(session: requests.Session, url: str, bodies: list[Body]) -> float:
     return sum(b[3] for b in bodies) / (time.perf_counter() - started)
 
 
-def receivers(batches: int = 40) -> dict[str, float]:
-    """Points/s accepted (durable) by each receiver and by the JSON API, in the same run, and
-    each decoder's own rate in-process (body to checked batch, no HTTP, no bus)."""
-    cases: dict[str, Callable[[int], list[Body]]] = {
-        "json_500x1_points_per_s": lambda n: json_bodies(n, 500, 1),
-        "json_100x100_points_per_s": lambda n: json_bodies(max(1, n // 10), 100, 100),
-        "remote_write_500_points_per_s": remote_write_bodies,
-        "otlp_protobuf_1000_points_per_s": lambda n: otlp_bodies(n, as_json=False),
-        "otlp_json_1000_points_per_s": lambda n: otlp_bodies(n, as_json=True),
-        "influx_1000_points_per_s": influx_bodies,
-    }
-    prepared = {name: make(batches) for name, make in cases.items()}
-    warm = {name: make(2) for name, make in cases.items()}
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REFERENCE = "json_500x1"  # the JSON API with the senders' shape: what each receiver is put beside
+CASES: dict[str, Callable[[int], list[Body]]] = {
+    "json_500x1": lambda n: json_bodies(n, 500, 1),
+    "json_100x100": lambda n: json_bodies(max(1, n // 10), 100, 100),
+    "remote_write_500": remote_write_bodies,
+    "remote_write_v2_500": remote_write_v2_bodies,
+    "otlp_protobuf_1000": lambda n: otlp_bodies(n, as_json=False),
+    "otlp_json_1000": lambda n: otlp_bodies(n, as_json=True),
+    "influx_1000": influx_bodies,
+}
+
+
+def receivers(batches: int = 40, redis_url: str = REDIS_URL) -> dict[str, float]:
+    """Points/s accepted (durable) by each receiver and by the JSON API, on the embedded bus and
+    (with ``redis_url``) the Redis bus, each with its ratio to the JSON API on the same bus in
+    the same run; and each decoder's own rate in-process (body to checked batch, no HTTP)."""
+    prepared = {name: make(batches) for name, make in CASES.items()}
+    warm = {name: make(2) for name, make in CASES.items()}
     out: dict[str, float] = {}
-    with running_server() as url:
-        session = requests.Session()
-        for name, bodies in prepared.items():
-            _rate(session, url, warm[name])  # first requests: caches and code paths warm
-            out[name] = _rate(session, url, bodies)
+    buses = {"embedded": ""}
+    if redis_url:
+        buses["redis"] = redis_url
+    for bus, url_of_redis in buses.items():
+        prefix = f"benchrcv{uuid.uuid4().hex[:6]}"
+        env = {"DASHBOARD_REDIS_URL": url_of_redis, "DASHBOARD_REDIS_PREFIX": prefix}
+        rates: dict[str, float] = {}
+        cpu_rates: dict[str, float] = {}
+        with serve_process(env) as (url, proc), _cleanup(url_of_redis, prefix):
+            session = requests.Session()
+            if url_of_redis:  # signed in to read the persisters' lag from /healthz
+                login = {"username": "admin", "password": PASSWORD}
+                session.post(url + "/api/v1/auth/login", json=login, timeout=10)
+            for name, bodies in prepared.items():
+                _rate(session, url, warm[name])  # first requests: caches and code paths warm
+                _settle(session, url, bool(url_of_redis))
+                cpu = _cpu(proc)
+                rates[name] = _rate(session, url, bodies)
+                _settle(session, url, bool(url_of_redis))
+                cpu_rates[name] = sum(b[3] for b in bodies) / max(_cpu(proc) - cpu, 1e-9)
+        for name, rate in rates.items():
+            out[f"{bus}_{name}_points_per_s"] = rate
+        for name, rate in cpu_rates.items():
+            out[f"{bus}_{name}_points_per_server_cpu_s"] = rate
+        for name, rate in rates.items():
+            if name.startswith("json_"):
+                continue
+            out[f"{bus}_{name}_over_json"] = rate / rates[REFERENCE]
     return {**out, **decoders(batches)}
 
 
@@ -177,6 +265,10 @@ def decoders(batches: int = 40) -> dict[str, float]:
             remote_write_bodies(batches),
             lambda b, now: rw.decode(b, now_ms=now, max_bytes=limit),
         ),
+        "decode_remote_write_v2_500_points_per_s": (
+            remote_write_v2_bodies(batches),
+            lambda b, now: rw2.decode(b, now_ms=now, max_bytes=limit),
+        ),
         "decode_otlp_protobuf_1000_points_per_s": (
             otlp_bodies(batches, as_json=False),
             lambda b, now: otlp.request_batch(otlp.parse_protobuf(b), now_ms=now),
@@ -195,4 +287,8 @@ def decoders(batches: int = 40) -> dict[str, float]:
 
 if __name__ == "__main__":
     for key, value in receivers().items():
-        print(f"{key:40s} {value:12,.0f}")
+        print(
+            f"{key:44s} {value:12,.2f}"
+            if key.endswith("_over_json")
+            else f"{key:44s} {value:12,.0f}"
+        )

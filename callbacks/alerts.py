@@ -32,6 +32,7 @@ NEW_RULE_FIELDS = (
     ids.ALERTS_NEW_RESOLVE,
     ids.ALERTS_NEW_FOR,
     ids.ALERTS_NEW_SEVERITY,
+    ids.ALERTS_NEW_EXPR,
 )
 
 
@@ -46,6 +47,7 @@ class NewRuleForm(NamedTuple):
     resolve: str | None
     for_s: Any
     severity: str | None
+    expr: str | None = None  # a PromQL expression instead of the metric and labels
 
 
 def register(app: Dash, rt: Runtime) -> None:
@@ -226,4 +228,9 @@ def rule_body(form: NewRuleForm, *, labels: dict[str, str]) -> dict[str, Any]:
     resolve_threshold = number_or_band(form.resolve)
     if resolve_threshold is not None:
         body["resolve_threshold"] = resolve_threshold
+    if (form.expr or "").strip():  # the expression replaces the metric and its labels
+        body["expr"] = form.expr.strip()  # type: ignore[union-attr]
+        del body["series"]
+        if body["condition"] == "present":
+            body.pop("threshold")
     return body

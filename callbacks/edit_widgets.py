@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
 from callbacks.page import drawn_grid, render_view
 from dashboard import auth
 from dashboard.auth.guard import current_user
 from dashboard.boards import service as boards
+from dashboard.boards.exprs import expr_error
 from dashboard.boards.models import configure_widget, edit_widget, new_widget, place_widget
+from dashboard.metrics.metadata import type_of
 from dashboard.metrics.model import SeriesKey, ValidationError, parse_key
 from dashboard.metrics.service import known_keys
 from dashboard.metrics.timerange import dashboard_from_search
+from dashboard.query.complete import completions
+from dashboard.query.suggest import suggest_expression
 from dashboard.runtime import Runtime
 from layouts import ids
 from layouts.editing import series_options
@@ -79,7 +83,9 @@ def _saved_view(
     """Save an edited dashboard as the signed-in user: the grid drawn again, its live config
     and ``note`` (or why it was not saved)."""
     try:
-        saved = boards.save_dashboard(store=rt.dashboards, dashboard=changed, user=current_user())
+        saved = boards.save_dashboard(
+            store=rt.dashboards, dashboard=changed, user=current_user(), edit=note
+        )
     except boards.EditRefused:
         return no_update, no_update, REFUSED
     except ValidationError as exc:
@@ -113,14 +119,24 @@ def edited(
     metric: str | None,
     labels: str | None,
     title: str | None,
+    query: str | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The dashboard with a toolbar's edit or the added widget, and the status note; FormError
-    when the form is not filled in right, ValueError when the edit cannot be made."""
+    """The dashboard with a toolbar's edit or the added widget (of a metric, or of a PromQL
+    query), and the status note; FormError when the form is not filled in right, ValueError
+    when the edit cannot be made."""
     if isinstance(trigger, dict):
         changed = edit_widget(dash, str(trigger["widget"]), str(trigger["op"]))
         return changed, f"{trigger['op'].capitalize()}: {trigger['widget']}"
+    if (query or "").strip():
+        problem = expr_error(query)
+        if problem is not None:
+            raise FormError(f"Query: {problem}")
+        changed = new_widget(
+            dash, kind=kind, title=(title or "").strip(), name="", labels={}, expr=query.strip()
+        )
+        return changed, f"Added {changed['widgets'][-1]['title']}"
     if not metric:
-        raise FormError("Pick a metric to add.")
+        raise FormError("Pick a metric or write a query to add.")
     pairs = parse_labels(labels)
     changed = new_widget(dash, kind=kind, title=(title or "").strip(), name=metric, labels=pairs)
     return changed, f"Added {changed['widgets'][-1]['title']}"
@@ -143,6 +159,26 @@ def register(app: Dash, rt: Runtime) -> None:
     register_drop(app, rt)
     register_form(app, rt)
     register_save(app, rt)
+    register_query_help(app, rt)
+
+
+def query_help(rt: Runtime, text: str | None) -> tuple[str, list[Any]]:
+    """What the query field says as it is typed (the parse error with its position, or that
+    it reads well) and its completions (metric names, label names and values)."""
+    text = text or ""
+    if not text.strip():
+        return "", []
+    names: set[str] = set()
+    labels: dict[str, dict[str, set[str]]] = {}
+    for key in known_keys(reader=rt):
+        names.add(key.name)
+        by_label = labels.setdefault(key.name, {})
+        for k, v in key.labels:
+            by_label.setdefault(k, set()).add(v)
+    proposals = completions(text, names=names, labels=labels)
+    problem = expr_error(text)
+    note = f"✗ {problem}" if problem else "✓ the query reads well"
+    return note, [html.Option(value=p) for p in proposals]
 
 
 def register_controls(app: Dash, rt: Runtime) -> None:
@@ -185,6 +221,7 @@ def register_edit(app: Dash, rt: Runtime) -> None:
         State(ids.ADD_LABELS, "value"),
         State(ids.ADD_TITLE, "value"),
         State(ids.PAGE_URL, "search"),
+        State(ids.ADD_QUERY, "value"),
         prevent_initial_call=True,
     )
     def edit(
@@ -195,6 +232,7 @@ def register_edit(app: Dash, rt: Runtime) -> None:
         labels: str | None,
         title: str | None,
         search: str | None,
+        query: str | None,
     ) -> tuple[Any, ...]:
         """Apply one edit to the saved dashboard and draw it again."""
         if not _clicked():
@@ -203,12 +241,61 @@ def register_edit(app: Dash, rt: Runtime) -> None:
         if isinstance(dash, str):
             return no_update, no_update, dash
         try:
-            changed, note = edited(dash, ctx.triggered_id, kind, metric, labels, title)
+            changed, note = edited(dash, ctx.triggered_id, kind, metric, labels, title, query)
         except FormError as exc:
             return no_update, no_update, str(exc)
         except ValueError as exc:  # an edit of a widget that is gone, say
             return no_update, no_update, f"Not saved: {exc}"
         return _saved_view(rt, search, changed, note)
+
+
+def register_query_help(app: Dash, rt: Runtime) -> None:
+    """The query field: its inline check and completions, as it is typed (editors only)."""
+
+    @app.callback(
+        Output(ids.ADD_QUERY_CHECK, "children"),
+        Output(ids.ADD_QUERY_HINTS, "children"),
+        Input(ids.ADD_QUERY, "value"),
+        prevent_initial_call=True,
+    )
+    def check_query(text: str | None) -> tuple[Any, Any]:
+        """The check and the completions of the query being typed."""
+        if not auth.can_edit(current_user()):
+            return REFUSED, []
+        return query_help(rt, text)
+
+    @app.callback(
+        Output(ids.ADD_METRIC_HINT, "children"),
+        Output(ids.ADD_QUERY_USE, "hidden"),
+        Output(ids.ADD_QUERY_USE, "children"),
+        Input(ids.ADD_METRIC, "value"),
+        prevent_initial_call=True,
+    )
+    def metric_hint(metric: str | None) -> tuple[Any, bool, str]:
+        """What the picked metric's type suggests (a counter: its rate, as Grafana hints)."""
+        proposal = suggested_query(rt, metric)
+        if proposal is None:
+            return "", True, ""
+        kind = type_of(str(metric), rt.metric_metadata())
+        return f"{metric} is a {kind}: you likely want {proposal}", False, f"Use {proposal}"
+
+    @app.callback(
+        Output(ids.ADD_QUERY, "value"),
+        Input(ids.ADD_QUERY_USE, "n_clicks"),
+        State(ids.ADD_METRIC, "value"),
+        prevent_initial_call=True,
+    )
+    def use_suggestion(_clicks: int | None, metric: str | None) -> Any:
+        """The query field filled with the suggested expression."""
+        proposal = suggested_query(rt, metric)
+        return proposal if proposal is not None else no_update
+
+
+def suggested_query(rt: Runtime, metric: str | None) -> str | None:
+    """The expression a metric's type suggests (``rate()`` of a counter), or None."""
+    if not metric:
+        return None
+    return suggest_expression(metric, type_of(metric, rt.metric_metadata()))
 
 
 def register_drop(app: Dash, rt: Runtime) -> None:
@@ -238,7 +325,11 @@ def register_drop(app: Dash, rt: Runtime) -> None:
 
 def _selected(value: str, series: list[dict[str, Any]]) -> bool:
     """True when a dropdown value is one of the widget's own series selectors."""
-    return any(value == str(SeriesKey.of(s["name"], s.get("labels") or {})) for s in series)
+    return any(
+        value == str(SeriesKey.of(s["name"], s.get("labels") or {}))
+        for s in series
+        if "expr" not in s
+    )
 
 
 def form_values(rt: Runtime, widget: dict[str, Any]) -> tuple[Any, ...]:

@@ -14,6 +14,9 @@ views side by side; the composition root (``app``, ``runtime``, ``background``, 
 - ``auth/``: roles, passwords, users and tokens, the request guard, rate-limit keys, sign-in API
 - ``api/``: JSON errors, the OpenAPI description, ``/healthz`` and ``/metrics``
 - ``db/``: the app database and its migrations; ``delivery/``: the lean Dash index, static files
+- ``outbound``: every HTTP request the server makes (webhooks, pollers), within the pure
+  ``outbound_policy`` (schemes, checked and pinned addresses, redirects, caps, masked URLs);
+  ``secretbox``: secrets kept at rest (webhook URLs), encrypted with a key from the node secret
 
 The layer rules (``pyproject.toml`` holds them as import-linter contracts; ``make test`` runs
 ``lint-imports``, and ``tests/unit/test_layers.py`` proves each one fails when broken):

@@ -30,6 +30,7 @@ from dashboard.delivery.static_build import ASSETS
 from dashboard.export import views as export_views
 from dashboard.extensions import socketio
 from dashboard.live import socket as live
+from dashboard.live import transport
 from dashboard.live import views as live_views
 from dashboard.metrics import views as metrics_views
 from dashboard.query import views as query_views
@@ -71,6 +72,7 @@ def blueprints() -> list[Blueprint]:
     """Every blueprint of a node: the JSON API, ingest, health and metrics."""
     return [
         auth_views.bp,
+        auth_views.pages,
         ingest_http.bp,
         ingest_receivers.bp,
         metrics_views.bp,
@@ -106,7 +108,7 @@ def init_dash(server: Flask, rt: Runtime) -> tuple[Dash, Dash]:
         url_base_pathname="/login/",
         assets_folder=str(ASSETS),
         # the sign-in page draws no chart and has no live feed or widgets
-        assets_ignore=r"live\.js|socket\.io|plotly|grid\.js|range\.js|alerts\.js|export\.js",
+        assets_ignore=r"live\.js|socket\.io|plotly|grid\.js|range\.js|alerts\.js|export\.js|keys\.js",
         title="Sign in · Dashboard",
         update_title=None,
         serve_locally=True,
@@ -130,6 +132,10 @@ def init_sockets(server: Flask, rt: Runtime, settings: Settings) -> None:
         ping_timeout=10,
         client_manager=client_manager(settings),
     )
+    # one file descriptor and no zlib compressor a viewer (dashboard/live/transport.py)
+    plain = transport.without_websocket_compression(server.wsgi_app)
+    server.wsgi_app = plain  # type: ignore[method-assign]
+    transport.use_single_socket(socketio.server.eio)
     server.extensions["live_namespace"] = live.register(socketio, rt)
     rt.alert_sink = lambda payload: socketio.emit("alert", payload, namespace=live.NAMESPACE)
     socketio.on_namespace(IngestNamespace(rt, socket_ingest_limit(settings)))

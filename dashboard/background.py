@@ -12,13 +12,16 @@ from flask_socketio import SocketIO
 
 from dashboard.alerts.runner import AlertService, Notifier
 from dashboard.alerts.store import AlertStore
+from dashboard.boards.service import offer_host_dashboard
 from dashboard.db.appdb import open_app_db
 from dashboard.extensions import socketio
 from dashboard.live import socket as live
 from dashboard.metrics.retention import run_retention
-from dashboard.runtime import Runtime
+from dashboard.metrics.service import StoreReader
+from dashboard.query.service import QueryLimits
+from dashboard.runtime import Runtime, secret_box
 from ingest import demo
-from ingest.pollers import TargetError, start_pollers
+from ingest.pollers import TargetError, node_exporter_hook, start_pollers
 from ingest.redis_bus import RedisBus
 from ingest.worker import Worker
 
@@ -29,6 +32,8 @@ def start_background(server: Flask) -> None:
     namespace = server.extensions["live_namespace"]
     socketio.start_background_task(live.run_session_sweeper, socketio, namespace)
     socketio.start_background_task(live.run_health_watch, socketio, namespace)
+    if namespace.emitter is not None:
+        socketio.start_background_task(live.run_expression_feed, rt, namespace.emitter)
     if hasattr(rt.store, "retention"):
         socketio.start_background_task(
             run_retention, store=rt.store, metrics=rt.metrics, sleep=socketio.sleep
@@ -79,9 +84,17 @@ def start_node_pollers(rt: Runtime, socketio: SocketIO) -> None:
             metrics=rt.metrics,
             tasks=rt.tasks,
             limits=rt.limits,
+            on_first_scrape=node_exporter_hook(lambda instance: offer_host(rt, instance)),
         )
     except TargetError as exc:
         raise SystemExit(f"DASHBOARD_POLL_TARGETS: {exc}") from None
+
+
+def offer_host(rt: Runtime, instance: str) -> str | None:
+    """Save the "Host <instance>" dashboard of a polled node exporter unless there is one; its
+    id when saved. The poller's series carry no ``instance`` label, so it picks by none."""
+    created = offer_host_dashboard(store=rt.dashboards, instance=instance, matchers={})
+    return created["id"] if created else None
 
 
 def run_demo(rt: Runtime) -> None:
@@ -117,10 +130,14 @@ def start_worker_alerts(worker: Worker) -> None:
     )
     notifier = Notifier(allow_private=settings.webhook_allow_private, sleep=worker.sleep)
     service = AlertService(
-        AlertStore(open_app_db(settings.resolved_database_url), owns_db=True),
+        AlertStore(
+            open_app_db(settings.resolved_database_url), owns_db=True, box=secret_box(settings)
+        ),
         emit=lambda payload: emitter.emit("alert", payload, namespace=live.NAMESPACE),
         notifier=notifier,
         global_webhook=settings.alert_webhook,
+        reader=StoreReader(worker.store),
+        limits=QueryLimits(settings.query_max_samples, settings.query_timeout_s),
     )
     tail = worker.new_tail()
     tail.subscribe(service.on_batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,10 +13,44 @@ if TYPE_CHECKING:
 
 
 def _patch_gevent() -> None:
-    """Make the standard library cooperative before anything else imports it."""
-    from gevent import monkey
+    """Make the standard library cooperative before anything else imports it.
 
+    Greenlets do not record their spawning tree: each would keep ten frames of the stack that
+    made it, and a live viewer has four greenlets (its request, websocket reader, writer and
+    pinger), a new pinger after each pong.
+    """
+    from gevent import config, monkey
+
+    config.track_greenlet_tree = False
     monkey.patch_all()
+
+
+def raise_open_files() -> tuple[int, int]:
+    """Lift the open-file soft limit to the hard limit: each live viewer holds one, and the
+    usual soft limit is 1,024."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+# Young collections this rarely let a viewer's per-message objects (a writer's queue timeout
+# lives about a second) die young instead of piling up in the old generation, whose every full
+# collection walks each viewer's objects and stalls the hub: ~250 ms at 1,000 viewers with the
+# default (700, 10, 10).
+GC_THRESHOLDS = (20_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Move everything alive after start-up out of the collector's sight (the app, its
+    modules: never garbage) and collect the young generations less often."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -39,6 +74,8 @@ def serve(args: argparse.Namespace) -> int:
         log.info("no ingest tokens yet: create one with `dashboard tokens create NAME`")
     start_background(app)
     socketio = app.extensions["socketio"]  # dashboard.extensions.socketio, attached to app
+    log.info("open files: %d", raise_open_files()[0])
+    tune_gc()
     log.info(
         "serving on http://%s:%d (store: %s, bus: %s, demo: %s)",
         settings.host,
@@ -47,10 +84,31 @@ def serve(args: argparse.Namespace) -> int:
         rt.bus.kind,
         "on" if settings.demo else "off",
     )
-    server = WSGIServer(listener(settings.host, settings.port), app, log=None)
+    server = WSGIServer(
+        listener(settings.host, settings.port), app, log=None, handler_class=small_buffer_handler()
+    )
     socketio.wsgi_server = server  # lets socketio.stop() end it
     server.serve_forever()
     return 0
+
+
+# A connection's read buffer lives as long as the connection: a live viewer's, hours, though
+# after its handshake the websocket reads the socket itself. gevent's default is 8 KB.
+READ_BUFFER = 1024
+
+
+def small_buffer_handler() -> type:
+    """gevent's WSGI handler reading through a READ_BUFFER buffer (a longer header line or a
+    large body is read past it, as before)."""
+    from gevent.pywsgi import WSGIHandler
+
+    class SmallBufferHandler(WSGIHandler):
+        def __init__(self, sock, address, server, rfile=None):  # type: ignore[no-untyped-def]
+            if rfile is None:
+                rfile = sock.makefile("rb", READ_BUFFER)
+            super().__init__(sock, address, server, rfile)
+
+    return SmallBufferHandler
 
 
 def listener(host: str, port: int):  # type: ignore[no-untyped-def]
@@ -135,28 +193,30 @@ def users_list(args: argparse.Namespace) -> int:
 
 
 def tokens_create(args: argparse.Namespace) -> int:
-    """Create an ingest token and print it once (only its hash is stored)."""
+    """Create a token of one scope and print it once (only its hash is stored): ``ingest``
+    tokens send points, ``read`` tokens query /prometheus/api/v1; neither does the other."""
     from dashboard.auth import service
 
     store = _user_store()
     try:
-        token = service.create_token(users=store, name=args.name)
+        token = service.create_token(users=store, name=args.name, scope=args.scope)
     except service.Refused as exc:
         print(f"dashboard tokens create: {exc}", file=sys.stderr)
         return 1
     finally:
         store.close()
     print(token)
+    use = "ingest routes" if args.scope == "ingest" else "/prometheus/api/v1 (Grafana)"
     print(
-        f"(ingest token {args.name!r}: shown this once; send it as 'Authorization: Bearer"
-        " <token>')",
+        f"({args.scope} token {args.name!r}: shown this once; send it to the {use} as"
+        " 'Authorization: Bearer <token>')",
         file=sys.stderr,
     )
     return 0
 
 
 def tokens_revoke(args: argparse.Namespace) -> int:
-    """Revoke an ingest token by name."""
+    """Revoke a token (of either scope) by name."""
     from dashboard.auth import service
 
     store = _user_store()
@@ -171,12 +231,12 @@ def tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def tokens_list(args: argparse.Namespace) -> int:
-    """Print every ingest token's name and state (never the token)."""
+    """Print every token's name, scope and state (never the token)."""
     from dashboard.auth import service
 
     store = _user_store()
     for t in service.list_tokens(users=store):
-        print(f"{t['name']}\t{'revoked' if t['revoked'] else 'active'}")
+        print(f"{t['name']}\t{t['scope']}\t{'revoked' if t['revoked'] else 'active'}")
     store.close()
     return 0
 
@@ -207,6 +267,47 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def db_copy(args: argparse.Namespace) -> int:
+    """Copy an install's users, tokens, dashboards, alerts and metadata (and, with
+    ``--history``, its points) to another database; again copies nothing twice."""
+    import sqlite3
+
+    import psycopg
+
+    from dashboard import dbcopy
+    from dashboard.settings import Settings
+
+    settings = Settings()
+    try:
+        source, dest = dbcopy.database_url(args.source), dbcopy.database_url(args.dest)
+        report = dbcopy.copy_database(
+            source,
+            dest,
+            source_candidates=dbcopy.source_secrets(source, settings, args.from_secret_file),
+            destination=dbcopy.destination_secret(settings, args.to_secret_file),
+            history=args.history,
+            overwrite=args.overwrite,
+            dry_run=args.dry_run,
+            progress=sys.stderr,
+        )
+    except (dbcopy.CopyError, psycopg.Error, sqlite3.Error, OSError) as exc:
+        print(f"dashboard db copy: {exc}".strip(), file=sys.stderr)
+        return 1
+    for line in report.lines():
+        print(line)
+    if (
+        dbcopy.is_postgres(dest)
+        and report.boxes.sealed
+        and report.boxes.destination_from != "DASHBOARD_SECRET_KEY"
+    ):
+        print(
+            f"note: secrets were sealed with {report.boxes.destination_from}: give every node"
+            " on the new database that value as DASHBOARD_SECRET_KEY",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def build_assets(args: argparse.Namespace) -> int:
     """Brotli-11 every static file into DASHBOARD_STATIC_CACHE, skipping those already there."""
     import time
@@ -231,6 +332,8 @@ def build_assets(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dashboard`` command."""
+    from dashboard.auth import SCOPES  # imports nothing (gevent patches before any import)
+
     parser = argparse.ArgumentParser(prog="dashboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run a web node")
@@ -260,16 +363,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_create.set_defaults(func=users_create)
     p_users.add_parser("list", help="list users").set_defaults(func=users_list)
 
-    p_tokens = sub.add_parser("tokens", help="manage ingest tokens").add_subparsers(
+    p_tokens = sub.add_parser("tokens", help="manage bearer tokens").add_subparsers(
         dest="action", required=True
     )
-    p_tc = p_tokens.add_parser("create", help="create an ingest token and print it once")
+    p_tc = p_tokens.add_parser("create", help="create a token and print it once")
     p_tc.add_argument("name")
+    p_tc.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default="ingest",
+        help="ingest: send points (default); read: query /prometheus/api/v1 (Grafana)",
+    )
     p_tc.set_defaults(func=tokens_create)
-    p_tr = p_tokens.add_parser("revoke", help="revoke an ingest token")
+    p_tr = p_tokens.add_parser("revoke", help="revoke a token")
     p_tr.add_argument("name")
     p_tr.set_defaults(func=tokens_revoke)
-    p_tokens.add_parser("list", help="list ingest tokens").set_defaults(func=tokens_list)
+    p_tokens.add_parser("list", help="list tokens with their scope").set_defaults(func=tokens_list)
 
     p_db = sub.add_parser("db", help="manage the database schema").add_subparsers(
         dest="action", required=True
@@ -277,12 +386,80 @@ def build_parser() -> argparse.ArgumentParser:
     p_db.add_parser(
         "upgrade", help="apply pending migrations to DASHBOARD_DATABASE_URL (PostgreSQL)"
     ).set_defaults(func=db_upgrade)
+    p_copy = p_db.add_parser(
+        "copy",
+        help="copy an install (users, tokens, dashboards, alerts; --history: points) to"
+        " another database",
+        description="Copy every app table (users with their password hashes, tokens, revoked"
+        " sessions, dashboards, alert rules and events, metric metadata) from one database to"
+        " another, matching rows on their keys; with --history also every series' points."
+        " Running it again copies nothing twice. Alert webhooks are opened with the source's"
+        " secret and sealed again with the destination's (DASHBOARD_SECRET_KEY, else the"
+        " configured data folder's secret_key).",
+    )
+    p_copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the database to copy: sqlite:///data/dashboard.db (or the data folder),"
+        " postgresql://...",
+    )
+    p_copy.add_argument(
+        "--to", dest="dest", required=True, metavar="URL", help="the database to copy into"
+    )
+    p_copy.add_argument(
+        "--history", action="store_true", help="copy every series' points too (with progress)"
+    )
+    p_copy.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace destination rows that differ from the source's (default: refuse)",
+    )
+    p_copy.add_argument(
+        "--dry-run", action="store_true", help="say what would be copied, write no row"
+    )
+    p_copy.add_argument(
+        "--from-secret-file",
+        type=Path,
+        metavar="PATH",
+        help="the old install's secret (default: the secret_key beside a SQLite source, then"
+        " DASHBOARD_SECRET_KEY, whichever opens its webhooks)",
+    )
+    p_copy.add_argument(
+        "--to-secret-file",
+        type=Path,
+        metavar="PATH",
+        help="the new nodes' secret (default: DASHBOARD_SECRET_KEY, else the data folder's"
+        " secret_key)",
+    )
+    p_copy.set_defaults(func=db_copy)
     return parser
+
+
+# the commands that change the app's data: the audit trail records them as done by
+# ``cli:<os user>`` from ``cli``
+AUDITED_COMMANDS = ("users", "tokens", "db")
+
+
+def cli_actor() -> str:
+    """Who runs an admin command, for the audit trail: ``cli:<os user>`` (``cli`` if unknown)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+        return "cli"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dashboard`` command."""
     args = build_parser().parse_args(argv)
+    if args.command in AUDITED_COMMANDS:
+        from dashboard.db.audit import acting_as
+
+        with acting_as(cli_actor(), "cli"):
+            return int(args.func(args))
     return int(args.func(args))
 
 

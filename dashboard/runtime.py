@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
+
 from dashboard.alerts.runner import AlertService, Notifier
 from dashboard.alerts.store import AlertStore
-from dashboard.auth.service import ingest_token_name
-from dashboard.auth.users import SQLUserStore, UserStore
+from dashboard.auth.bootstrap import secret_config
+from dashboard.auth.service import ingest_token_name, token_grant
+from dashboard.auth.users import SQLUserStore, TokenGrant, UserStore
 from dashboard.boards.store import DashboardStore
 from dashboard.clock import now_ms
 from dashboard.db.appdb import AppDB, open_app_db
+from dashboard.db.audit import AuditLog
 from dashboard.export.render_pool import RenderPool
+from dashboard.live.health import DependencyProbe
 from dashboard.live.hub import Hub
 from dashboard.metrics.cardinality import SeriesLimit
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo
+from dashboard.metrics.metadata import MetadataCache, MetricMetadata
 from dashboard.metrics.model import Batch, Limits, SeriesKey
 from dashboard.metrics.steps import DAY, RAW, Step
 from dashboard.metrics.store_interface import MetricStore
 from dashboard.metrics.stores import open_store
 from dashboard.metrics.stores.history_cache import HistoryCache, open_history_cache
 from dashboard.metrics.stores.hot import HotStore
+from dashboard.query.service import QueryLimits
+from dashboard.secretbox import SecretBox
 from dashboard.settings import Settings
 from dashboard.telemetry import Metrics
 from ingest.bus import Bus, EmbeddedBus
@@ -54,10 +62,15 @@ def batch_limits(settings: Settings) -> Limits:
     )
 
 
+def secret_box(settings: Settings) -> SecretBox:
+    """What encrypts the secrets kept at rest (webhooks): a key from the node's secret."""
+    return SecretBox(secret_config(settings)["SECRET_KEY"])
+
+
 def open_alerts(settings: Settings, app_db: AppDB, metrics: Metrics) -> AlertService:
     """The alert rules at work, with webhooks counted; it emits nothing until wired."""
     return AlertService(
-        AlertStore(app_db),
+        AlertStore(app_db, box=secret_box(settings)),
         emit=lambda _payload: None,
         notifier=Notifier(
             allow_private=settings.webhook_allow_private,
@@ -90,7 +103,10 @@ class Runtime:
     live_clients: int = 0
     live_sink: Callable[[Batch], None] | None = None
     alert_sink: Callable[[dict], None] | None = None
+    # what /healthz reports: kept fresh by the serve task that pings (live/socket.py)
+    dependencies: DependencyProbe = field(default_factory=DependencyProbe)
     tasks: dict[str, str | dict] = field(default_factory=dict)  # /healthz; pollers: a dict
+    metadata_failing: bool = False  # the last metadata write failed (logged once per outage)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -125,6 +141,7 @@ class Runtime:
             ),
         )
         rt.alerts.emit = rt.publish_alert
+        rt.alerts.reader, rt.alerts.limits = rt, rt.query_limits  # expression rules read here
         rt.start_tail_at_stream()
         rt.subscribe_consumers()
         return rt
@@ -162,7 +179,31 @@ class Runtime:
         """Hand a batch of the node's own sources (pollers, demo) to the bus within the series
         limit (SeriesLimitExceeded otherwise: a poll fails and says why)."""
         self.series_limit.admit(batch)
-        return self.bus.publish(batch)
+        accepted = self.bus.publish(batch)
+        if batch.metadata:
+            self.record_metadata(batch.metadata)
+        return accepted
+
+    @cached_property
+    def metadata_cache(self) -> MetadataCache:
+        """The metric metadata this node has stored, so unchanged families are not rewritten."""
+        return MetadataCache(self.store.metadata, self.store.upsert_metadata)
+
+    def record_metadata(self, entries: list[MetricMetadata]) -> None:
+        """Store what a taken batch said of its metric families (type, help, unit) in the
+        metrics store, once per change; a failure is logged (the points are taken already)."""
+        try:
+            self.metadata_cache.record(entries)
+        except Exception as exc:  # noqa: BLE001 - the batch is durable; metadata comes again
+            if not self.metadata_failing:  # once per outage, not once per batch
+                log.warning("metadata: not stored (%s)", exc)
+            self.metadata_failing = True
+        else:
+            self.metadata_failing = False
+
+    def metric_metadata(self) -> dict[str, MetricMetadata]:
+        """Every metric family's stored metadata (type, help, unit), by name."""
+        return self.store.metadata()
 
     def publish_live(self, batch: Batch) -> None:
         """Hand a batch to the live edge (``live_sink``), or straight to the hub without one."""
@@ -170,6 +211,11 @@ class Runtime:
             self.live_sink(batch)
         elif self.hub.publish(batch) is not None:
             self.hub.flush()
+
+    @property
+    def query_limits(self) -> QueryLimits:
+        """The bounds of one PromQL query here (the API's, the widgets' and the alerts')."""
+        return QueryLimits(self.settings.query_max_samples, self.settings.query_timeout_s)
 
     def dashboard(self, dashboard_id: str) -> dict | None:
         """A saved dashboard by id."""
@@ -203,6 +249,40 @@ class Runtime:
             return self.hot.query(key, start_ms, end_ms, step)
         return self.history.read(key, start_ms, end_ms, step, now=now, load=self.store.query)
 
+    def query_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """RAW points of many series as flat arrays and offsets (``HotStore.query_many``):
+        from the hot store in one call when the range lies in its 24 h, else one series at a
+        time through the history cache."""
+        now = now_ms()
+        if start_ms >= now - DAY:
+            return self.hot.query_many(keys, start_ms, end_ms)
+        frames = [
+            self.history.read(key, start_ms, end_ms, RAW, now=now, load=self.store.query)
+            for key in keys
+        ]
+        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum([len(f) for f in frames], out=offsets[1:])
+        if not frames:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), offsets
+        ts = np.concatenate([f.ts for f in frames]).astype(np.int64, copy=False)
+        return ts, np.concatenate([f.value for f in frames]).astype(np.float64), offsets
+
+    def hour_buckets_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """One-hour buckets of many series' RAW points from the hot store
+        (``HotStore.hour_buckets_many``); None past its 24 h (RAW points are read then)."""
+        if start_ms < now_ms() - DAY:
+            return None
+        return self.hot.hour_buckets_many(keys, start_ms, end_ms)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit trail in the app's database (the stores carry it too): exports go here."""
+        return AuditLog(self.app_db)
+
     @cached_property
     def render_pool(self) -> RenderPool:
         """The warm kaleido processes for PDF reports, started on first use."""
@@ -229,6 +309,16 @@ class Runtime:
     def ingest_token_name(self, token: str) -> str | None:
         """The name of a valid ingest token: one from the environment, or a stored one."""
         return ingest_token_name(users=self.users, env_tokens=self.env_tokens, token=token)
+
+    def token_grant(self, token: str) -> TokenGrant | None:
+        """The name and scope of a valid bearer token of either scope: from the environment
+        (``DASHBOARD_INGEST_TOKENS``, ``DASHBOARD_READ_TOKENS``) or stored."""
+        return token_grant(
+            users=self.users,
+            env_tokens=self.env_tokens,
+            env_read_tokens=frozenset(self.settings.read_tokens),
+            token=token,
+        )
 
     def close(self) -> None:
         """Close the stores."""

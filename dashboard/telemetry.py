@@ -76,6 +76,12 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
             registry=r,
         )
+        self.live_expr_seconds = Histogram(
+            "dashboard_live_expressions_seconds",
+            "Time to evaluate the expressions the viewers' dashboards draw, once a second",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
         self.known_series = Gauge(
             "dashboard_series_known", "Series counted against DASHBOARD_MAX_SERIES", registry=r
         )

@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dashboard.auth.users import TokenGrant
 from dashboard.clock import now_ms
 from dashboard.metrics.cardinality import SeriesLimit, SeriesLimitExceeded
+from dashboard.metrics.metadata import MetricMetadata
 from dashboard.metrics.model import Batch, Limits, ValidationError, validate_batch
 from dashboard.telemetry import Metrics
 from ingest.bus import Bus, BusBusy, BusUnavailable
 
-TOKEN_HINT = "send an ingest token as 'Authorization: Bearer <token>'"
+TOKEN_HINT = "send an ingest token as 'Authorization: Bearer <token>'"  # nosec B105 # help text
+READ_TOKEN_HINT = "a read token cannot ingest: " + TOKEN_HINT
 Parser = Callable[..., Batch]  # (body, *, now_ms, limits) -> Batch, or ValidationError
 
 
@@ -26,8 +29,12 @@ class Node(Protocol):
     limits: Limits
     series_limit: SeriesLimit
 
-    def ingest_token_name(self, token: str) -> str | None:
-        """The name of a valid ingest token."""
+    def record_metadata(self, entries: list[MetricMetadata]) -> None:
+        """Store what a batch said of its metric families (type, help, unit)."""
+        ...
+
+    def token_grant(self, token: str) -> TokenGrant | None:
+        """The name and scope of a valid bearer token (``ingest`` or ``read``)."""
         ...
 
 
@@ -44,12 +51,15 @@ class Refused(Exception):
 
 
 def authorize(*, node: Node, token: str | None, source: str) -> str:
-    """The name of ``token`` when it is a valid ingest token; a counted 401 otherwise."""
-    name = node.ingest_token_name(token) if token else None
-    if name is None:
+    """The name of ``token`` when it is a valid ingest token; a counted 403 for a read token
+    (its scope forbids ingest), a counted 401 for anything else."""
+    grant = node.token_grant(token) if token else None
+    if grant is None or grant.scope != "ingest":
         node.metrics.ingest_rejected.labels(source, "auth").inc()
+        if grant is not None:
+            raise Refused(403, "forbidden", READ_TOKEN_HINT)
         raise Refused(401, "unauthorized", TOKEN_HINT)
-    return name
+    return grant.name
 
 
 def parse(
@@ -90,4 +100,6 @@ def publish(*, node: Node, batch: Batch, source: str) -> int:
         raise Refused(503, "storage unavailable", str(exc), retry=True) from None
     node.metrics.ingest_points.labels(source).inc(accepted)
     node.metrics.ingest_batches.labels(source).inc()
+    if batch.metadata:  # the receiving node stores it; it does not travel on the bus
+        node.record_metadata(batch.metadata)
     return accepted

@@ -67,7 +67,8 @@ class EmbeddedBus:
 
     def publish(self, batch: Batch) -> int:
         """Persist, then deliver to each consumer; a failing consumer never loses the batch."""
-        if batch.point_count == 0:
+        points = batch.point_count
+        if points == 0:
             return 0
         with self._lock:
             try:
@@ -79,4 +80,4 @@ class EmbeddedBus:
                     consumer(batch)
                 except Exception:  # the batch is stored; one consumer must not stop the others
                     log.exception("bus consumer %r failed", consumer)
-        return batch.point_count
+        return points

@@ -6,14 +6,19 @@ import json
 
 import numpy as np
 
-from dashboard.metrics.model import Batch, SeriesPoints, parse_key
+from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints, parse_key
+
+# key text -> key, for the series read back from the stream (a sender repeats its series)
+_KEYS: dict[str, SeriesKey] = {}
+_MAX_KEYS = 100_000
 
 
 def encode_batch(batch: Batch) -> dict[str, bytes]:
     """Stream entry fields: ``m`` (keys, units, counts), ``t`` (int64 ms), ``v`` (float64)."""
-    meta = [[str(s.key), s.unit, len(s)] for s in batch.series if len(s)]
-    ts = [s.ts.astype("<i8", copy=False) for s in batch.series if len(s)]
-    vs = [s.values.astype("<f8", copy=False) for s in batch.series if len(s)]
+    live = [s for s in batch.series if s.ts.size]
+    meta = [[str(s.key), s.unit, s.ts.size] for s in live]
+    ts = [s.ts.astype("<i8", copy=False) for s in live]
+    vs = [s.values.astype("<f8", copy=False) for s in live]
     return {
         "m": json.dumps(meta, separators=(",", ":")).encode(),
         "t": np.concatenate(ts).tobytes() if ts else b"",
@@ -29,7 +34,13 @@ def decode_batch(fields: dict[bytes, bytes] | dict[str, bytes]) -> Batch:
     vs = np.frombuffer(get["v"], dtype="<f8")
     out: list[SeriesPoints] = []
     at = 0
+    keys = _KEYS
+    if len(keys) > _MAX_KEYS:
+        keys.clear()
     for key_text, unit, n in meta:
-        out.append(SeriesPoints(parse_key(key_text), ts[at : at + n], vs[at : at + n], unit))
+        key = keys.get(key_text)
+        if key is None:
+            key = keys[key_text] = parse_key(key_text)
+        out.append(SeriesPoints(key, ts[at : at + n], vs[at : at + n], unit))
         at += n
     return Batch(out)

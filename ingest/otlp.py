@@ -5,12 +5,15 @@ gauges and non-monotonic sums as gauges, monotonic sums as ``_total`` counters, 
 ``_bucket{le}`` (cumulative), ``_sum`` and ``_count``, summaries as ``{quantile}``, ``_sum`` and
 ``_count``. Delta temporality is marked for ``DeltaTotals`` to add up. Exponential histograms are
 rejected (partial success), as is any metric whose name, labels, times or values the model
-refuses; the rest of the export is taken.
+refuses; the rest of the export is taken. Each metric taken gives its family's metadata: a
+monotonic sum is a counter, a gauge or non-monotonic sum a gauge, histograms and summaries
+their own type, with the metric's description as help.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
+from dashboard.metrics.metadata import MetricMetadata, entry
 from dashboard.metrics.model import Batch, Limits, SeriesKey, ValidationError
 from ingest.otlp_names import label_name, metric_name, resource_labels
 from ingest.points import BatchBuilder
@@ -75,12 +79,172 @@ def _drop_exemplars(doc: Any) -> Any:
 def parse_json(data: bytes) -> ExportMetricsServiceRequest:
     """The ExportMetricsServiceRequest of OTLP/JSON bytes; ValidationError if not one."""
     try:
-        doc = _drop_exemplars(json.loads(data))
+        doc = json.loads(data)
+        if isinstance(doc, dict):
+            try:
+                return _fast_request(doc)
+            except _NotPlain:
+                pass
+        doc = _drop_exemplars(doc)
         if not isinstance(doc, dict):
             raise ValueError("the document must be an object")
         return json_format.ParseDict(doc, ExportMetricsServiceRequest(), ignore_unknown_fields=True)
     except (ValueError, TypeError, RecursionError, json_format.ParseError) as exc:
         raise ValidationError("body", f"not OTLP/JSON metrics: {str(exc)[:160]}") from None
+
+
+class _NotPlain(Exception):
+    """An OTLP/JSON document outside what ``_fast_request`` reads: ``ParseDict`` reads it."""
+
+
+_TEMPORALITY = {"AGGREGATION_TEMPORALITY_UNSPECIFIED": 0, "AGGREGATION_TEMPORALITY_DELTA": 1}
+_TEMPORALITY["AGGREGATION_TEMPORALITY_CUMULATIVE"] = 2
+_U64 = 2**64
+_INT_TEXT = re.compile(r"-?[0-9]{1,20}")
+
+
+def _fields(obj: Any, allowed: frozenset[str]) -> dict:
+    """``obj`` when it is an object of only ``allowed`` keys and no nulls; _NotPlain else."""
+    if type(obj) is not dict or not allowed.issuperset(obj) or None in obj.values():
+        raise _NotPlain
+    return obj
+
+
+def _text(value: Any) -> str:
+    """A JSON string."""
+    if type(value) is not str:
+        raise _NotPlain
+    return value
+
+
+def _int64(value: Any, lo: int, hi: int) -> int:
+    """A 64-bit integer given as a JSON integer or a decimal string, in ``[lo, hi)``."""
+    if type(value) is str and _INT_TEXT.fullmatch(value):
+        value = int(value)
+    if type(value) is not int or not lo <= value < hi:
+        raise _NotPlain
+    return value
+
+
+def _attributes(items: Any, out: Any) -> None:
+    """Key-value attributes of string, boolean, integer or double values into ``out``."""
+    if type(items) is not list:
+        raise _NotPlain
+    for item in items:
+        kv = _fields(item, _KV)
+        value = _fields(kv.get("value", {}), _ANY)
+        added = out.add(key=_text(kv.get("key", "")))
+        if len(value) > 1:
+            raise _NotPlain
+        for kind, given in value.items():
+            if kind == "stringValue":
+                added.value.string_value = _text(given)
+            elif kind == "boolValue" and type(given) is bool:
+                added.value.bool_value = given
+            elif kind == "intValue":
+                added.value.int_value = _int64(given, -(2**63), 2**63)
+            elif kind == "doubleValue" and type(given) is float:
+                added.value.double_value = given
+            else:
+                raise _NotPlain
+
+
+_KV = frozenset({"key", "value"})
+_ANY = frozenset({"stringValue", "boolValue", "intValue", "doubleValue"})
+_REQUEST = frozenset({"resourceMetrics"})
+_RESOURCE_METRICS = frozenset({"resource", "scopeMetrics", "schemaUrl"})
+_RESOURCE = frozenset({"attributes"})
+_SCOPE_METRICS = frozenset({"scope", "metrics", "schemaUrl"})
+_SCOPE = frozenset({"name", "version"})
+_METRIC = frozenset({"name", "description", "unit", "gauge", "sum"})
+_GAUGE = frozenset({"dataPoints"})
+_SUM = frozenset({"dataPoints", "aggregationTemporality", "isMonotonic"})
+_POINT = frozenset(
+    {"attributes", "startTimeUnixNano", "timeUnixNano", "asDouble", "asInt", "flags", "exemplars"}
+)
+
+
+def _fast_request(doc: dict) -> ExportMetricsServiceRequest:
+    """The export of a plain OTLP/JSON document (gauges and sums of numbers, attributes of
+    scalars, lowerCamelCase names, as the SDKs and the Collector write them), built field by
+    field: ``ParseDict`` takes ~50 ms for an export of 1,000 points. Anything else (histograms,
+    summaries, arrays, maps, bytes, unknown fields, nulls, strings for numbers other than
+    64-bit integers) raises _NotPlain, and ``ParseDict`` reads the document instead."""
+    request = ExportMetricsServiceRequest()
+    for rm_doc in _list(_fields(doc, _REQUEST).get("resourceMetrics", [])):
+        rm_doc = _fields(rm_doc, _RESOURCE_METRICS)
+        rm = request.resource_metrics.add(schema_url=_text(rm_doc.get("schemaUrl", "")))
+        if "resource" in rm_doc:  # (set as ParseDict sets it: present once given)
+            rm.resource.SetInParent()
+            resource = _fields(rm_doc["resource"], _RESOURCE)
+            _attributes(resource.get("attributes", []), rm.resource.attributes)
+        for sm_doc in _list(rm_doc.get("scopeMetrics", [])):
+            sm_doc = _fields(sm_doc, _SCOPE_METRICS)
+            sm = rm.scope_metrics.add(schema_url=_text(sm_doc.get("schemaUrl", "")))
+            if "scope" in sm_doc:
+                sm.scope.SetInParent()
+                scope = _fields(sm_doc["scope"], _SCOPE)
+                sm.scope.name = _text(scope.get("name", ""))
+                sm.scope.version = _text(scope.get("version", ""))
+            for metric_doc in _list(sm_doc.get("metrics", [])):
+                _fast_metric(_fields(metric_doc, _METRIC), sm.metrics.add())
+    return request
+
+
+def _list(value: Any) -> list:
+    """A JSON array."""
+    if type(value) is not list:
+        raise _NotPlain
+    return value
+
+
+def _fast_metric(doc: dict, metric: Any) -> None:
+    """A gauge or sum metric of a plain document."""
+    metric.name = _text(doc.get("name", ""))
+    metric.description = _text(doc.get("description", ""))
+    metric.unit = _text(doc.get("unit", ""))
+    if ("gauge" in doc) == ("sum" in doc):
+        raise _NotPlain
+    if "gauge" in doc:
+        data_doc = _fields(doc["gauge"], _GAUGE)
+        data = metric.gauge
+        data.SetInParent()
+    else:
+        data_doc = _fields(doc["sum"], _SUM)
+        data = metric.sum
+        data.SetInParent()
+        temporality = data_doc.get("aggregationTemporality", 0)
+        if type(temporality) is str:
+            temporality = _TEMPORALITY.get(temporality, -1)
+        if type(temporality) is not int or temporality not in (0, 1, 2):
+            raise _NotPlain
+        data.aggregation_temporality = temporality
+        monotonic = data_doc.get("isMonotonic", False)
+        if type(monotonic) is not bool:
+            raise _NotPlain
+        data.is_monotonic = monotonic
+    points = data.data_points
+    for point_doc in _list(data_doc.get("dataPoints", [])):
+        point_doc = _fields(point_doc, _POINT)
+        point = points.add(
+            time_unix_nano=_int64(point_doc.get("timeUnixNano", 0), 0, _U64),
+            start_time_unix_nano=_int64(point_doc.get("startTimeUnixNano", 0), 0, _U64),
+        )
+        if "asDouble" in point_doc:
+            if "asInt" in point_doc:
+                raise _NotPlain
+            value = point_doc["asDouble"]
+            if type(value) is not float:
+                raise _NotPlain
+            point.as_double = value
+        elif "asInt" in point_doc:
+            point.as_int = _int64(point_doc["asInt"], -(2**63), 2**63)
+        flags = point_doc.get("flags", 0)
+        if type(flags) is not int or not 0 <= flags < 2**32:
+            raise _NotPlain
+        point.flags = flags
+        if "attributes" in point_doc:
+            _attributes(point_doc["attributes"], point.attributes)
 
 
 def attribute_value(value: Any) -> str:
@@ -106,14 +270,28 @@ def attributes(pairs: Any) -> dict[str, str]:
     return {kv.key: attribute_value(kv.value) for kv in pairs}
 
 
+_LABEL_NAMES: dict[str, str] = {}  # attribute key -> label name (exporters repeat their keys)
+_MAX_LABEL_NAMES = 10_000
+
+
 def point_labels(base: dict[str, str], pairs: Any) -> tuple[tuple[str, str], ...]:
     """The labels of a data point: its attributes (names made valid; values of names that
     collide joined with ``;``) over the resource's labels."""
     labels = dict(base)
     mine: dict[str, str] = {}
+    names = _LABEL_NAMES
     for kv in pairs:
-        name = label_name(kv.key)
-        value = attribute_value(kv.value)
+        key = kv.key
+        name = names.get(key)
+        if name is None:
+            name = label_name(key)
+            if len(names) < _MAX_LABEL_NAMES:
+                names[key] = name
+        any_value = kv.value
+        if any_value.WhichOneof("value") == "string_value":  # the usual attribute
+            value = any_value.string_value
+        else:
+            value = attribute_value(any_value)
         mine[name] = f"{mine[name]};{value}" if name in mine else value
     labels.update(mine)
     return tuple(labels.items())
@@ -134,6 +312,13 @@ class _Export:
         self.builder = builder
         self.now_ms = now_ms
         self.delta: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        self.families: list[MetricMetadata] = []
+
+    def family(self, name: str, type_: str, metric: Any) -> None:
+        """Note a metric family's type, help and unit."""
+        found = entry(name, type_, metric.description, metric.unit)
+        if found is not None:
+            self.families.append(found)
 
     def ms(self, point: Any) -> int:
         """A data point's time in ms (now, for a point without one)."""
@@ -153,16 +338,24 @@ class _Export:
             counter = kind == "sum" and data.is_monotonic
             name = metric_name(metric.name, metric.unit, counter=counter, gauge=not counter)
             delta = kind == "sum" and data.aggregation_temporality == DELTA
+            add = self.builder.add
             for point in data.data_points:
                 if point.flags & NO_RECORDED_VALUE:
                     continue
                 is_double = point.WhichOneof("value") == "as_double"
                 value = point.as_double if is_double else point.as_int
-                self.add(name, point_labels(base, point.attributes), self.ms(point), value, delta)
+                labels = point_labels(base, point.attributes)
+                nanos = point.time_unix_nano
+                add(name, labels, [nanos // 1_000_000 if nanos else self.now_ms], [value])
+                if delta:
+                    self.delta.add((name, labels))
+            self.family(name, "counter" if counter else "gauge", metric)
         elif kind == "histogram":
             self.histogram(metric, base)
+            self.family(metric_name(metric.name, metric.unit), "histogram", metric)
         elif kind == "summary":
             self.summary(metric, base)
+            self.family(metric_name(metric.name, metric.unit), "summary", metric)
         elif kind == "exponential_histogram":
             raise ValidationError(metric.name, EXPONENTIAL)
 
@@ -229,6 +422,7 @@ def request_batch(
                     rejected += point_count(metric)
                     error = error or f"{exc.field}: {exc.message}"
     batch = builder.build(partial=True)
+    batch.metadata = export.families
     marked = _sorted(export.delta)
     delta = {s.key for s in batch.series if (s.key.name, s.key.labels) in marked}
     return Decoded(batch, delta, rejected + builder.rejected, error or builder.error)

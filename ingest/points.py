@@ -109,6 +109,7 @@ class BatchBuilder:
         self._ts: list[int] = []
         self._values: list[float] = []
         self._series: list[tuple[SeriesKey, int, int, str]] = []
+        self._one_each = True  # every series added has one point (nothing to sort in build)
 
     @property
     def point_count(self) -> int:
@@ -119,15 +120,26 @@ class BatchBuilder:
         self, name: str, labels: Labels, ts: list[int], values: list[float], unit: str = ""
     ) -> None:
         """Add samples of one series (labels sorted or not); refuse past the point limit."""
+        self.add_key(self.key(name, labels), ts, values, unit)
+
+    def key(self, name: str, labels: Labels) -> SeriesKey:
+        """The checked key of a series (labels sorted or not); ValidationError if invalid.
+        The same object for the same series, however its labels were ordered."""
         key = self._keys.get((name, labels))
         if key is None:
             # one object per series, however its labels were ordered: build() merges by id
             key = series_key(name, tuple(sorted(labels)), self.limits)
             key = self._keys.setdefault((key.name, key.labels), key)
             self._keys[(name, labels)] = key
+        return key
+
+    def add_key(self, key: SeriesKey, ts: list[int], values: list[float], unit: str = "") -> None:
+        """Add samples of a series whose key ``key`` gave; refuse past the point limit."""
         start = len(self._ts)
         self._ts += ts
         self._values += values
+        if len(ts) != 1:
+            self._one_each = False
         if len(self._ts) > self.limits.max_points:
             raise ValidationError("body", f"batch exceeds {self.limits.max_points} points")
         self._series.append(
@@ -148,6 +160,10 @@ class BatchBuilder:
         the first was) instead of refusing the batch."""
         ts, values, keep = self._checked(partial)
         if keep is None and len({id(k) for k, _, _, _ in self._series}) == len(self._series):
+            if self._one_each:  # one point a series: nothing to sort
+                return Batch(
+                    [SeriesPoints(k, ts[a:b], values[a:b], unit) for k, a, b, unit in self._series]
+                )
             return Batch([self._part(k, ts, values, a, b, unit) for k, a, b, unit in self._series])
         merged: dict[int, list[SeriesPoints]] = {}
         for key, start, end, unit in self._series:
@@ -187,7 +203,7 @@ class BatchBuilder:
 
     def _checked(self, partial: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Timestamps, values and the mask of points to keep (None: all of them)."""
-        if any(not -_INT64 <= t < _INT64 for t in self._ts):
+        if self._ts and not -_INT64 <= min(self._ts) <= max(self._ts) < _INT64:
             index = next(i for i, t in enumerate(self._ts) if not -_INT64 <= t < _INT64)
             raise self._error(index, 0)
         ts = np.asarray(self._ts, dtype=np.int64)

@@ -19,7 +19,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dashboard.boards.templates import is_node_exporter
 from dashboard.metrics.model import Batch, Limits, ValidationError, validate_batch
+from dashboard.outbound import HTTPStatusError, Policy, Response, fetch
 from ingest.host import HostCollector
 from ingest.prometheus_text import exposition_batch, is_finite_value
 
@@ -39,6 +41,8 @@ Get = Callable[[str, str], str]
 """``get(url, accept)``: the body of a successful GET as text; raises on any failure."""
 Publish = Callable[[Batch], int]
 Collect = Callable[[int, Limits], Batch]
+FirstScrape = Callable[["PollTarget", Batch], None]
+"""``on_first_scrape(target, batch)``: called once, after a target's first successful poll."""
 
 
 class TargetError(ValueError):
@@ -264,9 +268,11 @@ class Poller:
         clock: Callable[[], float] = time.time,
         metrics: Any = None,
         tasks: MutableMapping[str, Any] | None = None,
+        on_first_scrape: FirstScrape | None = None,
     ) -> None:
         """A poller; ``metrics`` is a ``dashboard.telemetry.Metrics``, ``tasks`` /healthz's dict."""
         self.target, self.collect, self.publish = target, collect, publish
+        self.on_first_scrape = on_first_scrape
         self.interval, self.limits, self.sleep, self.clock = interval, limits, sleep, clock
         self.metrics = metrics
         self.tasks = tasks if tasks is not None else {}
@@ -276,7 +282,15 @@ class Poller:
 
     def poll_once(self) -> int:
         """Read the target once and publish it; the points accepted (raises on any failure)."""
-        return self.publish(self.collect(int(self.clock() * 1000), self.limits))
+        batch = self.collect(int(self.clock() * 1000), self.limits)
+        accepted = self.publish(batch)
+        if self.on_first_scrape is not None:
+            hook, self.on_first_scrape = self.on_first_scrape, None
+            try:
+                hook(self.target, batch)
+            except Exception as exc:  # noqa: BLE001 - the poll itself went well
+                log.warning("poll %s: after the first scrape: %s", self.target.name, exc)
+        return accepted
 
     def step(self) -> float:
         """Poll once with its accounting; return the seconds to wait before the next poll."""
@@ -312,24 +326,49 @@ class Poller:
             self.sleep(self.step())
 
 
-def http_getter(*, timeout: float, max_bytes: int) -> Get:
-    """A ``get`` over one keep-alive requests session, refusing bodies over ``max_bytes``."""
-    import requests
+def node_exporter_hook(offer: Callable[[str], Any]) -> FirstScrape:
+    """An ``on_first_scrape`` that calls ``offer(host:port)`` when a ``prometheus+http(s)``
+    target's first scrape is a node exporter's (the web node and the worker offer its Host
+    dashboard); ``offer`` returns what it created, if anything, to log."""
 
-    session = requests.Session()
+    def hook(target: PollTarget, batch: Batch) -> None:
+        """Offer the dashboard of a node exporter."""
+        if target.kind == "prometheus" and is_node_exporter(s.key.name for s in batch.series):
+            created = offer(target.source)
+            if created:
+                log.info("poll %s: a node exporter; created dashboard %s", target.name, created)
+
+    return hook
+
+
+POLL_MAX_REDIRECTS = 3  # same-origin only (e.g. /metrics -> /metrics/); each hop checked again
+
+
+def poll_policy(*, timeout: float, max_bytes: int) -> Policy:
+    """What a poll may fetch: targets are set by the operator, so addresses inside the network
+    are allowed (a node exporter on 127.0.0.1:9100 is the main use), but only http(s), no
+    redirect to another origin, and the answer within ``max_bytes`` and ``timeout`` seconds."""
+    return Policy(
+        allow_private=True,
+        max_bytes=max_bytes,
+        timeout_s=timeout,
+        max_redirects=POLL_MAX_REDIRECTS,
+    )
+
+
+def http_getter(*, timeout: float, max_bytes: int, fetch: Callable[..., Response] = fetch) -> Get:
+    """A ``get`` through ``dashboard.outbound`` (one resolution per poll, the address pinned,
+    no redirect to another origin), refusing bodies over ``max_bytes``; credentials in the
+    target's URL are sent as HTTP basic auth."""
+    policy = poll_policy(timeout=timeout, max_bytes=max_bytes)
 
     def get(url: str, accept: str) -> str:
-        """GET ``url``; its body as text, or raise."""
+        """GET ``url``; its body as text, or raise (HTTPStatusError for a non-2xx answer)."""
         headers = {"Accept": accept, "User-Agent": "dashboard-poller"}
-        with session.get(url, headers=headers, timeout=timeout, stream=True) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            for chunk in response.iter_content(65536):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ValueError(f"response larger than {max_bytes} bytes")
-                chunks.append(chunk)
-        return b"".join(chunks).decode("utf-8", errors="replace")
+        response = fetch(url, policy=policy, headers=headers)
+        if not response.ok:
+            raise HTTPStatusError(response)
+        return response.text()
 
     return get
 
@@ -355,8 +394,10 @@ def start_pollers(
     get: Get | None = None,
     limits: Limits | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    on_first_scrape: FirstScrape | None = None,
 ) -> list[Poller]:
-    """Validate the poll settings, then run one Poller per target through ``spawn(name, run)``.
+    """Validate the poll settings, then run one Poller per target through ``spawn(name, run)``
+    (``on_first_scrape`` runs after each target's first successful poll).
 
     A bad target or interval raises TargetError before anything starts.
     """
@@ -383,6 +424,7 @@ def start_pollers(
             clock=clock,
             metrics=metrics,
             tasks=tasks,
+            on_first_scrape=on_first_scrape,
         )
         for target in targets
     ]

@@ -3,6 +3,8 @@
 Each sample becomes one point: its name (``:`` allowed), its labels, its timestamp (the format's
 milliseconds) or ``now_ms``, its value. The result goes through ``validate_batch``, so every
 ingest limit applies; a refusal names the sample rather than an index of a generated body.
+``# TYPE``, ``# HELP`` and ``# UNIT`` lines give the batch its families' metadata, under the
+names they are written with (``node_cpu_seconds_total``, as Prometheus lists them).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from dashboard.metrics.metadata import MetricMetadata, entry, merge_all
 from dashboard.metrics.model import Batch, Limits, SeriesKey, ValidationError, validate_batch
 
 _FIELD_RE = re.compile(r"^metrics\[(\d+)\](.*)$")
+_META_RE = re.compile(r"^#[ \t]+(TYPE|HELP|UNIT)[ \t]+(\S+)(?:[ \t]+(.*?))?[ \t\r]*$", re.M)
 _MAX_MESSAGE = 200
 _MAX_SAMPLE_TEXT = 120
 
@@ -100,15 +104,41 @@ def exposition_body(
     return samples_body(parse_samples(text), now_ms=now_ms, skip_non_finite=skip_non_finite)
 
 
+def exposition_metadata(text: str) -> list[MetricMetadata]:
+    """The families' metadata of an exposition's ``# TYPE``, ``# HELP`` and ``# UNIT`` lines
+    (help unescaped; names that are no metric names are skipped)."""
+    fields: dict[str, dict[str, str]] = {}
+    for match in _META_RE.finditer(text):
+        kind, name, value = match.group(1), match.group(2), match.group(3) or ""
+        if kind == "HELP":
+            value = _unescape_help(value)
+        fields.setdefault(name, {})[kind] = value
+    found = (
+        entry(name, f.get("TYPE", ""), f.get("HELP", ""), f.get("UNIT", ""))
+        for name, f in fields.items()
+    )
+    return list(merge_all(m for m in found if m is not None).values())
+
+
+def _unescape_help(text: str) -> str:
+    """A ``# HELP`` docstring with ``\\\\`` and ``\\n`` unescaped."""
+    if "\\" not in text:
+        return text
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), text)
+
+
 def exposition_batch(
     text: str, *, now_ms: int, limits: Limits | None = None, skip_non_finite: bool = False
 ) -> Batch:
-    """Parse and validate an exposition; a ValidationError names the sample at fault."""
+    """Parse and validate an exposition (with its families' metadata); a ValidationError
+    names the sample at fault."""
     body, samples = exposition_body(text, now_ms=now_ms, skip_non_finite=skip_non_finite)
     try:
-        return validate_batch(body, now_ms=now_ms, limits=limits)
+        batch = validate_batch(body, now_ms=now_ms, limits=limits)
     except ValidationError as exc:
         raise name_sample(exc, samples) from None
+    batch.metadata = exposition_metadata(text)
+    return batch
 
 
 def name_sample(exc: ValidationError, samples: list[Sample]) -> ValidationError:

@@ -108,7 +108,8 @@ class RedisBus:
 
     def publish(self, batch: Batch) -> int:
         """Append the batch to the stream; return the number of points once Redis has it."""
-        if batch.point_count == 0:
+        points = batch.point_count
+        if points == 0:
             return 0
         try:
             self.ensure_group()
@@ -122,7 +123,7 @@ class RedisBus:
         except redis.RedisError as exc:
             self._group_ready = False
             raise BusUnavailable(f"Redis: {exc}") from exc
-        return batch.point_count
+        return points
 
     def ping(self) -> bool:
         """True when Redis answers."""

@@ -7,8 +7,8 @@ labels stay labels; each sample is a point. Staleness markers and other NaN/infi
 dropped (the model keeps finite values; Prometheus writes a NaN marker when a series goes away)
 and counted. A native histogram refuses the request: remote write 1.0 has no partial answer.
 ``metadata`` gives a family's series their unit: Prometheus sends it in requests of its own, so
-the caller keeps the units seen and passes them in (``TYPE`` and ``HELP`` have no place in the
-model).
+the caller keeps the units seen and passes them in; its type, help and unit become the batch's
+family metadata.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
+from dashboard.metrics.metadata import REMOTE_WRITE_TYPES, MetricMetadata, entry
 from dashboard.metrics.model import Batch, Limits, ValidationError
 from ingest.points import BatchBuilder
 
@@ -78,6 +79,21 @@ def message_classes(
 
 MESSAGES = message_classes("prometheus", _MESSAGES)
 WriteRequest = MESSAGES["WriteRequest"]
+Label = MESSAGES["Label"]
+# The same messages with each series' labels left as their encoded bytes: a sender repeats its
+# series, so a tuple of those bytes finds the series checked before without decoding a label.
+_RAW_MESSAGES = {
+    name: [
+        (f, n, t, lab, ref.replace(".prometheus.", ".prometheus_raw."))
+        for f, n, t, lab, ref in fields
+    ]
+    for name, fields in _MESSAGES.items()
+}
+_RAW_MESSAGES["TimeSeries"][0] = ("labels", 1, F.TYPE_BYTES, 3, "")
+RawWriteRequest = message_classes("prometheus_raw", _RAW_MESSAGES)["WriteRequest"]
+# series seen (their labels' bytes, or (name, value) pairs) -> [name, labels, key once checked]
+_SEEN: dict[Limits, dict[tuple, list]] = {}
+_MAX_SEEN = 100_000
 
 
 @dataclass
@@ -126,6 +142,15 @@ def units(request: object) -> dict[str, str]:
     return {m.metric_family_name: m.unit for m in request.metadata if m.unit}  # type: ignore[attr-defined]
 
 
+def families(request: object) -> list[MetricMetadata]:
+    """The families' type, help and unit, from the request's metadata."""
+    found = (
+        entry(m.metric_family_name, REMOTE_WRITE_TYPES.get(m.type, ""), m.help, m.unit)
+        for m in request.metadata  # type: ignore[attr-defined]
+    )
+    return [m for m in found if m is not None]
+
+
 def unit_of(name: str, family_units: dict[str, str]) -> str:
     """The unit metadata gives the family of metric ``name``, if any."""
     if not family_units:
@@ -150,15 +175,21 @@ def request_batch(
     builder = BatchBuilder(now_ms=now_ms, limits=limits, drop_non_finite=True)
     sent_units = units(request)
     family_units = {**known_units, **sent_units} if known_units else sent_units
-    add = builder.add
+    raw = isinstance(request, RawWriteRequest)
+    seen = _SEEN.setdefault(builder.limits, {})
+    if len(seen) > _MAX_SEEN:
+        seen.clear()
+    add = builder.add_key
     for series in request.timeseries:  # type: ignore[attr-defined]
         if series.histograms:
             raise ValidationError("timeseries", "native histograms are not supported")
-        pairs = [(label.name, label.value) for label in series.labels]
-        labels = dict(pairs)
-        if len(labels) != len(pairs):
-            raise ValidationError("timeseries", f"a label repeats in {sorted(labels)[:8]}")
-        name = labels.pop("__name__", "")
+        if raw:
+            found_by = tuple(series.labels)
+        else:
+            found_by = tuple([(label.name, label.value) for label in series.labels])
+        found = seen.get(found_by)
+        if found is None:
+            found = seen[found_by] = _series_labels(found_by, raw)
         samples = series.samples
         if len(samples) == 1:  # what Prometheus sends in real time
             sample = samples[0]
@@ -168,9 +199,40 @@ def request_batch(
             values = [sample.value for sample in samples]
         else:
             continue
-        add(name, tuple(labels.items()), ts, values, unit_of(name, family_units))
+        name, key = found[0], found[2]
+        if key is None:
+            key = found[2] = builder.key(name, found[1])
+        add(key, ts, values, unit_of(name, family_units))
     batch = builder.build()
+    batch.metadata = families(request)
     return Decoded(batch, builder.dropped, sent_units)
+
+
+def _series_labels(found_by: tuple, raw: bool) -> list:
+    """``[name, labels, None]`` of a series' labels (encoded Label messages when ``raw``, else
+    (name, value) pairs); ValidationError when a label repeats or does not decode."""
+    if raw:
+        try:
+            decoded = [Label.FromString(data) for data in found_by]
+        except (DecodeError, RuntimeError, ValueError) as exc:
+            message = f"not a protobuf WriteRequest: {str(exc)[:120]}"
+            raise ValidationError("body", message) from None
+        pairs = [(label.name, label.value) for label in decoded]
+    else:
+        pairs = list(found_by)
+    labels = dict(pairs)
+    if len(labels) != len(pairs):
+        raise ValidationError("timeseries", f"a label repeats in {sorted(labels)[:8]}")
+    name = labels.pop("__name__", "")
+    return [name, tuple(labels.items()), None]
+
+
+def parse_raw(data: bytes) -> object:
+    """Like ``parse_request``, each series' labels left encoded (decoded when first seen)."""
+    try:
+        return RawWriteRequest.FromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise ValidationError("body", f"not a protobuf WriteRequest: {str(exc)[:120]}") from None
 
 
 def decode(
@@ -183,7 +245,7 @@ def decode(
 ) -> Decoded:
     """A snappy-compressed WriteRequest body to a checked batch; ValidationError if malformed."""
     return request_batch(
-        parse_request(decompress(data, max_bytes=max_bytes)),
+        parse_raw(decompress(data, max_bytes=max_bytes)),
         now_ms=now_ms,
         limits=limits,
         known_units=known_units,

@@ -39,6 +39,9 @@ _MESSAGES = {
 }
 MESSAGES = message_classes(_PACKAGE, _MESSAGES)
 Request = MESSAGES["Request"]
+# series seen (their label texts, name first) -> [name, labels, key once checked]
+_SEEN: dict[Limits, dict[tuple[str, ...], list]] = {}
+_MAX_SEEN = 100_000
 
 
 def parse_request(data: bytes) -> object:
@@ -64,20 +67,33 @@ def request_batch(request: object, *, now_ms: int, limits: Limits | None = None)
     """The batch of a decoded v2 Request (each sample a point), and what was dropped."""
     builder = BatchBuilder(now_ms=now_ms, limits=limits, drop_non_finite=True)
     symbols = list(request.symbols)  # type: ignore[attr-defined]
+    count = len(symbols)
+    seen = _SEEN.setdefault(builder.limits, {})
+    if len(seen) > _MAX_SEEN:
+        seen.clear()
     for i, series in enumerate(request.timeseries):  # type: ignore[attr-defined]
-        where = f"timeseries[{i}]"
         if series.histograms:
-            raise ValidationError(where, "native histograms are not supported")
-        labels = series_labels(symbols, list(series.labels_refs), where)
-        name = labels.pop("__name__", "")
+            raise ValidationError(f"timeseries[{i}]", "native histograms are not supported")
+        refs = series.labels_refs
+        if len(refs) % 2 or (refs and max(refs) >= count):
+            series_labels(symbols, list(refs), f"timeseries[{i}]")  # raises, naming the fault
+        # a sender repeats its series: their label texts find the ones checked before
+        found_by = tuple([symbols[ref] for ref in refs])
+        found = seen.get(found_by)
+        if found is None:
+            labels = series_labels(symbols, list(refs), f"timeseries[{i}]")
+            name = labels.pop("__name__", "")
+            found = seen[found_by] = [name, tuple(labels.items()), None]
         unit_ref = series.metadata.unit_ref
-        if unit_ref >= len(symbols):
-            raise ValidationError(f"{where}.metadata", "unit_ref outside symbols")
+        if unit_ref >= count:
+            raise ValidationError(f"timeseries[{i}].metadata", "unit_ref outside symbols")
         samples = series.samples
         if samples:
-            builder.add(
-                name,
-                tuple(labels.items()),
+            key = found[2]
+            if key is None:
+                key = found[2] = builder.key(found[0], found[1])
+            builder.add_key(
+                key,
                 [sample.timestamp for sample in samples],
                 [sample.value for sample in samples],
                 symbols[unit_ref] if unit_ref else "",

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from dashboard.clock import now_ms
+from dashboard.metrics.metadata import MetadataCache
+from dashboard.metrics.model import Batch
 from dashboard.metrics.stores import open_store
 from dashboard.settings import Settings
 from ingest.redis_bus import RedisBus
@@ -46,6 +48,7 @@ class Worker:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.states: dict[str, str] = {}
+        self.metadata = MetadataCache(self.store.metadata, self.store.upsert_metadata)
 
     def spawn(self, name: str, target: Callable[[], None]) -> None:
         """Run ``target`` in a daemon thread."""
@@ -71,17 +74,18 @@ class Worker:
         )
         if self.settings.poll_targets:
             from dashboard.telemetry import Metrics
-            from ingest.pollers import TargetError, start_pollers
+            from ingest.pollers import TargetError, node_exporter_hook, start_pollers
 
             try:
                 start_pollers(
                     self.settings,
-                    publish=self.bus.publish,
+                    publish=self.publish,
                     spawn=self.spawn,
                     sleep=self.sleep,
                     metrics=Metrics(),
                     tasks=self.states,
                     should_stop=self.stopping.is_set,
+                    on_first_scrape=node_exporter_hook(self.offer_host),
                 )
             except TargetError as exc:
                 raise SystemExit(f"dashboard worker: {exc}") from exc
@@ -116,6 +120,30 @@ class Worker:
             "on" if self.settings.demo else "off",
         )
 
+    def publish(self, batch: Batch) -> int:
+        """Publish a polled batch; store what it says of its metric families (once a change)."""
+        accepted = self.bus.publish(batch)
+        if batch.metadata:
+            try:
+                self.metadata.record(batch.metadata)
+            except Exception as exc:  # noqa: BLE001 - the batch is on the bus; it comes again
+                log.warning("metadata: not stored (%s)", exc)
+        return accepted
+
+    def offer_host(self, instance: str) -> str | None:
+        """Save the "Host <instance>" dashboard of a polled node exporter unless there is one;
+        its id when saved (the poller's series carry no ``instance`` label: it picks by none)."""
+        from dashboard.boards.service import offer_host_dashboard
+        from dashboard.boards.store import DashboardStore
+        from dashboard.db.appdb import open_app_db
+
+        store = DashboardStore(open_app_db(self.settings.resolved_database_url), owns_db=True)
+        try:
+            created = offer_host_dashboard(store=store, instance=instance, matchers={})
+        finally:
+            store.close()
+        return created["id"] if created else None
+
     def new_tail(self) -> RedisBus:
         """A tail of its own over the whole stream from its end (a persister sees its share)."""
         tail = RedisBus(self.bus.client, stream=self.bus.stream)
@@ -147,7 +175,7 @@ def main(
     signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
     worker.start()
     for extra in extras:
-        extra(worker)
+        extra(worker)  # nosec B610 # a start-up hook, not Django's QuerySet.extra
     while not worker.stopping.wait(1.0):
         pass
     log.info("worker %s: stopping at %d", worker.name, now_ms())

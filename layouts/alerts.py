@@ -71,15 +71,23 @@ def rules_list(rules: list[dict[str, Any]], can_edit: bool) -> html.Ul | html.P:
         return html.P("No rules yet.", className="muted")
     items = []
     for r in rules:
-        labels = ",".join(f"{k}={v}" for k, v in r["series"]["labels"].items())
-        what = f"{r['series']['name']}{'{' + labels + '}' if labels else ''}"
-        text = f"{r['name']}: {what} {r['condition']} {r['threshold']}"
+        if r.get("expr"):
+            what = r["expr"]
+            text = f"{r['name']}: {what}"
+            if r["condition"] != "present":
+                text += f" {r['condition']} {r['threshold']}"
+        else:
+            labels = ",".join(f"{k}={v}" for k, v in r["series"]["labels"].items())
+            what = f"{r['series']['name']}{'{' + labels + '}' if labels else ''}"
+            text = f"{r['name']}: {what} {r['condition']} {r['threshold']}"
         if r["for_s"]:
             text += f" for {r['for_s']:g} s"
         parts: list[Any] = [
             html.Span(text),
             html.Span(r["severity"], className=f"sev sev-{r['severity']}"),
         ]
+        if r.get("webhook_set"):  # write-only: the API gives the masked form, never the URL
+            parts.append(html.Span(f"webhook {r['webhook']}", className="muted mono"))
         if not r["enabled"]:
             parts.append(html.Span("disabled", className="muted"))
         if r.get("snoozed_until"):  # 0 once the snooze has ended
@@ -131,6 +139,13 @@ def new_rule_form(hidden: bool = False) -> html.Div:
             _field("Name", _text(ids.ALERTS_NEW_NAME, "High error rate")),
             _field("Metric", _text(ids.ALERTS_NEW_SERIES, "demo.error_rate")),
             _field("Labels", _text(ids.ALERTS_NEW_LABELS, "k=v,k2=v2")),
+            _field(
+                "Or a PromQL expression",
+                _text(
+                    ids.ALERTS_NEW_EXPR,
+                    "sum(rate(errors_total[5m])) / sum(rate(requests_total[5m])) > 0.05",
+                ),
+            ),
             _field("Condition", _choice(ids.ALERTS_NEW_CONDITION, CONDITIONS, "above")),
             _field("Threshold", _text(ids.ALERTS_NEW_THRESHOLD, "0.05 (low,high for outside)")),
             _field("Resolve at", _text(ids.ALERTS_NEW_RESOLVE, "optional, e.g. 0.04")),

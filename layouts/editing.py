@@ -35,7 +35,8 @@ def series_options(
 ) -> list[dict[str, str]]:
     """Every known series (name and labels) as dropdown options, plus ``extra`` selectors that
     are not a stored series themselves (a label subset such as every route)."""
-    keys = [*known, *(SeriesKey.of(s["name"], s.get("labels") or {}) for s in extra or [])]
+    stored = [s for s in extra or [] if "expr" not in s]  # an expression is no stored series
+    keys = [*known, *(SeriesKey.of(s["name"], s.get("labels") or {}) for s in stored)]
     return [{"label": str(k), "value": str(k)} for k in sorted(set(keys))]
 
 
@@ -140,8 +141,24 @@ def add_controls(names: list[str]) -> list[Any]:
             searchable=True,
             className="add-metric",
         ),
+        html.Span(id=ids.ADD_METRIC_HINT, role="status", className="range-text metric-hint"),
+        html.Button(
+            "Use rate()", id=ids.ADD_QUERY_USE, type="button", className="small-button", hidden=True
+        ),
         html.Label("Labels", htmlFor=ids.ADD_LABELS, className="range-label"),
         dcc.Input(id=ids.ADD_LABELS, type="text", placeholder="region=eu", className="range-input"),
+        html.Label("or a query (PromQL)", htmlFor=ids.ADD_QUERY, className="range-label"),
+        dcc.Input(
+            id=ids.ADD_QUERY,
+            type="text",
+            list=ids.ADD_QUERY_HINTS,
+            placeholder="sum by (route) (rate(http_requests_total[5m]))",
+            className="range-input add-query",
+            autoComplete="off",
+            spellCheck=False,
+        ),
+        html.Datalist(id=ids.ADD_QUERY_HINTS),
+        html.Span(id=ids.ADD_QUERY_CHECK, role="status", className="range-text query-check"),
         html.Label("Title", htmlFor=ids.ADD_TITLE, className="range-label"),
         dcc.Input(id=ids.ADD_TITLE, type="text", className="range-input"),
         html.Button("Add widget", id=ids.ADD_SUBMIT, type="button", className="small-button"),

@@ -27,7 +27,12 @@ def widget_head(widget: dict[str, Any], editable: bool = False) -> html.Div:
     """A card's head: its title and CSV link (and, when editable, the drag handle)."""
     rng = widget.get("range") or {"from": "now-24h", "to": "now"}
     query = urlencode(
-        [("series", f"{s['name']}{_labels_text(s.get('labels') or {})}") for s in widget["series"]]
+        [
+            ("query", s["expr"])
+            if "expr" in s
+            else ("series", f"{s['name']}{_labels_text(s.get('labels') or {})}")
+            for s in widget["series"]
+        ]
         + [("start", rng["from"]), ("end", rng["to"]), ("step", widget.get("step", "auto"))]
     )
     return html.Div(
@@ -106,6 +111,8 @@ def widget_body(
     if view.filtered_out:
         message = f"No data for filter {filter_text(label_filter)}"
         return html.P(message, className="widget-empty", role="status"), {}
+    if view.error:
+        return html.P(view.error, className="widget-error", role="alert"), {}
     if view.deferred:  # its series only, for its live targets
         body: Any = lazy.slot(shown)
         targets = line.targets(shown, view.keys, window_ms) if shown["kind"] == "line" else {}
@@ -116,6 +123,24 @@ def widget_body(
     return body, targets
 
 
+def filtered_catchers(
+    catchers: list[dict[str, Any]], label_filter: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The live catch-alls of a widget narrowed by the page's label filter: each selector also
+    asks for the filter's labels (one that asks for another value of a label picks nothing)."""
+    out = []
+    for catcher in catchers:
+        selectors = []
+        for sel in catcher["selectors"]:
+            labels = sel.get("labels") or {}
+            if any(labels.get(k, v) != v for k, v in label_filter.items()):
+                continue
+            selectors.append({**sel, "labels": {**labels, **label_filter}})
+        if selectors:
+            out.append({**catcher, "selectors": selectors})
+    return out
+
+
 def grid(board: BoardView, editable: bool = False) -> tuple[list[Any], dict[str, Any]]:
     """The widget cards of a board, and the live feed's config (no live targets when fixed)."""
     window = line.window_of(board.rng, board.now)
@@ -124,8 +149,8 @@ def grid(board: BoardView, editable: bool = False) -> tuple[list[Any], dict[str,
     catchers: list[dict[str, Any]] = []
     for view in board.widgets:
         body, widget_targets = widget_body(view, window, editable, board.label_filter)
-        if board.label_filter:  # a series that turns up later may not match the filter
-            widget_targets.pop("*", None)
+        if board.label_filter and "*" in widget_targets:  # later series: those the filter keeps
+            widget_targets["*"] = filtered_catchers(widget_targets["*"], board.label_filter)
         cards.append(widget_card(view.widget, body, editable))
         for key, items in widget_targets.items():
             if key == "*":

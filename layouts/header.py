@@ -65,6 +65,8 @@ def alerts_box(firing: int) -> html.Div:
             ),
             html.A(
                 "CSV",
+                id=ids.EXPORT_CSV,
+                # assets/export.js points it at what the page shows when it is clicked
                 href="/api/v1/export.csv?dashboard=default&start=now-24h&end=now",
                 download="",
                 className="header-link",
@@ -75,7 +77,7 @@ def alerts_box(firing: int) -> html.Div:
                 id=ids.EXPORT_PDF,
                 className="live-pause",
                 type="button",
-                title="A PDF report of the last 24 h",
+                title="A PDF report of what the page shows",
             ),
             html.Button(
                 "Dark theme",
@@ -98,11 +100,14 @@ def alerts_box(firing: int) -> html.Div:
 
 
 def user_box(user: Any) -> list[Any]:
-    """The signed-in user's name and role, and the sign-out button (nothing without a user)."""
+    """The signed-in user's name and role, the audit trail's link for admins (the page checks
+    the role itself), and the sign-out button (nothing without a user)."""
     if user is None:
         return []
+    audit = [html.A("Audit", id=ids.HEADER_AUDIT, href="/audit", className="header-link")]
     return [
         html.Span(f"{user.username} ({user.role})", id=ids.HEADER_USER, className="user"),
+        *(audit if getattr(user, "role", None) == "admin" else []),
         html.Button("Sign out", id=ids.HEADER_LOGOUT, className="logout", type="button"),
     ]
 

@@ -11,17 +11,20 @@ same events and a unique constraint keeps one.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, SeriesKey, ValidationError
+from dashboard.outbound_policy import ELLIPSIS, Policy, Refused, check_addresses, mask_url
+from dashboard.query.parse import parse
+from dashboard.query.values import QueryError
 
-CONDITIONS = ("above", "below", "outside", "nodata")
+CONDITIONS = ("above", "below", "outside", "nodata", "present")
+MAX_EXPR_LEN = 2_000
 SEVERITIES = ("info", "warning", "error", "critical")
 RULE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -40,14 +43,18 @@ class Rule:
     for_s: float
     severity: str
     enabled: bool = True
-    webhook: str = ""
+    webhook: str = field(default="", repr=False)  # a credential: in no repr, log or answer
+    expr: str = ""  # a PromQL expression evaluated on a schedule instead of a stored series
 
     def selects(self, key: SeriesKey) -> bool:
-        """True when the rule watches ``key``."""
-        return key.matches(self.series_name, dict(self.series_labels))
+        """True when the rule watches the stored series ``key`` (never for an expression)."""
+        return not self.expr and key.matches(self.series_name, dict(self.series_labels))
 
     def breached(self, value: float) -> bool:
-        """True when ``value`` is on the wrong side of the threshold."""
+        """True when ``value`` is on the wrong side of the threshold (``present``: any value,
+        as a Prometheus rule fires for every series its expression gives)."""
+        if self.condition == "present":
+            return True
         t = self.threshold
         if self.condition == "above":
             return value > t  # type: ignore[operator]
@@ -57,7 +64,10 @@ class Rule:
         return value < lo or value > hi
 
     def recovered(self, value: float) -> bool:
-        """True when ``value`` is back past the resolve threshold."""
+        """True when ``value`` is back past the resolve threshold (``present``: only when the
+        series leaves the expression's result)."""
+        if self.condition == "present":
+            return False
         r = self.resolve_threshold
         if self.condition == "above":
             return value <= r  # type: ignore[operator]
@@ -67,22 +77,31 @@ class Rule:
         return lo <= value <= hi
 
     def to_json(self) -> dict[str, Any]:
-        """The API form."""
+        """The API form: the webhook (a credential) only masked, with ``webhook_set``."""
+        return self.to_record(mask_url) | {"webhook_set": bool(self.webhook)}
+
+    def to_record(self, seal: Callable[[str], str]) -> dict[str, Any]:
+        """The JSON form with the webhook as ``seal`` makes it (the store encrypts it)."""
 
         def plain(v: float | tuple[float, float]) -> Any:
             return list(v) if isinstance(v, tuple) else v
 
-        return {
+        out: dict[str, Any] = {"expr": self.expr} if self.expr else {}
+        return out | {
             "id": self.id,
             "name": self.name,
-            "series": {"name": self.series_name, "labels": dict(self.series_labels)},
+            "series": (
+                None
+                if self.expr
+                else {"name": self.series_name, "labels": dict(self.series_labels)}
+            ),
             "condition": self.condition,
             "threshold": plain(self.threshold),
             "resolve_threshold": plain(self.resolve_threshold),
             "for_s": self.for_s,
             "severity": self.severity,
             "enabled": self.enabled,
-            "webhook": self.webhook,
+            "webhook": seal(self.webhook) if self.webhook else "",
         }
 
 
@@ -113,11 +132,16 @@ def validate_rule(body: Any, *, rule_id: str | None = None) -> Rule:
     name = body.get("name", rid)
     if not isinstance(name, str) or not 0 < len(name) <= 120 or not name.isprintable():
         raise ValidationError("name", "1 to 120 printable characters")
-    series_name, labels = _rule_series(body.get("series"))
-    condition = body.get("condition")
+    expr = _rule_expr(body.get("expr"))
+    series_name, labels = ("", {}) if expr else _rule_series(body.get("series"))
+    condition = body.get("condition", "present" if expr else None)
     if condition not in CONDITIONS:
         raise ValidationError("condition", f"one of {', '.join(CONDITIONS)}")
-    threshold, resolve_t = _thresholds(condition, body)
+    if expr and condition == "nodata":
+        raise ValidationError("condition", "an expression rule uses absent() for no data")
+    if condition == "present" and not expr:
+        raise ValidationError("condition", "present needs an expression (expr)")
+    threshold, resolve_t = (0.0, 0.0) if condition == "present" else _thresholds(condition, body)
     for_s = _number(body.get("for_s", 0), "for_s")
     if not 0 <= for_s <= 86_400:
         raise ValidationError("for_s", "between 0 and 86400 seconds")
@@ -132,6 +156,10 @@ def validate_rule(body: Any, *, rule_id: str | None = None) -> Rule:
         raise ValidationError("webhook", "a URL of at most 500 characters")
     if webhook and urlsplit(webhook).scheme not in ("http", "https"):
         raise ValidationError("webhook", "must be an http or https URL")
+    if ELLIPSIS in webhook:
+        raise ValidationError(
+            "webhook", "this is the masked form: send the whole URL, or leave the field out"
+        )
     return Rule(
         rid,
         name,
@@ -144,7 +172,21 @@ def validate_rule(body: Any, *, rule_id: str | None = None) -> Rule:
         severity,
         enabled,
         webhook,
+        expr,
     )
+
+
+def _rule_expr(expr: Any) -> str:
+    """A rule's PromQL expression ("" for none), or ValidationError with the parser's words."""
+    if expr is None or expr == "":
+        return ""
+    if not isinstance(expr, str) or len(expr) > MAX_EXPR_LEN:
+        raise ValidationError("expr", f"a PromQL expression of at most {MAX_EXPR_LEN} characters")
+    try:
+        parse(expr)
+    except QueryError as exc:
+        raise ValidationError("expr", str(exc)) from None
+    return expr.strip()
 
 
 def _rule_series(series: Any) -> tuple[str, Mapping[str, str]]:
@@ -252,6 +294,28 @@ class Engine:
             events.extend(self._step(rule, text, pair, ts, value))
         return events
 
+    def evaluated(self, rule_id: str, found: Mapping[str, float], ts: int) -> list[Event]:
+        """Feed an expression rule's result at ``ts`` (series text -> value); the transitions.
+
+        A series that leaves the result resolves (a firing one) or starts over, as Prometheus
+        does with the alerts of a rule whose expression no longer gives them.
+        """
+        rule = self.rules.get(rule_id)
+        if rule is None or not rule.enabled or not rule.expr:
+            return []
+        events: list[Event] = []
+        for text, value in found.items():
+            pair = self.states.setdefault((rule.id, text), PairState())
+            if ts < pair.last_seen:
+                continue
+            pair.last_seen = ts
+            events.extend(self._step(rule, text, pair, ts, value))
+        for rid, text in [k for k in self.states if k[0] == rule.id and k[1] not in found]:
+            pair = self.states.pop((rid, text))
+            if pair.state == "firing":
+                events.append(self._move(rule, text, pair, "resolved", None, ts))
+        return events
+
     def tick(self, now_ms: int) -> list[Event]:
         """Check ``nodata`` rules against the clock; the transitions due."""
         events: list[Event] = []
@@ -315,23 +379,18 @@ class Engine:
 
 
 def webhook_host_allowed(url: str, resolved: list[str], allow_private: bool) -> str | None:
-    """None when ``url`` may be called, else why not (loopback, link-local, private...)."""
+    """None when ``url`` may be called, else why not (loopback, link-local, private...).
+
+    The Notifier applies the same rule through ``dashboard.outbound`` (which also pins the
+    address it connects to); this is the check on its own.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "not an http(s) URL"
-    if allow_private:
-        return None
-    for address in resolved:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if (
-            ip.is_loopback
-            or ip.is_link_local
-            or ip.is_private
-            or ip.is_reserved
-            or ip.is_multicast
-            or ip.is_unspecified
-        ):
-            return f"{parts.hostname} resolves to {ip}, a non-public address"
+    try:
+        check_addresses(parts.hostname, resolved, Policy(allow_private=allow_private))
+    except Refused as exc:
+        return str(exc)
     return None
 
 

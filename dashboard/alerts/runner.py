@@ -7,29 +7,52 @@ that stored an event emits it and calls the webhooks: several engines make one e
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
-
-import requests
 
 from dashboard.alerts import service
-from dashboard.alerts.engine import Engine, Event, Rule, slack_payload, webhook_host_allowed
+from dashboard.alerts.engine import Engine, Event, Rule, slack_payload
 from dashboard.alerts.store import AlertStore
 from dashboard.metrics.model import Batch, SeriesKey
+from dashboard.metrics.service import SeriesReader
+from dashboard.outbound import (
+    Connector,
+    FetchError,
+    Policy,
+    Refused,
+    fetch,
+    pinned_connection,
+    system_resolver,
+)
+from dashboard.outbound_policy import Resolver, mask_url
+from dashboard.query.series import instant_series
+from dashboard.query.service import QueryLimits
+from dashboard.query.values import QueryError, format_labels
 
 log = logging.getLogger(__name__)
 
 RULES_RELOAD_S = 5.0
+EXPR_EVERY_S = 5.0  # how often the expression rules are evaluated (Prometheus' evaluation_interval)
+
+
+WEBHOOK_MAX_BYTES = 64 * 1024  # a receiver's answer is read (and dropped) up to this
+WEBHOOK_TIMEOUT_S = 10.0  # one attempt, connection to the last byte of the answer
 
 
 class Notifier:
-    """Posts webhooks from a bounded queue, with retries and backoff, off the ingest path."""
+    """Posts webhooks from a bounded queue, with retries and backoff, off the ingest path.
+
+    Each attempt goes through ``dashboard.outbound.fetch``: the host is resolved once, every
+    address checked (nothing inside the network unless ``allow_private``), the connection
+    pinned to the checked address, no redirect followed (a 3xx fails, naming where it
+    pointed). A URL is a credential: logs and ``on_result`` get its masked form only.
+    """
 
     def __init__(
         self,
@@ -39,15 +62,23 @@ class Notifier:
         first_delay_s: float = 1.0,
         on_result: Callable[[str, bool], None] = lambda outcome, ok: None,
         sleep: Callable[[float], None] = time.sleep,
+        resolve: Resolver = system_resolver,
+        connect: Connector = pinned_connection,
     ) -> None:
-        """A notifier; ``on_result(url, ok)`` counts each delivery's outcome."""
+        """A notifier; ``on_result(masked_url, ok)`` counts each delivery's outcome."""
         self.allow_private = allow_private
         self.attempts = attempts
         self.first_delay_s = first_delay_s
         self.on_result = on_result
         self.sleep = sleep
+        self.resolve, self.connect = resolve, connect
+        self.policy = Policy(
+            allow_private=allow_private,
+            max_bytes=WEBHOOK_MAX_BYTES,
+            timeout_s=WEBHOOK_TIMEOUT_S,
+            max_redirects=0,
+        )
         self.queue: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=1000)
-        self.session = requests.Session()
 
     def enqueue(self, url: str, payload: dict[str, Any]) -> bool:
         """Queue a delivery; False (and counted) when the queue is full."""
@@ -55,41 +86,46 @@ class Notifier:
             self.queue.put_nowait((url, payload))
             return True
         except queue.Full:
-            self.on_result(url, False)
+            self.on_result(mask_url(url), False)
             return False
-
-    def refusal(self, url: str) -> str | None:
-        """Why ``url`` may not be called (it points inside the network), or None."""
-        host = urlsplit(url).hostname or ""
-        try:
-            resolved = [info[4][0] for info in socket.getaddrinfo(host, None)]
-        except OSError as exc:
-            return f"cannot resolve {host}: {exc}"
-        return webhook_host_allowed(url, resolved, self.allow_private)
 
     def deliver(self, url: str, payload: dict[str, Any]) -> bool:
-        """POST one payload, retrying with exponential backoff; True when it got a 2xx."""
-        reason = self.refusal(url)
-        if reason:
-            log.warning("webhook refused: %s", reason)
-            self.on_result(url, False)
-            return False
+        """POST one payload, retrying with exponential backoff; True when it got a 2xx.
+
+        A refusal (address, scheme, redirect) is not retried: the next attempt would be too.
+        """
+        shown = mask_url(url)
+        body = json.dumps(payload).encode()
         delay = self.first_delay_s
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self.session.post(url, json=payload, timeout=5)
-                if 200 <= response.status_code < 300:
-                    self.on_result(url, True)
+                response = fetch(
+                    url,
+                    policy=self.policy,
+                    method="POST",
+                    headers={"Content-Type": "application/json"},
+                    body=body,
+                    resolve=self.resolve,
+                    connect=self.connect,
+                )
+                if response.ok:
+                    self.on_result(shown, True)
                     return True
                 problem = f"HTTP {response.status_code}"
-            except requests.RequestException as exc:
-                problem = str(exc)
+            except Refused as exc:
+                log.warning("webhook %s refused: %s", shown, exc)
+                self.on_result(shown, False)
+                return False
+            except (FetchError, OSError, http.client.HTTPException) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
             if attempt < self.attempts:
-                log.info("webhook %s failed (%s); retry %d in %.1f s", url, problem, attempt, delay)
+                log.info(
+                    "webhook %s failed (%s); retry %d in %.1f s", shown, problem, attempt, delay
+                )
                 self.sleep(delay)
                 delay = min(delay * 2, 60.0)
-        log.warning("webhook %s failed %d times; giving up", url, self.attempts)
-        self.on_result(url, False)
+        log.warning("webhook %s failed %d times; giving up", shown, self.attempts)
+        self.on_result(shown, False)
         return False
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
@@ -113,9 +149,16 @@ class AlertService:
         notifier: Notifier | None = None,
         global_webhook: str = "",
         clock: Callable[[], float] = time.time,
+        reader: SeriesReader | None = None,
+        limits: QueryLimits | None = None,
     ) -> None:
-        """A service over ``store``; ``emit`` sends an event to every browser."""
+        """A service over ``store``; ``emit`` sends an event to every browser; ``reader`` is
+        where expression rules read (without one they wait)."""
         self.store = store
+        self.reader = reader
+        self.limits = limits or QueryLimits(timeout_s=10.0)
+        self._evaluated_at = 0.0
+        self.expr_errors: dict[str, str] = {}  # rule id -> why its expression failed last
         self.emit = emit
         self.notifier = notifier
         self.global_webhook = global_webhook
@@ -161,6 +204,33 @@ class AlertService:
             self.reload_rules()
         with self._lock:
             events = self.engine.tick(int(self.clock() * 1000))
+        self._publish(events)
+        if self.reader is not None and time.monotonic() - self._evaluated_at >= EXPR_EVERY_S:
+            self._evaluated_at = time.monotonic()
+            self.evaluate_expressions(int(self.clock() * 1000))
+
+    def evaluate_expressions(self, at_ms: int) -> None:
+        """Evaluate every enabled expression rule at ``at_ms`` and record its transitions."""
+        if self.reader is None:
+            return
+        rules = [r for r in self.engine.rules.values() if r.enabled and r.expr]
+        events: list[Event] = []
+        for rule in rules:
+            try:
+                found = instant_series(
+                    reader=self.reader, expr=rule.expr, at_ms=at_ms, limits=self.limits
+                )
+            except QueryError as exc:  # kept, not fatal: the rule waits for the next round
+                self.expr_errors[rule.id] = str(exc)
+                log.warning("alert rule %s: %s", rule.id, exc)
+                continue
+            self.expr_errors.pop(rule.id, None)
+            values = {
+                (format_labels(s.labels) if s.labels else rule.expr): float(s.values[-1])
+                for s in found
+            }
+            with self._lock:
+                events.extend(self.engine.evaluated(rule.id, values, at_ms))
         self._publish(events)
 
     def _publish(self, events: list[Event]) -> None:

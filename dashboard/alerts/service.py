@@ -8,11 +8,14 @@ them every few seconds). Errors are domain exceptions (``RuleNotFound``, ``RuleE
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from dashboard.alerts.engine import Rule, validate_rule
 from dashboard.alerts.store import AlertStore
+from dashboard.db import audit
 from dashboard.metrics.model import ValidationError
+from dashboard.outbound_policy import mask_url
 
 SNOOZE_MAX_MINUTES = 10_080  # a week
 EVENTS_MAX = 1000
@@ -84,9 +87,28 @@ def get_rule(*, store: AlertStore, rule_id: str) -> Rule:
     return rule
 
 
-def save_rule(*, store: AlertStore, runner: RuleReloader, rule: Rule) -> Rule:
-    """Store a rule (new or replaced) and have the runner read the rules again."""
+def audit_detail(rule: Rule, before: Rule | None = None) -> dict[str, Any]:
+    """What the audit trail says of a saved rule: its settings, the webhook only as whether
+    there is one (a credential: never its URL, not even masked), and with ``before`` (the rule
+    it replaced) the names of the fields that changed."""
+    detail = rule.to_record(lambda _url: "set")
+    if before is not None:
+        old = before.to_record(lambda _url: "set")
+        changed = [k for k in sorted(detail.keys() | old.keys()) if detail.get(k) != old.get(k)]
+        if rule.webhook != before.webhook and "webhook" not in changed:
+            changed.append("webhook")
+        detail["changed"] = changed
+    return detail
+
+
+def save_rule(
+    *, store: AlertStore, runner: RuleReloader, rule: Rule, before: Rule | None = None
+) -> Rule:
+    """Store a rule (new, or replacing ``before``), record it in the audit trail and have the
+    runner read the rules again."""
     store.put_rule(rule)
+    action = "alert_rule.create" if before is None else "alert_rule.update"
+    audit.note(store, action, "alert_rule", rule.id, audit_detail(rule, before))
     runner.reload_rules()
     return rule
 
@@ -100,17 +122,28 @@ def create_rule(*, store: AlertStore, runner: RuleReloader, body: Any) -> Rule:
 
 
 def update_rule(*, store: AlertStore, runner: RuleReloader, rule_id: str, body: Any) -> Rule:
-    """Replace rule ``rule_id`` (which overrides the body's id); RuleNotFound when absent."""
+    """Replace rule ``rule_id`` (which overrides the body's id); RuleNotFound when absent.
+
+    The webhook is write-only: a body without it (or with the masked form the API showed)
+    keeps the stored one; ``""`` clears it.
+    """
+    existing = store.get_rule(rule_id) if isinstance(body, Mapping) else None
+    if existing is not None and existing.webhook:
+        given = body.get("webhook")
+        if given is None or given == mask_url(existing.webhook):
+            body = {**body, "webhook": existing.webhook}
     rule = validate_rule(body, rule_id=rule_id)
-    if store.get_rule(rule.id) is None:
+    before = existing if existing is not None else store.get_rule(rule.id)
+    if before is None:
         raise RuleNotFound(rule.id)
-    return save_rule(store=store, runner=runner, rule=rule)
+    return save_rule(store=store, runner=runner, rule=rule, before=before)
 
 
 def delete_rule(*, store: AlertStore, runner: RuleReloader, rule_id: str) -> None:
     """Delete a rule and have the runner read the rules again; RuleNotFound when absent."""
     if not store.delete_rule(rule_id):
         raise RuleNotFound(rule_id)
+    audit.note(store, "alert_rule.delete", "alert_rule", rule_id)
     runner.reload_rules()
 
 
@@ -125,6 +158,9 @@ def snooze(*, store: AlertStore, rule_id: str, minutes: Any, now_ms: int) -> int
     until = int(now_ms + minutes * 60_000) if minutes else 0
     if not store.snooze(rule_id, until):
         raise RuleNotFound(rule_id)
+    audit.note(
+        store, "alert_rule.snooze", "alert_rule", rule_id, {"minutes": minutes, "until": until}
+    )
     return until
 
 
@@ -147,3 +183,4 @@ def acknowledge(*, store: AlertStore, event_id: int, username: str) -> None:
     # ids past the database's 64-bit integers name no event (and SQLite would raise on them)
     if not 0 <= event_id < DB_INT_LIMIT or not store.ack(event_id, username):
         raise EventNotFound(event_id)
+    audit.note(store, "alert_event.ack", "alert_event", event_id)

@@ -9,6 +9,8 @@ from typing import Any
 
 from dashboard.alerts.engine import Event, Rule, validate_rule
 from dashboard.db.appdb import AppDB, as_app_db
+from dashboard.db.audit import AuditLog
+from dashboard.secretbox import SecretBox, is_sealed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_rules (
@@ -35,26 +37,68 @@ CREATE INDEX IF NOT EXISTS alert_events_ts ON alert_events (ts);
 
 
 class AlertStore:
-    """Rules (as validated JSON) and events; an event is stored once whoever reports it."""
+    """Rules (as validated JSON) and events; an event is stored once whoever reports it.
 
-    def __init__(self, db: AppDB | str | Path, *, owns_db: bool | None = None) -> None:
-        """Open (and create) the tables."""
+    A rule's webhook is a credential: with a ``box`` (the app always gives one) it is stored
+    encrypted, and a plain one stored before is read as it is and sealed when the store opens
+    (and on any later write). Without a box (tests, tools) webhooks are stored as given.
+    """
+
+    def __init__(
+        self, db: AppDB | str | Path, *, owns_db: bool | None = None, box: SecretBox | None = None
+    ) -> None:
+        """Open (and create) the tables; seal any plain webhook stored before."""
         # a store closes the database it opened from a path, or was handed to keep
         self._owns_db = isinstance(db, str | Path) if owns_db is None else owns_db
         self._db = as_app_db(db)
+        self._box = box
         self._db.create_tables(SCHEMA)
+        self.audit = AuditLog(self._db)  # the services record each change here
+        if box is not None:
+            self.seal_plain_webhooks()
+
+    def _rule(self, body: str) -> Rule:
+        """A stored rule, its webhook decrypted."""
+        doc = json.loads(body)
+        stored = doc.get("webhook") or ""
+        if isinstance(stored, str) and stored:
+            if self._box is not None:
+                doc["webhook"] = self._box.open(stored)
+            elif is_sealed(stored):
+                doc["webhook"] = ""  # sealed, and this store has no key to open it
+        return validate_rule(doc)
+
+    def _seal(self, plain: str) -> str:
+        """A webhook as it is stored."""
+        return self._box.seal(plain) if self._box is not None else plain
+
+    def seal_plain_webhooks(self) -> int:
+        """Encrypt the webhooks stored in plain text (before encryption); how many."""
+        rows = self._db.execute("SELECT id, CAST(body AS TEXT) FROM alert_rules").rows
+        sealed = 0
+        for rule_id, body in rows:
+            stored = json.loads(body).get("webhook") or ""
+            if isinstance(stored, str) and stored and not is_sealed(stored):
+                rule = self._rule(body)
+                # only if unchanged meanwhile: a newer write by another node is already sealed
+                self._db.execute(
+                    "UPDATE alert_rules SET body = ? WHERE id = ? AND body = ?",
+                    (json.dumps(rule.to_record(self._seal)), rule_id, body),
+                )
+                sealed += 1
+        return sealed
 
     def rules(self) -> list[Rule]:
         """Every rule."""
         rows = self._db.execute("SELECT CAST(body AS TEXT) FROM alert_rules ORDER BY id").rows
-        return [validate_rule(json.loads(body)) for (body,) in rows]
+        return [self._rule(body) for (body,) in rows]
 
     def get_rule(self, rule_id: str) -> Rule | None:
         """A rule by id."""
         row = self._db.execute(
             "SELECT CAST(body AS TEXT) FROM alert_rules WHERE id = ?", (rule_id,)
         ).fetchone()
-        return validate_rule(json.loads(row[0])) if row else None
+        return self._rule(row[0]) if row else None
 
     def put_rule(self, rule: Rule) -> bool:
         """Create or replace a rule; True when it was new."""
@@ -63,7 +107,7 @@ class AlertStore:
             "INSERT INTO alert_rules (id, body, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET body = excluded.body,"
             " updated_at = excluded.updated_at",
-            (rule.id, json.dumps(rule.to_json()), int(time.time() * 1000)),
+            (rule.id, json.dumps(rule.to_record(self._seal)), int(time.time() * 1000)),
         )
         return not existed
 

@@ -30,8 +30,7 @@ def healthz() -> ResponseReturnValue:
     Anyone (a load balancer) gets the status; signed-in users get each part's state.
     """
     rt = current_runtime()
-    store_ok = rt.store.ping()
-    bus_ok = rt.bus.ping()
+    (store_ok, store_why), (bus_ok, bus_why) = dependency_states(rt)
     status = 200 if store_ok and bus_ok else 503
     if session_role() is None:
         return {"status": "ok" if status == 200 else "degraded"}, status
@@ -39,8 +38,12 @@ def healthz() -> ResponseReturnValue:
         "status": "ok" if status == 200 else "degraded",
         "version": __version__,
         "uptime_s": round(time.time() - rt.started_at, 1),
-        "store": {"kind": rt.store.kind, "ok": store_ok},
-        "bus": bus_state(rt, bus_ok),
+        "store": {
+            "kind": rt.store.kind,
+            "ok": store_ok,
+            **({"error": store_why} if store_why else {}),
+        },
+        "bus": {**bus_state(rt, bus_ok), **({"error": bus_why} if bus_why else {})},
         "hot_store": rt.hot.stats(),
         "series": {"known": len(rt.series_limit), "max": rt.settings.max_series},
         "live": {
@@ -51,6 +54,17 @@ def healthz() -> ResponseReturnValue:
         "tasks": dict(rt.tasks),
     }
     return body, status
+
+
+def dependency_states(rt: Runtime) -> tuple[tuple[bool, str], tuple[bool, str]]:
+    """``(ok, why)`` of the store and of the bus, from the background check (at once, whatever
+    is down); a node whose check has not run yet (no ``serve`` task) pings now."""
+    now = time.monotonic()
+    out = []
+    for part, ping in (("store", rt.store.ping), ("bus", rt.bus.ping)):
+        state = rt.dependencies.read(part, now)
+        out.append(state if state is not None else (ping(), ""))
+    return out[0], out[1]
 
 
 def bus_state(rt: Runtime, ok: bool) -> dict[str, object]:

@@ -1,4 +1,6 @@
-"""``GET /api/v1/openapi.json``: the OpenAPI 3.1 description of ``/api/v1`` (public)."""
+"""``GET /api/v1/openapi.json``: the OpenAPI 3.1 description (public) of ``/api/v1``, the
+ingest receivers and the Prometheus HTTP API under ``/prometheus/api/v1`` (its own envelope,
+and a session or a read token: the ``readToken`` scheme)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Authentication and authorization, in one place.
 
-``passwords`` hashes with Argon2id; ``users`` stores users, ingest tokens and revoked JWTs;
+``passwords`` hashes with Argon2id; ``users`` stores users, scoped tokens and revoked JWTs;
 ``service`` signs in and makes users and tokens (for the API and the CLI); ``guard`` wires
 flask-jwt-extended (cookies, CSRF double submit), the default-deny request guard, the Origin
 check and security headers into an app; ``limits`` holds the rate limits' keys and rates;
@@ -11,6 +11,8 @@ shared clock, settings, telemetry and extensions.
 
 ROLES = ("viewer", "editor", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+# what a bearer token may do: send points (ingest routes) or query (/prometheus/api/v1)
+SCOPES = ("ingest", "read")
 
 
 def role_at_least(role: str | None, needed: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dashboard.auth.passwords import hash_password
 from dashboard.auth.users import UserStore
+from dashboard.db import audit
 from dashboard.settings import Settings
 
 
@@ -42,6 +43,7 @@ def ensure_first_admin(users: UserStore, settings: Settings) -> str | None:
     given = settings.admin_password.get_secret_value() if settings.admin_password else ""
     password = given or secrets.token_urlsafe(12)
     users.create_user(settings.admin_user, hash_password(password), "admin")
+    audit.note(users, "user.create", "user", settings.admin_user, {"role": "admin", "first": True})
     if given:
         return None
     print(

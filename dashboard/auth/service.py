@@ -1,12 +1,18 @@
-"""Signing in, and making users and ingest tokens: one set of rules for the API and the CLI."""
+"""Signing in, and making users and scoped tokens: one set of rules for the API and the CLI.
+
+Each change (a user made, a token made or revoked) is recorded in the audit trail
+(``dashboard.db.audit``), which admins read with ``audit_events``.
+"""
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
-from dashboard.auth import ROLES
+from dashboard.auth import ROLES, SCOPES
 from dashboard.auth.passwords import DUMMY_HASH, hash_password, verify_password
-from dashboard.auth.users import User, UserStore
+from dashboard.auth.users import TokenGrant, User, UserStore
+from dashboard.db import audit
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -30,6 +36,10 @@ class WeakPassword(Refused):
 
 class UnknownRole(Refused):
     """A role that is none of ``ROLES``."""
+
+
+class UnknownScope(Refused):
+    """A token scope that is none of ``SCOPES``."""
 
 
 def sign_in(*, users: UserStore, username: str, password: str) -> User:
@@ -69,35 +79,85 @@ def create_user(*, users: UserStore, username: str, password: str, role: str) ->
     if role not in ROLES:
         raise UnknownRole(f"role: one of {', '.join(ROLES)}")
     try:
-        return users.create_user(username, hash_password(password), role)
+        user = users.create_user(username, hash_password(password), role)
     except ValueError as exc:
         raise Refused(str(exc), exists="exists" in str(exc)) from None
+    audit.note(users, "user.create", "user", user.username, {"role": user.role})
+    return user
 
 
 def list_tokens(*, users: UserStore) -> list[dict[str, object]]:
-    """Ingest tokens by name and state, never the token."""
+    """Tokens by name, scope and state, never the token."""
     return users.list_tokens()
 
 
-def create_token(*, users: UserStore, name: str) -> str:
-    """A new ingest token (shown once, stored hashed); Refused for a bad or taken name."""
+def create_token(*, users: UserStore, name: str, scope: str = "ingest") -> str:
+    """A new token (shown once, stored hashed) that may only ``ingest`` (the default) or only
+    ``read``; UnknownScope, or Refused for a bad or taken name."""
+    if scope not in SCOPES:
+        raise UnknownScope(f"scope: one of {', '.join(SCOPES)}")
     try:
-        return users.create_token(name)
+        token = users.create_token(name, scope)
     except ValueError as exc:
         raise Refused(str(exc), exists="exists" in str(exc)) from None
+    audit.note(users, "token.create", "token", name, {"scope": scope})  # never the token
+    return token
+
+
+def _env_match(token: str, accepted: frozenset[str], prefix: str) -> str | None:
+    """``{prefix}-N`` for the N-th of ``accepted`` (sorted) equal to ``token``, else None."""
+    found = None
+    for i, candidate in enumerate(sorted(accepted)):
+        # every one compared, in constant time: the answer's timing tells nothing
+        if hmac.compare_digest(token.encode(), candidate.encode()):
+            found = f"{prefix}-{i}"
+    return found
+
+
+def token_grant(
+    *,
+    users: UserStore,
+    env_tokens: frozenset[str],
+    env_read_tokens: frozenset[str],
+    token: str,
+) -> TokenGrant | None:
+    """What a bearer token may do: an ingest token of DASHBOARD_INGEST_TOKENS (``env-N``), a
+    read token of DASHBOARD_READ_TOKENS (``read-env-N``), else the stored token's name and
+    scope; None for an unknown or revoked token."""
+    if not token:
+        return None
+    name = _env_match(token, env_tokens, "env")
+    if name is not None:
+        return TokenGrant(name, "ingest")
+    name = _env_match(token, env_read_tokens, "read-env")
+    if name is not None:
+        return TokenGrant(name, "read")
+    return users.token_grant(token)
 
 
 def ingest_token_name(*, users: UserStore, env_tokens: frozenset[str], token: str) -> str | None:
     """The name of a valid ingest token: ``env-N`` for the N-th of DASHBOARD_INGEST_TOKENS
     (sorted), else the stored token's name."""
-    found = None
-    for i, accepted in enumerate(sorted(env_tokens)):
-        # every one compared, in constant time: the answer's timing tells nothing
-        if hmac.compare_digest(token.encode(), accepted.encode()):
-            found = f"env-{i}"
-    return found or users.token_name(token)
+    return _env_match(token, env_tokens, "env") or users.token_name(token)
 
 
 def revoke_token(*, users: UserStore, name: str) -> bool:
-    """Revoke an ingest token; False when no active token has that name."""
-    return users.revoke_token(name)
+    """Revoke a token of any scope; False when no active token has that name."""
+    if not users.revoke_token(name):
+        return False
+    audit.note(users, "token.revoke", "token", name)
+    return True
+
+
+def audit_events(
+    *,
+    users: UserStore,
+    limit: int = 100,
+    before_id: int | None = None,
+    actor: str | None = None,
+    target_kind: str | None = None,
+) -> list[dict[str, Any]]:
+    """The audit trail, newest first (``AuditLog.events``); for admins only (the views check)."""
+    return users.audit.events(
+        limit=limit, before_id=before_id, actor=actor, target_kind=target_kind
+    )

@@ -1,4 +1,9 @@
-"""Users, ingest tokens (stored as SHA-256 hashes) and revoked JWT ids, in the app's database."""
+"""Users, bearer tokens (stored as SHA-256 hashes, each with its scope) and revoked JWT ids, in
+the app's database.
+
+A token's scope says what it may do, and nothing else: ``ingest`` (the default) sends points to
+the ingest routes, ``read`` queries ``/prometheus/api/v1`` (Grafana). Neither can do the other.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dashboard.auth import ROLES
+from dashboard.auth import ROLES, SCOPES
 from dashboard.db.appdb import AppDB, Conflict, as_app_db
+from dashboard.db.audit import AuditLog
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -26,13 +32,29 @@ CREATE TABLE IF NOT EXISTS ingest_tokens (
     name TEXT NOT NULL UNIQUE,
     token_hash TEXT NOT NULL UNIQUE,
     created_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    revoked_at INTEGER,
+    scope TEXT NOT NULL DEFAULT 'ingest' CHECK (scope IN ('ingest', 'read'))
 );
 CREATE TABLE IF NOT EXISTS revoked_tokens (
     jti TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
 );
 """
+
+
+# a SQLite file made before tokens had scopes gets the column (its tokens stay ingest tokens)
+SQLITE_SCOPE_COLUMN = (
+    "ALTER TABLE ingest_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'ingest'"
+    " CHECK (scope IN ('ingest', 'read'))"
+)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a valid bearer token is: its name and its scope (``ingest`` or ``read``)."""
+
+    name: str
+    scope: str
 
 
 @dataclass(frozen=True)
@@ -56,17 +78,19 @@ class User:
 
 
 def token_hash(token: str) -> str:
-    """The stored form of an ingest token (tokens are random, so a fast hash is enough)."""
+    """The stored form of a token (tokens are random, so a fast hash is enough)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:
-    """A fresh ingest token."""
+    """A fresh token."""
     return "dsh_" + secrets.token_urlsafe(32)
 
 
 class UserStore(Protocol):
-    """Where users, ingest tokens and revoked sessions live."""
+    """Where users, tokens and revoked sessions live."""
+
+    audit: AuditLog  # the audit trail in the same database (the services record into it)
 
     def count_users(self) -> int:
         """How many users exist."""
@@ -88,12 +112,17 @@ class UserStore(Protocol):
         """Replace a user's hash."""
         ...
 
-    def create_token(self, name: str) -> str:
-        """A new ingest token named ``name``, returned once (ValueError for a bad or taken name)."""
+    def create_token(self, name: str, scope: str = "ingest") -> str:
+        """A new token named ``name`` with ``scope``, returned once (ValueError for a bad or
+        taken name, or a bad scope)."""
         ...
 
     def token_name(self, token: str) -> str | None:
         """The name of a valid ingest token."""
+        ...
+
+    def token_grant(self, token: str) -> TokenGrant | None:
+        """The name and scope of a valid token of any scope."""
         ...
 
     def revoke_token(self, name: str) -> bool:
@@ -126,6 +155,11 @@ class SQLUserStore:
         self._owns_db = isinstance(db, str | Path) if owns_db is None else owns_db
         self._db = as_app_db(db)
         self._db.create_tables(SCHEMA)
+        self.audit = AuditLog(self._db)
+        if self._db.kind == "sqlite":
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(ingest_tokens)").rows}
+            if "scope" not in columns:
+                self._run(SQLITE_SCOPE_COLUMN)
 
     def _one(self, sql: str, args: tuple = ()) -> tuple | None:
         """The first row of a query."""
@@ -178,27 +212,35 @@ class SQLUserStore:
             "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
         )
 
-    def create_token(self, name: str) -> str:
-        """A new ingest token named ``name``; only its hash is kept, the token is returned once."""
+    def create_token(self, name: str, scope: str = "ingest") -> str:
+        """A new token named ``name`` with ``scope``; only its hash is kept, the token is
+        returned once."""
         if not name or len(name) > 64 or not name.isprintable():
             raise ValueError("token name: 1 to 64 printable characters")
+        if scope not in SCOPES:
+            raise ValueError(f"token scope: one of {', '.join(SCOPES)}")
         token = new_token()
         try:
             self._run(
-                "INSERT INTO ingest_tokens (name, token_hash, created_at) VALUES (?,?,?)",
-                (name, token_hash(token), int(time.time())),
+                "INSERT INTO ingest_tokens (name, token_hash, created_at, scope) VALUES (?,?,?,?)",
+                (name, token_hash(token), int(time.time()), scope),
             )
         except Conflict:
             raise ValueError(f"token {name!r} exists") from None
         return token
 
     def token_name(self, token: str) -> str | None:
-        """The name of a valid (not revoked) ingest token, or None."""
+        """The name of a valid (not revoked) ingest token, or None (a read token too)."""
+        grant = self.token_grant(token)
+        return grant.name if grant is not None and grant.scope == "ingest" else None
+
+    def token_grant(self, token: str) -> TokenGrant | None:
+        """The name and scope of a valid (not revoked) token, or None."""
         row = self._one(
-            "SELECT name FROM ingest_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+            "SELECT name, scope FROM ingest_tokens WHERE token_hash = ? AND revoked_at IS NULL",
             (token_hash(token),),
         )
-        return row[0] if row else None
+        return TokenGrant(row[0], row[1]) if row else None
 
     def revoke_token(self, name: str) -> bool:
         """Revoke a token by name; False when there was none to revoke."""
@@ -211,11 +253,14 @@ class SQLUserStore:
         )
 
     def list_tokens(self) -> list[dict[str, object]]:
-        """Tokens by name with their state (never the token)."""
+        """Tokens by name with their scope and state (never the token)."""
         rows = self._db.execute(
-            "SELECT name, created_at, revoked_at FROM ingest_tokens ORDER BY name"
+            "SELECT name, scope, created_at, revoked_at FROM ingest_tokens ORDER BY name"
         ).rows
-        return [{"name": n, "created_at": c, "revoked": r is not None} for n, c, r in rows]
+        return [
+            {"name": n, "scope": s, "created_at": c, "revoked": r is not None}
+            for n, s, c, r in rows
+        ]
 
     def revoke_jti(self, jti: str, expires_at: int) -> None:
         """Refuse a session token from now on (kept until it would have expired anyway)."""

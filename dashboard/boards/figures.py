@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.boards.exprs import EXPR_PREFIX, expr_name, legend_of, widget_exprs
 from dashboard.boards.view import slice_label, varying_labels
 from dashboard.metrics.frame import SeriesFrame
 
@@ -29,10 +30,19 @@ def plotly_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def series_label(frame: SeriesFrame) -> str:
-    """A short legend label (label values, or the metric name), safe from Plotly's markup."""
+def series_label(frame: SeriesFrame, widget: dict[str, Any] | None = None) -> str:
+    """A short legend label, safe from Plotly's markup: an expression's legend template, else
+    the label values, else the metric name (or the expression, for an expression's series)."""
+    shown = legend_of(widget, frame.key) if widget is not None else None
+    if shown:
+        return plotly_text(shown)
     labels = frame.key.label_dict
-    return plotly_text(", ".join(labels.values()) if labels else frame.key.name)
+    if labels:
+        return plotly_text(", ".join(labels.values()))
+    if widget is not None and frame.key.name.startswith(EXPR_PREFIX):
+        found = [e for e in widget_exprs(widget) if expr_name(e) == frame.key.name]
+        return plotly_text(found[0] if found else frame.key.name)
+    return plotly_text(frame.key.name)
 
 
 def base_layout(**overrides: Any) -> dict[str, Any]:
@@ -68,12 +78,14 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
     return layout
 
 
-def line_trace(frame: SeriesFrame, index: int) -> dict[str, Any]:
+def line_trace(
+    frame: SeriesFrame, index: int, widget: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A line trace of one series."""
     return {
         "type": "scatter",
         "mode": "lines",
-        "name": series_label(frame),
+        "name": series_label(frame, widget),
         "x": frame.ts.tolist(),
         "y": frame.value.tolist(),
         "line": {"width": 1.5, "color": COLORS[index % len(COLORS)]},
@@ -100,7 +112,7 @@ def threshold_shapes(thresholds: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def line_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
     """A line chart: one trace per series, with threshold lines."""
     return {
-        "data": [line_trace(f, i) for i, f in enumerate(frames)],
+        "data": [line_trace(f, i, widget) for i, f in enumerate(frames)],
         "layout": base_layout(
             shapes=threshold_shapes(widget.get("thresholds", [])),
             showlegend=len(frames) > 1,
@@ -115,7 +127,7 @@ def bar_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, A
     data = [
         {
             "type": "bar",
-            "name": series_label(f),
+            "name": series_label(f, widget),
             "x": f.ts.tolist(),
             "y": f.aggregate(how).tolist(),
             "marker": {"color": COLORS[i % len(COLORS)]},
@@ -146,7 +158,7 @@ def pie_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, A
         "data": [
             {
                 "type": "pie",
-                "labels": [series_label(f) for f in frames],
+                "labels": [series_label(f, widget) for f in frames],
                 "values": pie_totals(frames),
                 "hole": 0.45,
                 "marker": {"colors": COLORS[: len(frames)]},

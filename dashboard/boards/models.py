@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from dashboard.boards.exprs import entry_selector, is_expr, valid_entry
 from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, Selector, ValidationError
 from dashboard.metrics.timerange import resolve_range
 
@@ -96,11 +97,12 @@ def default_dashboard() -> dict[str, Any]:
 
 
 def selectors(dashboard: dict[str, Any]) -> list[Selector]:
-    """Every series selector a dashboard's widgets use, without repeats."""
+    """Every series selector a dashboard's widgets use, without repeats (an expression's picks
+    the series it gives, named ``expr_<hash>``)."""
     seen: dict[Selector, None] = {}
     for widget in dashboard.get("widgets", []):
         for s in widget.get("series", []):
-            seen[Selector.of(s["name"], s.get("labels") or {})] = None
+            seen[entry_selector(s)] = None
     return list(seen)
 
 
@@ -212,13 +214,16 @@ def _one_of(value: Any, allowed: tuple[str, ...], where: str) -> str:
 
 
 def _widget_series(series: Any, where: str) -> list[dict[str, Any]]:
-    """A widget's series selectors: 1 to 50 ``{name, labels}``."""
+    """A widget's series: 1 to 50 ``{name, labels}`` or ``{expr, legend}`` (PromQL)."""
 
     if not isinstance(series, list) or not 0 < len(series) <= 50:
-        raise ValidationError(where, "a list of 1 to 50 {name, labels}")
+        raise ValidationError(where, "a list of 1 to 50 {name, labels} or {expr, legend}")
     clean = []
     for j, s in enumerate(series):
         sw = f"{where}[{j}]"
+        if isinstance(s, dict) and is_expr(s):
+            clean.append(valid_entry(s, sw))
+            continue
         if (
             not isinstance(s, dict)
             or not isinstance(s.get("name"), str)
@@ -299,16 +304,24 @@ def edit_widget(dashboard: dict[str, Any], widget_id: str, op: str) -> dict[str,
         w = {"wider": min(12 - x, w + 1), "narrower": max(1, w - 1)}.get(op, w)
         h = {"taller": min(20, h + 1), "shorter": max(1, h - 1)}.get(op, h)
         widget["layout"] = {"x": x, "y": y, "w": w, "h": h}
+        settle(widgets, widget_id)
     return out
 
 
 def new_widget(
-    dashboard: dict[str, Any], *, kind: str, title: str, name: str, labels: dict[str, str]
+    dashboard: dict[str, Any],
+    *,
+    kind: str,
+    title: str,
+    name: str,
+    labels: dict[str, str],
+    expr: str = "",
 ) -> dict[str, Any]:
-    """A copy of the dashboard with a widget added below the others."""
+    """A copy of the dashboard with a widget added below the others: of metric ``name`` with
+    ``labels``, or of the PromQL expression ``expr``."""
     out = copy.deepcopy(dashboard)
     taken = {w["id"] for w in out["widgets"]}
-    base = slug(title or name)[:56] or "widget"
+    base = slug(title or name or "query")[:56] or "widget"
     wid, n = base, 2
     while wid in taken:
         wid, n = f"{base}-{n}", n + 1
@@ -318,8 +331,8 @@ def new_widget(
         {
             "id": wid,
             "kind": kind,
-            "title": title or name,
-            "series": [{"name": name, "labels": labels}],
+            "title": title or name or expr[:120],
+            "series": [{"expr": expr} if expr else {"name": name, "labels": labels}],
             "aggregation": "avg",
             "step": "1h" if kind == "bar" else "auto",
             "layout": {"x": 0, "y": bottom, "w": size[0], "h": size[1]},
@@ -353,7 +366,46 @@ def place_widget(
     top = min(max(int(y), 0), MAX_ROW)
     height = min(max(int(h), 1), MAX_HEIGHT)
     widget["layout"] = {"x": left, "y": top, "w": width, "h": height}
+    settle(out["widgets"], widget_id)
     return out
+
+
+def _overlap(a: dict[str, int], b: dict[str, int]) -> bool:
+    """True when two grid places share a cell."""
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
+
+
+def settle(widgets: list[dict[str, Any]], moved_id: str) -> None:
+    """Make room for a widget just moved or resized, as react-grid-layout's vertical
+    compaction does: the widgets it covers are pushed down below it (and those they then
+    cover, in turn), then every other widget rises as far as it can, top to bottom. No two
+    widgets share a cell afterwards; the moved one stays where it was put (so a move down into
+    free rows holds)."""
+    moved = next(w for w in widgets if w["id"] == moved_id)["layout"]
+    others = sorted(
+        (w["layout"] for w in widgets if w["id"] != moved_id), key=lambda lay: (lay["y"], lay["x"])
+    )
+    placed = [moved]
+    for lay in others:  # push down whatever overlaps what is already placed
+        while hits := [p for p in placed if _overlap(lay, p)]:
+            lay["y"] = max(p["y"] + p["h"] for p in hits)
+        placed.append(lay)
+    settled: list[dict[str, int]] = []
+    for lay in sorted(placed, key=lambda lay: (lay["y"], lay is not moved, lay["x"])):
+        while (
+            lay is not moved
+            and lay["y"] > 0
+            and not any(_overlap({**lay, "y": lay["y"] - 1}, other) for other in settled)
+        ):
+            lay["y"] -= 1
+        while hits := [other for other in settled if _overlap(lay, other)]:
+            lay["y"] = max(other["y"] + other["h"] for other in hits)
+        settled.append(lay)
 
 
 def configure_widget(
@@ -367,7 +419,7 @@ def configure_widget(
     series: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """A validated copy of the dashboard with one widget's title, kind, aggregation, step and
-    series replaced (ValidationError names the bad field)."""
+    stored series replaced; its expressions stay (ValidationError names the bad field)."""
     out = copy.deepcopy(dashboard)
     widget = _find(out["widgets"], widget_id)
     widget.update(
@@ -375,7 +427,8 @@ def configure_widget(
         kind=kind,
         aggregation=aggregation,
         step=step,
-        series=[{"name": s["name"], "labels": dict(s.get("labels") or {})} for s in series],
+        series=[{"name": s["name"], "labels": dict(s.get("labels") or {})} for s in series]
+        + [s for s in widget["series"] if is_expr(s)],
     )
     return validate_dashboard(out)
 

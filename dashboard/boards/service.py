@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dashboard.auth import can_edit
+from dashboard.boards.exprs import expr_name, is_expr, legend, result_key
 from dashboard.boards.models import imported_dashboard, unique_id
 from dashboard.boards.store import DashboardStore
+from dashboard.boards.templates import host_dashboard
 from dashboard.boards.view import BoardView, WidgetView, delta_view, drilled_widget, labels_match
+from dashboard.db import audit
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.model import Selector, SeriesKey
 from dashboard.metrics.service import (
@@ -22,9 +25,12 @@ from dashboard.metrics.service import (
     matching_keys,
     read_series,
 )
-from dashboard.metrics.steps import HOUR, choose_step, step_named
+from dashboard.metrics.steps import HOUR, RAW, choose_step, step_named
 from dashboard.metrics.summary import frame_summary
 from dashboard.metrics.timerange import resolve_range
+from dashboard.query.series import ExprSeries, range_series, step_for
+from dashboard.query.service import QueryLimits
+from dashboard.query.values import QueryError, format_labels
 
 if TYPE_CHECKING:
     from dashboard.auth.users import User
@@ -80,9 +86,28 @@ def get_dashboard(*, store: DashboardStore, dashboard_id: str) -> dict[str, Any]
     return found
 
 
-def save_dashboard(*, store: DashboardStore, dashboard: Any, user: User | None) -> dict[str, Any]:
-    """Validate and save (create or replace) a dashboard as ``user``; the saved form."""
-    return store.put(dashboard, owner=editor_name(user=user))
+def _noted(
+    store: DashboardStore, action: str, saved: dict[str, Any], **detail: Any
+) -> dict[str, Any]:
+    """``saved``, its change recorded in the audit trail (its title, widgets and ``detail``)."""
+    widgets = len(saved.get("widgets", []))
+    audit.note(
+        store,
+        action,
+        "dashboard",
+        saved["id"],
+        {"title": saved["title"], "widgets": widgets, **detail},
+    )
+    return saved
+
+
+def save_dashboard(
+    *, store: DashboardStore, dashboard: Any, user: User | None, edit: str = ""
+) -> dict[str, Any]:
+    """Validate and save (create or replace) a dashboard as ``user``; the saved form. The
+    editor's saves say which ``edit`` they make (the audit trail's detail)."""
+    saved = store.put(dashboard, owner=editor_name(user=user))
+    return _noted(store, "dashboard.edit", saved, edit=edit)
 
 
 def create_dashboard(*, store: DashboardStore, body: Any, user: User | None) -> dict[str, Any]:
@@ -90,7 +115,7 @@ def create_dashboard(*, store: DashboardStore, body: Any, user: User | None) -> 
     owner = editor_name(user=user)
     if isinstance(body, dict) and store.get(str(body.get("id"))) is not None:
         raise DashboardExists(body.get("id"))
-    return store.put(body, owner=owner)
+    return _noted(store, "dashboard.create", store.put(body, owner=owner))
 
 
 def replace_dashboard(
@@ -101,7 +126,7 @@ def replace_dashboard(
     owner = editor_name(user=user)
     if not isinstance(body, dict) or store.get(dashboard_id) is None:
         raise DashboardNotFound(dashboard_id)
-    return store.put({**body, "id": dashboard_id}, owner=owner)
+    return _noted(store, "dashboard.replace", store.put({**body, "id": dashboard_id}, owner=owner))
 
 
 def delete_dashboard(*, store: DashboardStore, dashboard_id: str, user: User | None) -> None:
@@ -109,6 +134,7 @@ def delete_dashboard(*, store: DashboardStore, dashboard_id: str, user: User | N
     editor_name(user=user)
     if not store.delete(dashboard_id):
         raise DashboardNotFound(dashboard_id)
+    audit.note(store, "dashboard.delete", "dashboard", dashboard_id)
 
 
 def _taken(store: DashboardStore) -> Callable[[str], bool]:
@@ -121,7 +147,18 @@ def new_dashboard(*, store: DashboardStore, title: str, user: User | None) -> di
     owner = editor_name(user=user)
     new_id = unique_id(title, _taken(store))
     body = {"id": new_id, "title": title, "schema_version": 1, "widgets": []}
-    return store.put(body, owner=owner)
+    return _noted(store, "dashboard.create", store.put(body, owner=owner))
+
+
+def offer_host_dashboard(
+    *, store: DashboardStore, instance: str, job: str = "", matchers: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """Save the "Host <instance>" dashboard of a node exporter (``templates.host_dashboard``)
+    unless a dashboard has its id already; the one saved, or None."""
+    dashboard = host_dashboard(instance, job, matchers=matchers)
+    if store.get(dashboard["id"]) is not None:
+        return None
+    return _noted(store, "dashboard.create", store.put(dashboard, owner=None), offered=instance)
 
 
 def import_dashboard(
@@ -129,18 +166,82 @@ def import_dashboard(
 ) -> dict[str, Any]:
     """An exported dashboard saved under ``title`` (the file's own when empty) and a fresh id."""
     owner = editor_name(user=user)
-    return store.put(imported_dashboard(body, title, _taken(store)), owner=owner)
+    saved = store.put(imported_dashboard(body, title, _taken(store)), owner=owner)
+    return _noted(store, "dashboard.import", saved)
 
 
 # --- what a page reads for a dashboard's widgets -----------------------------------------------
 
 
+def query_limits(reader: SeriesReader) -> QueryLimits:
+    """The node's query limits (the reader's, when it has them)."""
+    return getattr(reader, "query_limits", None) or QueryLimits(timeout_s=10.0)
+
+
+def series_title(widget: dict[str, Any], key: SeriesKey) -> str:
+    """How a report or an export names a widget's series: an expression's by its legend, or by
+    the expression and the result's labels; a stored one by its key."""
+    for entry in widget.get("series", []):
+        if is_expr(entry) and key.name == expr_name(entry["expr"]):
+            shown = legend(entry.get("legend", ""), key.label_dict) if entry.get("legend") else ""
+            return shown or f"{entry['expr']}{format_labels(key.label_dict) if key.labels else ''}"
+    return str(key)
+
+
+def expr_frames(
+    *,
+    reader: SeriesReader,
+    entry: dict[str, Any],
+    start_ms: int,
+    end_ms: int,
+    max_points: int,
+    step: str = "auto",
+    label_filter: dict[str, str] | None = None,
+) -> list[SeriesFrame]:
+    """The series an expression entry gives over a range, one frame each (sorted by labels);
+    only those carrying the entry's labels and the filter's. QueryError when it can't run."""
+    named = step_named(step).width_ms if step not in ("auto", "raw") else 0
+    step_ms = named or step_for(start_ms, end_ms, max_points)
+    first = start_ms - start_ms % step_ms + (step_ms if start_ms % step_ms else 0)
+    wanted = {**(entry.get("labels") or {}), **(label_filter or {})}
+    found: list[ExprSeries] = range_series(
+        reader=reader,
+        expr=entry["expr"],
+        start_ms=first,
+        end_ms=end_ms,
+        step_ms=step_ms,
+        limits=query_limits(reader),
+    )
+    frames = []
+    for series in found:
+        key = result_key(entry["expr"], series.labels)
+        if key is None or not labels_match(series.labels, wanted):
+            continue
+        frames.append(SeriesFrame(key, RAW, series.ts, series.values))
+    return frames
+
+
 def widget_keys(
-    *, reader: SeriesReader, widget: dict[str, Any], known: list[SeriesKey] | None = None
+    *,
+    reader: SeriesReader,
+    widget: dict[str, Any],
+    known: list[SeriesKey] | None = None,
+    now: int | None = None,
 ) -> list[SeriesKey]:
-    """The series a widget shows (one frame each, in this order)."""
-    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
-    return matching_keys(reader=reader, selectors=selectors, known=known)
+    """The series a widget shows (one frame each, in this order): an expression's are those it
+    gives over the last 5 minutes."""
+    plain = [s for s in widget["series"] if not is_expr(s)]
+    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in plain]
+    keys = matching_keys(reader=reader, selectors=selectors, known=known) if plain else []
+    if len(plain) < len(widget["series"]):
+        at = now if now is not None else max((i.last_ts for i in reader.series_list()), default=0)
+        for entry in widget["series"]:
+            if is_expr(entry):
+                frames = expr_frames(
+                    reader=reader, entry=entry, start_ms=at - 300_000, end_ms=at, max_points=10
+                )
+                keys.extend(f.key for f in frames)
+    return keys
 
 
 def widget_frames(
@@ -150,12 +251,16 @@ def widget_frames(
     dashboard_range: dict[str, Any],
     now: int,
     known: list[SeriesKey] | None = None,
+    label_filter: dict[str, str] | None = None,
 ) -> list[SeriesFrame]:
-    """The frames a widget draws, one per matching series, read as its kind needs them.
+    """The frames a widget draws, one per matching series, read as its kind needs them; an
+    expression's series follow the stored ones, evaluated at the step the kind needs.
 
-    ``known`` saves listing the series again for each widget of a page.
+    ``known`` saves listing the series again for each widget of a page; ``label_filter`` (the
+    page's) narrows the expressions' series as ``known`` narrows the stored ones.
     """
-    keys = widget_keys(reader=reader, widget=widget, known=known)
+    plain = {**widget, "series": [s for s in widget["series"] if not is_expr(s)]}
+    keys = widget_keys(reader=reader, widget=plain, known=known) if plain["series"] else []
     kind = widget["kind"]
     start, end = resolve_range(widget.get("range") or dashboard_range, now)
     step = widget.get("step", "auto")
@@ -166,16 +271,38 @@ def widget_frames(
             reader=reader, key=key, start_ms=a, end_ms=b, now=now, step=step, max_points=max_points
         )
 
+    def exprs(a: int, b: int, step: str, max_points: int) -> list[SeriesFrame]:
+        """Every expression entry's frames over ``[a, b]``."""
+        out: list[SeriesFrame] = []
+        for entry in widget["series"]:
+            if is_expr(entry):
+                out.extend(
+                    expr_frames(
+                        reader=reader,
+                        entry=entry,
+                        start_ms=a,
+                        end_ms=b,
+                        max_points=max_points,
+                        step=step,
+                        label_filter=label_filter,
+                    )
+                )
+        return out
+
     if kind == "stat":
-        return [read(k, now - HOUR, now, "raw", 120) for k in keys]
+        return [read(k, now - HOUR, now, "raw", 120) for k in keys] + exprs(
+            now - HOUR, now, "auto", 120
+        )
     if kind == "status":
-        return [read(k, now - 5 * 60_000, now, "raw", 10) for k in keys]
+        return [read(k, now - 5 * 60_000, now, "raw", 10) for k in keys] + exprs(
+            now - 5 * 60_000, now, "auto", 10
+        )
     if kind == "pie":
-        return [read(k, start, end, "1m", 10_000) for k in keys]
+        return [read(k, start, end, "1m", 10_000) for k in keys] + exprs(start, end, "auto", 100)
     if kind == "table":  # whole buckets, never downsampled: min, max and avg stay exact
         chosen = choose_step(start, end, now, 500) if step == "auto" else step_named(step)
-        return [reader.query(k, start, end, chosen) for k in keys]
-    return [read(k, start, end, step, 1000) for k in keys]
+        return [reader.query(k, start, end, chosen) for k in keys] + exprs(start, end, step, 500)
+    return [read(k, start, end, step, 1000) for k in keys] + exprs(start, end, step, 1000)
 
 
 def period_values(
@@ -188,12 +315,24 @@ def period_values(
 ) -> tuple[float | None, float | None, int]:
     """A stat widget's aggregation over the range and over the same-length period just before
     it, with that length in ms (None where a period has no data)."""
-    keys = widget_keys(reader=reader, widget=widget, known=known)
     start, end = resolve_range(widget.get("range") or dashboard_range, now)
     length = end - start
+    how = widget.get("aggregation", "avg")
+    first = widget["series"][0] if widget["series"] else {}
+    if is_expr(first):  # the expression at one step for both periods: like for like
+
+        def value(a: int, b: int) -> float | None:
+            """The aggregation of the expression's first series over ``[a, b]``."""
+            frames = expr_frames(reader=reader, entry=first, start_ms=a, end_ms=b, max_points=250)
+            if not frames:
+                return None
+            summary = frame_summary(frames[0])
+            return summary["avg" if how not in summary else how]
+
+        return value(start, end), value(start - length, start - 1), length
+    keys = widget_keys(reader=reader, widget=widget, known=known)
     if not keys:
         return None, None, length
-    how = widget.get("aggregation", "avg")
     step = choose_step(start - length, end, now, 500)  # one step for both: like for like
 
     def value(a: int, b: int) -> float | None:
@@ -230,6 +369,10 @@ def view_widget(
     if drill is None or drill[0] != widget["id"] or widget["kind"] != "pie":
         return widget
     path = drill[1]
+    if any(is_expr(s) for s in widget["series"]):  # the slice's breakdown, as the pie read it
+        drilled = drilled_widget(widget, path, 2)
+        count = len(widget_keys(reader=reader, widget=drilled, known=known))
+        return drilled_widget(widget, path, count)
     selectors = [
         Selector.of(s["name"], {**(s.get("labels") or {}), **path}) for s in widget["series"]
     ]
@@ -266,24 +409,34 @@ def read_widget(
     known: list[SeriesKey],
     deferred: bool,
     filtered: bool = False,
+    label_filter: dict[str, str] | None = None,
 ) -> WidgetView:
     """What a page draws of a shown widget: its frames, or only its series when its chart is
-    ``deferred``; nothing when a label filter (``filtered``) leaves it no series."""
+    ``deferred``; nothing when a label filter (``filtered``) leaves it no series; the reason
+    when one of its expressions can't run (over the query limits)."""
     keys: list[SeriesKey] = []
     frames: list[SeriesFrame] = []
-    if deferred:
-        keys = widget_keys(reader=reader, widget=widget, known=known)
-    else:
-        frames = widget_frames(
-            reader=reader, widget=widget, dashboard_range=dashboard_range, now=now, known=known
-        )
-    if filtered and not (keys or frames):
-        return WidgetView(widget, deferred=deferred, filtered_out=True)
-    delta = None
-    if widget["kind"] == "stat":
-        delta = stat_delta(
-            reader=reader, widget=widget, dashboard_range=dashboard_range, now=now, known=known
-        )
+    try:
+        if deferred:
+            keys = widget_keys(reader=reader, widget=widget, known=known, now=now)
+        else:
+            frames = widget_frames(
+                reader=reader,
+                widget=widget,
+                dashboard_range=dashboard_range,
+                now=now,
+                known=known,
+                label_filter=label_filter,
+            )
+        if filtered and not (keys or frames):
+            return WidgetView(widget, deferred=deferred, filtered_out=True)
+        delta = None
+        if widget["kind"] == "stat":
+            delta = stat_delta(
+                reader=reader, widget=widget, dashboard_range=dashboard_range, now=now, known=known
+            )
+    except QueryError as exc:
+        return WidgetView(widget, error=f"The query failed: {exc}")
     return WidgetView(widget, frames, keys, deferred, delta)
 
 
@@ -315,6 +468,7 @@ def read_board(
                 known=known,
                 deferred=deferred(shown),
                 filtered=bool(label_filter),
+                label_filter=label_filter,
             )
         )
     return BoardView(dashboard["id"], cursor, rng, live, now, widgets, dict(label_filter or {}))

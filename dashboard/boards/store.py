@@ -9,6 +9,7 @@ from typing import Any
 
 from dashboard.boards.models import default_dashboard, validate_dashboard
 from dashboard.db.appdb import AppDB, as_app_db
+from dashboard.db.audit import AuditLog
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dashboards (
@@ -30,6 +31,7 @@ class DashboardStore:
         self._owns_db = isinstance(db, str | Path) if owns_db is None else owns_db
         self._db = as_app_db(db)
         self._db.create_tables(SCHEMA)
+        self.audit = AuditLog(self._db)  # the services record each change here
         if self._db.execute("SELECT count(*) FROM dashboards").rows[0][0] == 0:
             self.put(default_dashboard(), owner=None)
 

@@ -256,6 +256,7 @@ class WidgetView:
     deferred: bool = False  # a chart read when it scrolls near: its keys now, no frames
     delta: dict[str, str] | None = None  # a stat tile's change against the previous period
     filtered_out: bool = False  # the label filter left it no series
+    error: str = ""  # why its expression could not be drawn (over a query limit)
 
 
 @dataclass

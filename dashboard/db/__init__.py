@@ -1,1 +1,2 @@
-"""The app database (users, tokens, dashboards, alerts) and the schema migrations."""
+"""The app database (users, tokens, dashboards, alerts), its audit trail and the schema
+migrations."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+CONNECT_TIMEOUT_S = 3  # a new connection to a database that does not answer fails this fast
+
 
 class Conflict(Exception):
     """A row with the same unique key exists."""
@@ -104,7 +106,7 @@ class PostgresAppDB:
             min_size=1,
             max_size=max_size,
             timeout=timeout,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
             check=ConnectionPool.check_connection,
             name="dashboard-app",
             open=False,

@@ -60,3 +60,21 @@ def rows(
         if extra is not None:
             cells += [repr(float(extra[0][i])), repr(float(extra[1][i])), int(extra[2][i])]
         yield _line(cells)
+
+
+def expr_rows(
+    expr: str, key: SeriesKey, ts: np.ndarray, value: np.ndarray, pad: int = 0
+) -> Iterator[str]:
+    """CSV lines for one series of a PromQL expression: ``name`` is the expression, ``series``
+    the expression with the result's labels; ``pad`` empty cells fill a rollup's columns."""
+    labels = ";".join(f"{k}={v}" for k, v in key.labels)
+    inner = ", ".join(f'{k}="{v}"' for k, v in key.labels)
+    text = safe_text(f"{expr}{{{inner}}}" if key.labels else expr)
+    name, labels = safe_text(expr), safe_text(labels)
+    for t, v in zip(ts.tolist(), value.tolist(), strict=True):
+        yield _line([text, name, labels, iso(int(t)), int(t), repr(float(v)), *([""] * pad)])
+
+
+def note(text: str) -> str:
+    """A comment line (``# ...``) that says what could not be exported, and why."""
+    return _line([safe_text("# " + text)])

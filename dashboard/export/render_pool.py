@@ -6,7 +6,7 @@ import base64
 import json
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404 # runs our own render worker only (see _start)
 import sys
 import threading
 from typing import Any
@@ -52,7 +52,8 @@ class RenderPool:
         browser = find_chromium(self.chromium)
         if browser:
             env["BROWSER_PATH"] = browser
-        return subprocess.Popen(
+        # a fixed argv (this interpreter, our own module), no shell, no user input
+        return subprocess.Popen(  # nosec B603
             [sys.executable, "-m", "dashboard.export.render_worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

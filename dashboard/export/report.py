@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escapes text for reportlab; parses no XML
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape

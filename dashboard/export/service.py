@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dashboard.alerts import service as alerts
 from dashboard.boards import models as boards
 from dashboard.boards import service as boards_service
+from dashboard.boards.exprs import expr_error, is_expr, result_key
 from dashboard.boards.figures import static_chart
+from dashboard.boards.view import filter_text, labels_match, read_search
+from dashboard.db import audit
 from dashboard.export import csv as export_csv
 from dashboard.export.render_pool import RenderError
 from dashboard.export.report import Section, build_pdf
@@ -23,6 +26,9 @@ from dashboard.metrics.model import Selector, SeriesKey
 from dashboard.metrics.service import known_keys, matching_keys, read_series
 from dashboard.metrics.steps import DAY, HOUR, RAW, Step, choose_step, step_named
 from dashboard.metrics.summary import frame_stats
+from dashboard.metrics.timerange import resolve_range
+from dashboard.query.series import range_series, step_for
+from dashboard.query.values import QueryError
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
@@ -69,6 +75,39 @@ class CsvExport:
     start: int
     end: int
     step: Step
+    exprs: tuple[str, ...] = ()  # PromQL expressions, evaluated at the step (``raw``: auto)
+    label_filter: dict[str, str] = field(default_factory=dict)  # the page's filter
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What a page shows, read from its URL's query exactly as the page reads it."""
+
+    dashboard_id: str
+    start: int
+    end: int
+    label_filter: dict[str, str]
+
+
+def page_view(search: str, now: int) -> PageView:
+    """The dashboard, range (resolved at ``now``) and label filter of a page's URL query."""
+    query = read_search(search if search.startswith("?") else "?" + search)
+    start, end = resolve_range(query.rng, now)
+    return PageView(query.dashboard_id, start, end, query.label_filter)
+
+
+def view_text(export: CsvExport, dashboard_id: str | None) -> str:
+    """What an export holds, in one line (its ``X-Export-View`` header): dashboard, range,
+    step and filter."""
+    parts = [f"dashboard={dashboard_id}"] if dashboard_id else []
+    parts += [
+        f"start={export_csv.iso(export.start)}",
+        f"end={export_csv.iso(export.end)}",
+        f"step={export.step.name}",
+    ]
+    if export.label_filter:
+        parts.append(f"filter={filter_text(export.label_filter)}")
+    return "; ".join(parts)
 
 
 def find_dashboard(*, rt: Runtime, dashboard_id: str) -> dict[str, Any]:
@@ -89,15 +128,31 @@ def plan_csv(
     end: int,
     step: str,
     now: int,
+    queries: list[str] | None = None,
+    label_filter: dict[str, str] | None = None,
 ) -> CsvExport:
-    """The series (by name, by key, or a dashboard's) and the step a CSV export reads."""
+    """The series (by name, by key, by PromQL expression, or a dashboard's) and the step a CSV
+    export reads."""
     selectors = [Selector.of(name) for name in names]
     selectors += [Selector(key.name, key.labels) for key in series]
+    exprs: dict[str, None] = {}
+    for text in queries or []:
+        problem = expr_error(text)
+        if problem is not None:
+            raise BadParameter(f"query: {problem}")
+        exprs[text.strip()] = None
     if dashboard_id:
-        selectors += boards.selectors(find_dashboard(rt=rt, dashboard_id=dashboard_id))
-    if not selectors:
-        raise BadParameter("names, series or dashboard: name what to export")
-    keys = matching_keys(reader=rt, selectors=selectors)
+        dash = find_dashboard(rt=rt, dashboard_id=dashboard_id)
+        selectors += [
+            s for s in boards.selectors(dash) if not s.name.startswith("expr_")
+        ]  # an expression's series are evaluated, not stored
+        for widget in dash["widgets"]:
+            exprs.update({e["expr"]: None for e in widget["series"] if is_expr(e)})
+    if not selectors and not exprs:
+        raise BadParameter("names, series, query or dashboard: name what to export")
+    keys = matching_keys(reader=rt, selectors=selectors) if selectors else []
+    if label_filter:  # the page's filter: only the series it leaves
+        keys = [k for k in keys if labels_match(k.label_dict, label_filter)]
     try:
         chosen = choose_step(start, end, now, 2000) if step == "auto" else step_named(step)
     except ValueError as exc:
@@ -107,14 +162,62 @@ def plan_csv(
             f"{chosen.name}: export at most {MAX_CHUNKS * CHUNK_MS // DAY} days, or pick a"
             " coarser step"
         )
-    return CsvExport(keys, start, end, chosen)
+    export = CsvExport(keys, start, end, chosen, tuple(exprs), dict(label_filter or {}))
+    audit.note(
+        rt,
+        "export.csv",
+        "dashboard" if dashboard_id else "series",
+        dashboard_id or "",
+        {
+            "names": names,
+            "series": [str(key) for key in series],
+            "queries": list(exprs),
+            "start": start,
+            "end": end,
+            "step": chosen.name,
+            "filter": dict(label_filter or {}),
+        },
+    )
+    return export
 
 
 def csv_lines(*, rt: Runtime, export: CsvExport) -> Iterator[str]:
-    """The header, then every series' rows (tidy long format), read as they are sent."""
+    """The header, then every series' rows (tidy long format), read as they are sent; an
+    expression's series (their ``name`` is the expression) after the stored ones."""
     yield export_csv.header(export.step != RAW)
     for key in export.keys:
         yield from _series_rows(rt=rt, key=key, export=export)
+    for expr in export.exprs:
+        yield from _expr_rows(rt=rt, expr=expr, export=export)
+
+
+def _expr_rows(*, rt: Runtime, expr: str, export: CsvExport) -> Iterator[str]:
+    """One expression's series at the export's step, a chunk of time at a time."""
+    step_ms = (
+        export.step.width_ms if export.step != RAW else step_for(export.start, export.end, 2000)
+    )
+    chunk = max(CHUNK_MS, step_ms * 1000) // step_ms * step_ms
+    at = -(-export.start // step_ms) * step_ms
+    pad = 0 if export.step == RAW else 3
+    while at <= export.end:
+        stop = min(at + chunk - step_ms, export.end)
+        try:
+            found = range_series(
+                reader=rt,
+                expr=expr,
+                start_ms=at,
+                end_ms=stop,
+                step_ms=step_ms,
+                limits=boards_service.query_limits(rt),
+            )
+        except QueryError as exc:
+            yield export_csv.note(f"{expr}: {exc}")
+            return
+        for series in found:
+            key = result_key(expr, series.labels)
+            if key is not None and labels_match(series.labels, export.label_filter):
+                yield from export_csv.expr_rows(expr, key, series.ts, series.values, pad)
+        at = stop + step_ms
 
 
 def _series_rows(*, rt: Runtime, key: SeriesKey, export: CsvExport) -> Iterator[str]:
@@ -142,15 +245,32 @@ def check_renderer(*, rt: Runtime) -> None:
 
 
 def pdf_report(
-    *, rt: Runtime, dash: dict[str, Any], start: int, end: int, now: int, user: str
+    *,
+    rt: Runtime,
+    dash: dict[str, Any],
+    start: int,
+    end: int,
+    now: int,
+    user: str,
+    label_filter: dict[str, str] | None = None,
 ) -> bytes:
-    """The PDF report of ``dash`` over ``start..end``: charts, summaries, the alerts that fired."""
-    known = known_keys(reader=rt)  # listed once for every widget
+    """The PDF report of ``dash`` over ``start..end`` (only the series ``label_filter`` leaves,
+    as the page shows them): charts, summaries, the alerts that fired."""
+    label_filter = label_filter or {}
+    known = [k for k in known_keys(reader=rt) if labels_match(k.label_dict, label_filter)]
     sections: list[Section] = []
     charts: list[dict[str, Any]] = []
     owners: list[int] = []  # the section of each chart
     for widget in dash["widgets"]:
-        section, chart = _section(rt=rt, widget=widget, start=start, end=end, now=now, known=known)
+        section, chart = _section(
+            rt=rt,
+            widget=widget,
+            start=start,
+            end=end,
+            now=now,
+            known=known,
+            label_filter=label_filter,
+        )
         if chart is not None:
             charts.append(chart)
             owners.append(len(sections))
@@ -161,9 +281,17 @@ def pdf_report(
         raise RenderFailed(str(exc)) from exc
     for owner, image in zip(owners, images, strict=True):
         sections[owner].image = image
+    audit.note(
+        rt,
+        "export.pdf",
+        "dashboard",
+        dash["id"],
+        {"title": dash["title"], "start": start, "end": end, "filter": label_filter},
+    )
     return build_pdf(
         title=dash["title"],
-        range_text=f"{export_csv.iso(start)} to {export_csv.iso(end)}",
+        range_text=f"{export_csv.iso(start)} to {export_csv.iso(end)}"
+        + (f", filter {filter_text(label_filter)}" if label_filter else ""),
         generated=export_csv.iso(now),
         user=user,
         sections=sections,
@@ -179,11 +307,28 @@ def _section(
     end: int,
     now: int,
     known: list[SeriesKey],
+    label_filter: dict[str, str] | None = None,
 ) -> tuple[Section, dict[str, Any] | None]:
     """A widget's page (its summary rows) and the chart to render onto it (None: a table)."""
     plain = {k: v for k, v in widget.items() if k != "range"}  # the report's range, not its own
     frames: list[SeriesFrame]
-    if widget["kind"] in ("stat", "status"):  # over the whole range, not the tile's last hour
+    exprs = any(is_expr(s) for s in widget["series"])
+    if exprs:  # evaluated over the report's range (a tile's over all of it, as a line)
+        kind = "line" if widget["kind"] in ("stat", "status") else widget["kind"]
+        try:
+            frames = boards_service.widget_frames(
+                reader=rt,
+                widget={**plain, "kind": kind},
+                dashboard_range={"from": start, "to": end},
+                now=now,
+                known=known,
+                label_filter=label_filter,
+            )
+        except QueryError as exc:
+            section = Section(title=widget["title"])
+            section.note = f"The query failed: {exc}"
+            return section, None
+    elif widget["kind"] in ("stat", "status"):  # over the whole range, not the tile's last hour
         keys = boards_service.widget_keys(reader=rt, widget=plain, known=known)
         frames = [
             read_series(reader=rt, key=k, start_ms=start, end_ms=end, now=now, max_points=600)
@@ -202,6 +347,12 @@ def _section(
     if chart is None:
         section.note = "Shown as a table: this widget has no chart."
     for frame in frames:
+        if frame.key.name.startswith("expr_"):  # evaluated, not stored: its frame is all there is
+            stats = frame_stats(frame)
+            if stats is not None:
+                name = boards_service.series_title(widget, frame.key)
+                section.rows.append((name, stats.min, stats.max, stats.avg, stats.last))
+            continue
         summary = _summary(rt=rt, key=frame.key, start=start, end=end, now=now)
         if summary:
             section.rows.append((str(frame.key), *summary))

@@ -36,26 +36,45 @@ def export_csv_route() -> ResponseReturnValue:
     """Stream every selected series over ``start..end`` at ``step`` (tidy long format)."""
     rt = current_runtime()
     now = now_ms()
+    view = _page_view(now)
     try:
-        start, end = _range(now, default_start=None, allow_empty=True)
+        if view is None:
+            start, end = _range(now, default_start=None, allow_empty=True)
+        else:
+            start, end = view.start, view.end
         export = service.plan_csv(
             rt=rt,
             names=[n.strip() for n in request.args.get("names", "").split(",") if n],
             series=_series_keys(),
-            dashboard_id=request.args.get("dashboard"),
+            dashboard_id=view.dashboard_id if view else request.args.get("dashboard"),
             start=start,
             end=end,
             step=request.args.get("step", "auto"),
             now=now,
+            queries=request.args.getlist("query"),
+            label_filter=view.label_filter if view else {},
         )
     except service.ExportError as exc:
         return _refused(exc)
-    filename = f"export-{start}-{end}.csv"
+    stem = view.dashboard_id if view else "export"
+    filename = f"{stem}-{start}-{end}.csv"
     return Response(
         stream_with_context(service.csv_lines(rt=rt, export=export)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Export-View": service.view_text(export, view.dashboard_id if view else None),
+        },
     )
+
+
+def _page_view(now: int) -> service.PageView | None:
+    """What the page at ``view`` (its URL's query, as the browser has it) shows: the
+    dashboard, its range resolved now and its label filter; None without ``view``."""
+    search = request.args.get("view")
+    if search is None:
+        return None
+    return service.page_view(search, now)
 
 
 @bp.get("/export.pdf")
@@ -64,9 +83,14 @@ def export_pdf_route() -> ResponseReturnValue:
     rt = current_runtime()
     try:
         service.check_renderer(rt=rt)
-        dash = service.find_dashboard(rt=rt, dashboard_id=request.args.get("dashboard", DEFAULT_ID))
         now = now_ms()
-        start, end = _range(now, default_start="now-24h", allow_empty=False)
+        view = _page_view(now)
+        dash_id = view.dashboard_id if view else request.args.get("dashboard", DEFAULT_ID)
+        dash = service.find_dashboard(rt=rt, dashboard_id=dash_id)
+        if view is None:
+            start, end = _range(now, default_start="now-24h", allow_empty=False)
+        else:
+            start, end = view.start, view.end
         user = current_user()
         pdf = service.pdf_report(
             rt=rt,
@@ -75,6 +99,7 @@ def export_pdf_route() -> ResponseReturnValue:
             end=end,
             now=now,
             user=user.username if user else "?",
+            label_filter=view.label_filter if view else {},
         )
     except service.ExportError as exc:
         return _refused(exc)

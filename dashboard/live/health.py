@@ -15,14 +15,22 @@ class Dependencies:
 
     store_ok: bool = True
     bus_ok: bool = True
+    separate_bus: bool = False  # a Redis bus: points reach the pages while the database is down
 
     @property
     def ok(self) -> bool:
         """True when nothing delays the page's updates."""
         return self.store_ok and self.bus_ok
 
+    @property
+    def live(self) -> bool:
+        """True while new points still reach the pages over the live feed."""
+        return self.bus_ok and (self.store_ok or self.separate_bus)
+
     def message(self) -> str:
         """The status line a page shows ("" when all is well)."""
+        if self.bus_ok and not self.store_ok and self.separate_bus:
+            return "Database unreachable: live updates go on; saving and history wait"
         down = [
             name
             for name, ok in (("message bus", self.bus_ok), ("database", self.store_ok))
@@ -38,6 +46,7 @@ class Dependencies:
             "ok": self.ok,
             "store": self.store_ok,
             "bus": self.bus_ok,
+            "live": self.live,
             "message": self.message(),
         }
 
@@ -45,10 +54,12 @@ class Dependencies:
 class HealthWatch:
     """Turns a stream of ping readings into state changes worth telling the pages about."""
 
-    def __init__(self, failures_to_degrade: int = 2) -> None:
-        """Start healthy; a part counts as down after ``failures_to_degrade`` failed pings."""
+    def __init__(self, failures_to_degrade: int = 2, separate_bus: bool = False) -> None:
+        """Start healthy; a part counts as down after ``failures_to_degrade`` failed pings
+        (``separate_bus``: the node's bus is not its database)."""
         self.failures_to_degrade = max(1, failures_to_degrade)
-        self.state = Dependencies()
+        self.separate_bus = separate_bus
+        self.state = Dependencies(separate_bus=separate_bus)
         self._store_failures = 0
         self._bus_failures = 0
 
@@ -59,8 +70,46 @@ class HealthWatch:
         new = Dependencies(
             store_ok=self._store_failures < self.failures_to_degrade,
             bus_ok=self._bus_failures < self.failures_to_degrade,
+            separate_bus=self.separate_bus,
         )
         if new == self.state:
             return None
         self.state = new
         return new
+
+
+class DependencyProbe:
+    """The node's view of its dependencies, kept fresh by a background check, read at once.
+
+    ``/healthz`` answers from here without touching the network: a check under way for longer
+    than ``stale_after_s`` counts as a failed one (a dependency that hangs is down), and a
+    reading older than ``stale_after_s`` plus the check's period is not trusted either.
+    """
+
+    def __init__(self, stale_after_s: float = 2.0) -> None:
+        """No reading yet (``read`` returns None until the first check ends)."""
+        self.stale_after_s = stale_after_s
+        self.readings: dict[str, tuple[bool, float]] = {}  # part -> (ok, when it was checked)
+        self.pending: dict[str, float] = {}  # part -> when its check started
+
+    def begin(self, part: str, now: float) -> None:
+        """A check of ``part`` starts."""
+        self.pending.setdefault(part, now)
+
+    def done(self, part: str, ok: bool, now: float) -> None:
+        """A check of ``part`` ended with ``ok``."""
+        self.pending.pop(part, None)
+        self.readings[part] = (ok, now)
+
+    def read(self, part: str, now: float, period_s: float = 1.0) -> tuple[bool, str] | None:
+        """``(ok, why)`` for ``part`` now, or None before its first check ends."""
+        started = self.pending.get(part)
+        if started is not None and now - started > self.stale_after_s:
+            return False, f"no answer for {now - started:.1f} s"
+        reading = self.readings.get(part)
+        if reading is None:
+            return None
+        ok, when = reading
+        if now - when > self.stale_after_s + period_s + 5.0:
+            return False, f"not checked for {now - when:.0f} s"
+        return ok, "" if ok else "check failed"

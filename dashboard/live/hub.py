@@ -40,6 +40,7 @@ class Room:
 
     selectors: tuple[Selector, ...]
     last_cursor: str = ""
+    exprs: tuple[str, ...] = ()  # the PromQL expressions its widgets draw (evaluated each second)
     pending: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     _match: dict[SeriesKey, bool] = field(default_factory=dict)
 
@@ -97,11 +98,33 @@ class Hub:
         """The cursor of the newest batch."""
         return format_cursor(self.epoch, self._seq)
 
-    def add_room(self, room: str, selectors: Iterable[Selector]) -> None:
-        """Register a room and the series it wants (kept if it exists)."""
+    def add_room(self, room: str, selectors: Iterable[Selector], exprs: Iterable[str] = ()) -> None:
+        """Register a room, the series it wants and the expressions it draws (kept if it
+        exists)."""
         with self._lock:
             if room not in self._rooms:
-                self._rooms[room] = Room(tuple(selectors), last_cursor=self.cursor)
+                self._rooms[room] = Room(tuple(selectors), self.cursor, tuple(exprs))
+
+    def expressions(self) -> list[str]:
+        """Every expression some room draws, without repeats."""
+        with self._lock:
+            return list(dict.fromkeys(e for room in self._rooms.values() for e in room.exprs))
+
+    def publish_derived(self, points: dict[SeriesKey, tuple[np.ndarray, np.ndarray]]) -> bool:
+        """Queue computed points (an expression's values now) for the rooms that want them.
+
+        They are not batches: they take no sequence number and stay out of the arrival log, so
+        cursors stay those of the stored stream (the same on every node). True when some room
+        wants them: the caller flushes.
+        """
+        wanted = False
+        with self._lock:
+            for room in self._rooms.values():
+                for key, (ts, values) in points.items():
+                    if len(ts) and room.wants(key):
+                        room.pending.setdefault(key, []).append((ts, values))
+                        wanted = True
+        return wanted
 
     def start_at(self, seq: int) -> None:
         """Begin at ``seq`` (a node tailing a shared stream): nothing before it is in the log."""

@@ -7,6 +7,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from flask import request
 from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
@@ -14,8 +15,14 @@ from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_roo
 from jwt.exceptions import PyJWTError
 
 from dashboard.boards import models as dashboards
+from dashboard.boards import service as boards_service
+from dashboard.boards.exprs import dashboard_exprs, result_key
+from dashboard.clock import now_ms
+from dashboard.live import transport
 from dashboard.live.health import Dependencies, HealthWatch
-from dashboard.metrics.model import Batch, Selector, ValidationError, parse_key
+from dashboard.metrics.model import Batch, Selector, SeriesKey, ValidationError, parse_key
+from dashboard.query.series import instant_series
+from dashboard.query.values import QueryError
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
@@ -66,7 +73,9 @@ def selectors_of(rt: Runtime, data: Any) -> tuple[str, list[Selector]] | None:
                 return None
     except ValidationError:
         return None
-    digest = hashlib.sha1("\n".join(sorted(map(str, out))).encode()).hexdigest()[:16]
+    # a room name, not a security check (the room grants nothing: every member is signed in)
+    selection = "\n".join(sorted(map(str, out))).encode()
+    digest = hashlib.sha1(selection, usedforsecurity=False).hexdigest()[:16]
     return f"series:{digest}", out
 
 
@@ -79,7 +88,27 @@ class LiveNamespace(Namespace):
         self.rt = rt
         self.sessions: dict[str, tuple[str, int]] = {}
         self.rooms_of: dict[str, set[str]] = {}
-        self.health = HealthWatch()
+        self.health = HealthWatch(separate_bus=rt.bus.kind != "embedded")
+        self.emitter: LiveEmitter | None = None
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Run the event's handler in the request context Flask-SocketIO makes for it, first
+        dropping that context's routing error.
+
+        /socket.io/ is no Flask route, so each event's context holds a NotFound (or, for a
+        websocket, a WebsocketMismatch) whose traceback holds the context: a cycle of a few KB
+        per event that only a full collection frees, of which a node with thousands of viewers
+        runs few (``dashboard.cli.tune_gc``).
+        """
+        handler = getattr(self, f"on_{event or ''}", None)
+        if handler is None:
+            return None
+
+        def handle(*a: Any) -> Any:
+            request.routing_exception = None
+            return handler(*a)
+
+        return self.socketio._handle_event(handle, event, self.namespace, *args)
 
     def on_connect(self, auth: Any = None) -> None:
         """Accept only a valid session cookie (the handshake's Origin is checked by Engine.IO)."""
@@ -122,7 +151,8 @@ class LiveNamespace(Namespace):
         if picked is None:
             return {"error": "unknown dashboard or bad series list", "detail": str(data)[:200]}
         room, selectors = picked
-        self.rt.hub.add_room(room, selectors)
+        dash = self.rt.dashboard(str(data["dashboard"])) if data.get("dashboard") else None
+        self.rt.hub.add_room(room, selectors, dashboard_exprs(dash) if dash else ())
         join_room(room)
         self.rooms_of.setdefault(request.sid, set()).add(room)  # type: ignore[attr-defined]
         return {"cursor": self.rt.hub.cursor, "room": room, "health": self.health.state.as_dict()}
@@ -184,26 +214,86 @@ class LiveEmitter:
         """Emit one ``points`` message per room with pending points."""
         started = time.perf_counter()
         messages = self.rt.hub.flush()
-        manager = self.socketio.server.manager
         for room, payload in messages:
             # a client whose send queue is full is skipped; when it drains, the next message's
             # `prev` shows it the gap and it catches up with `since`
             stalled = self.stalled(room)
             # each node tails the bus itself: its points go to its own clients only, never
             # through the message queue (which would deliver every node's copy everywhere)
-            manager.emit(
-                "points",
-                payload,
-                namespace=NAMESPACE,
-                room=room,
-                skip_sid=stalled or None,
-                ignore_queue=True,
+            transport.send_to_room(
+                self.socketio.server, NAMESPACE, room, "points", payload, skip=set(stalled)
             )
             if stalled:
                 self.rt.metrics.live_skipped.inc(len(stalled))
         if messages:
             self.rt.metrics.live_messages.inc(len(messages))
             self.rt.metrics.live_flush_seconds.observe(time.perf_counter() - started)
+
+
+class RoundReader:
+    """The node read for one round of the live expressions: its series listed once (the
+    round's expressions all see the same series), every other read passed through."""
+
+    def __init__(self, rt: Runtime) -> None:
+        """Read through ``rt``."""
+        self._rt = rt
+        self._listed: list[Any] | None = None
+
+    def series_list(self) -> list[Any]:
+        """The node's series, listed on the first call of the round."""
+        if self._listed is None:
+            self._listed = self._rt.series_list()
+        return self._listed
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else the node reads with (``query``, ``query_many``, limits...)."""
+        return getattr(self._rt, name)
+
+
+def expression_points(
+    rt: Runtime, exprs: list[str], at_ms: int
+) -> dict[SeriesKey, tuple[np.ndarray, np.ndarray]]:
+    """Each expression's value at ``at_ms``, by the key of each series it gives; an expression
+    that fails now (over a limit) gives nothing and is logged."""
+    out: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
+    limits = boards_service.query_limits(rt)
+    reader = RoundReader(rt)  # the series are listed once for the round, not per expression
+    for expr in exprs:
+        try:
+            found = instant_series(reader=reader, expr=expr, at_ms=at_ms, limits=limits)
+        except QueryError as exc:
+            log.warning("live expression %r failed: %s", expr[:200], exc)
+            continue
+        for series in found:
+            key = result_key(expr, series.labels)
+            if key is not None:
+                out[key] = (series.ts, series.values)
+    return out
+
+
+def feed_expressions(rt: Runtime, emitter: LiveEmitter, at_ms: int) -> int:
+    """Evaluate the expressions the viewers' dashboards draw at ``at_ms`` and push their values;
+    how many series went out."""
+    exprs = rt.hub.expressions()
+    if not exprs:
+        return 0
+    started = time.perf_counter()
+    points = expression_points(rt, exprs, at_ms)
+    if rt.hub.publish_derived(points):
+        emitter.flush()
+    rt.metrics.live_expr_seconds.observe(time.perf_counter() - started)
+    return len(points)
+
+
+def run_expression_feed(rt: Runtime, emitter: LiveEmitter, every_s: float = 1.0) -> None:
+    """Feed the expressions every second, on the second (a ``serve`` task: each node for its
+    own rooms, from its own hot store)."""
+    while True:
+        emitter.socketio.sleep(every_s - time.time() % every_s)
+        try:
+            feed_expressions(rt, emitter, now_ms() // 1000 * 1000)
+        except Exception:  # keep feeding
+            log.exception("live expressions failed")
 
 
 def sweep_expired_sessions(socketio: SocketIO, namespace: LiveNamespace) -> int:
@@ -226,12 +316,22 @@ def run_session_sweeper(socketio: SocketIO, namespace: LiveNamespace, every_s: f
 
 
 def check_dependencies(rt: Runtime, watch: HealthWatch) -> Dependencies | None:
-    """Ping the store and the bus once; the new state when it changed.
+    """Ping the store and the bus once, recording each reading for ``/healthz``; the new
+    state when it changed.
 
     The embedded bus is the store itself, so only a Redis bus is pinged on its own.
     """
+    probe = rt.dependencies
+    probe.begin("store", time.monotonic())
     store_ok = rt.store.ping()
-    bus_ok = True if rt.bus.kind == "embedded" else rt.bus.ping()
+    probe.done("store", store_ok, time.monotonic())
+    bus_ok = True
+    if rt.bus.kind != "embedded":
+        probe.begin("bus", time.monotonic())
+        bus_ok = rt.bus.ping()
+        probe.done("bus", bus_ok, time.monotonic())
+    else:
+        probe.done("bus", store_ok, time.monotonic())
     return watch.observe(store_ok, bus_ok)
 
 
@@ -267,4 +367,5 @@ def register(socketio: SocketIO, rt: Runtime) -> LiveNamespace:
     socketio.on_namespace(namespace)
     emitter = LiveEmitter(rt, socketio)
     rt.live_sink = emitter.publish
+    namespace.emitter = emitter
     return namespace

@@ -129,6 +129,27 @@ def decode(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     return ts.astype(np.int64, copy=False), values.astype(np.float64, copy=False)
 
 
+def decode_run_into(blobs: list[bytes], ts_out: np.ndarray, values_out: np.ndarray) -> int:
+    """:func:`decode_into` of several chunks one after another (a series' run, oldest
+    first), with the least work a chunk; return the number of points."""
+    decompress = standalone.simple_decompress_into
+    pos = 0
+    for blob in blobs:
+        version, n, *_, ts_len = HEADER.unpack_from(blob)
+        end = HEADER.size + ts_len
+        if version != VERSION or ts_out.size < pos + n or values_out.size < pos + n:
+            raise ChunkError(f"not a version-{VERSION} chunk, or no room for its points")
+        try:
+            got_ts = decompress(blob[HEADER.size : end], ts_out[pos : pos + n])
+            got_values = decompress(blob[end:], values_out[pos : pos + n])
+        except (RuntimeError, TypeError) as exc:
+            raise ChunkError(f"corrupt chunk: {exc}") from None
+        if got_ts.n_processed != n or got_values.n_processed != n:
+            raise ChunkError("corrupt chunk: point count does not match the header")
+        pos += n
+    return pos
+
+
 def decode_into(blob: bytes, ts_out: np.ndarray, values_out: np.ndarray) -> int:
     """Decompress a chunk into the start of ``ts_out`` (int64) and ``values_out`` (float64),
     1-D contiguous arrays with room for its points; return the number of points."""

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.metrics.metadata import MetricMetadata, family_name, help_error, type_error
+
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:]*$")
 LABEL_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -56,11 +58,30 @@ class SeriesKey:
         return dict(self.labels)
 
     def __str__(self) -> str:
-        """Prometheus-style text, e.g. ``demo.health{service="api"}``."""
-        if not self.labels:
-            return self.name
-        inner = ",".join(f'{k}="{_escape(v)}"' for k, v in self.labels)
-        return f"{self.name}{{{inner}}}"
+        """Prometheus-style text, e.g. ``demo.health{service="api"}`` (made once per key: the
+        stores, the stream codec, the history cache and the live feed all ask for it)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            if not self.labels:
+                text = self.name
+            else:
+                inner = ",".join(f'{k}="{_escape(v)}"' for k, v in self.labels)
+                text = f"{self.name}{{{inner}}}"
+            object.__setattr__(self, "_text", text)
+        return text
+
+    def __hash__(self) -> int:
+        """The hash of the name and labels, computed once per key (a key is looked up in
+        several dicts for every point a sender sends)."""
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self.name, self.labels))
+            object.__setattr__(self, "_hash", found)
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        """Only the fields: a cached hash is of this process (string hashes are salted)."""
+        return {"name": self.name, "labels": self.labels}
 
     def matches(self, name: str, labels: Mapping[str, str] | None = None) -> bool:
         """True when the name is equal and every given label is present with that value."""
@@ -129,15 +150,20 @@ class SeriesPoints:
 
 @dataclass
 class Batch:
-    """A validated ingest batch (``seq``: its position on a shared stream, when it has one)."""
+    """A validated ingest batch (``seq``: its position on a shared stream, when it has one).
+
+    ``metadata`` is what the source said of its metric families (type, help, unit): the node
+    that takes the batch stores it; it does not travel on the bus.
+    """
 
     series: list[SeriesPoints] = field(default_factory=list)
     seq: int | None = None
+    metadata: list[MetricMetadata] = field(default_factory=list)
 
     @property
     def point_count(self) -> int:
-        """Total points in the batch."""
-        return sum(len(s) for s in self.series)
+        """Total points in the batch (one attribute read a series: no ``len`` call each)."""
+        return sum([s.ts.size for s in self.series])
 
     def to_wire(self) -> dict[str, list[list[float]]]:
         """Points keyed by the series' text form, as sent to browsers."""
@@ -178,11 +204,15 @@ def validate_batch(body: Any, *, now_ms: int, limits: Limits | None = None) -> B
         where = f"metrics[{i}]"
         if not isinstance(metric, Mapping):
             raise ValidationError(where, "must be an object")
-        unknown = set(metric) - {"name", "labels", "unit", "points"}
+        unknown = set(metric) - {"name", "labels", "unit", "points", "type", "help"}
         if unknown:
             raise ValidationError(f"{where}.{sorted(unknown)[0]}", "unknown field")
-        name = _check_name(metric.get("name"), f"{where}.name", limits)
-        labels = _check_labels(metric.get("labels", {}), f"{where}.labels", limits)
+        key = _checked_key(metric.get("name"), metric.get("labels", {}), limits)
+        if key is None:  # not seen valid before: check it, naming the first bad field
+            name = _check_name(metric.get("name"), f"{where}.name", limits)
+            labels = _check_labels(metric.get("labels", {}), f"{where}.labels", limits)
+            key = _remember_key(name, metric.get("labels", {}), labels, limits)
+        name = key.name
         unit = _check_unit(metric.get("unit", ""), f"{where}.unit", limits)
         points = metric.get("points")
         if not isinstance(points, list):
@@ -191,8 +221,13 @@ def validate_batch(body: Any, *, now_ms: int, limits: Limits | None = None) -> B
         if total > limits.max_points:
             raise ValidationError(f"{where}.points", f"batch exceeds {limits.max_points} points")
         ts, values = _check_points(points, f"{where}.points", now_ms, limits)
-        key = SeriesKey.of(name, labels)
-        merged.setdefault(key, []).append(make_points(key, ts, values, unit))
+        if "type" in metric or "help" in metric:
+            batch.metadata.append(_check_metadata(metric, name, unit, where))
+        if len(ts) == 1:  # one point: nothing to sort (make_points' numpy calls cost more)
+            part = SeriesPoints(key, np.array(ts, np.int64), np.array(values, np.float64), unit)
+        else:
+            part = make_points(key, ts, values, unit)
+        merged.setdefault(key, []).append(part)
     for key, parts in merged.items():
         if len(parts) == 1:
             batch.series.append(parts[0])
@@ -206,6 +241,33 @@ def validate_batch(body: Any, *, now_ms: int, limits: Limits | None = None) -> B
                 )
             )
     return batch
+
+
+# (name, labels as given) -> key, for series found valid under each Limits: a sender repeats
+# its series, and a key found here skips the name and label checks it passed before
+_CHECKED: dict[Limits, dict[tuple[str, tuple[tuple[str, str], ...]], SeriesKey]] = {}
+_MAX_CHECKED = 100_000
+
+
+def _checked_key(name: Any, labels: Any, limits: Limits) -> SeriesKey | None:
+    """The key of a name and labels found valid before under ``limits``, or None."""
+    if type(name) is not str or type(labels) is not dict:
+        return None
+    try:
+        return _CHECKED.get(limits, {}).get((name, tuple(labels.items())))
+    except TypeError:  # an unhashable label value: not a valid one
+        return None
+
+
+def _remember_key(name: str, given: Any, labels: dict[str, str], limits: Limits) -> SeriesKey:
+    """The key of a checked name and labels, remembered for the labels as given."""
+    key = SeriesKey.of(name, labels)
+    if type(given) is dict:
+        checked = _CHECKED.setdefault(limits, {})
+        if len(checked) > _MAX_CHECKED:
+            checked.clear()
+        checked[(name, tuple(given.items()))] = key
+    return key
 
 
 def _check_name(name: Any, where: str, limits: Limits) -> str:
@@ -250,6 +312,20 @@ def _check_unit(unit: Any, where: str, limits: Limits) -> str:
             where, f"must be a string of at most {limits.max_unit_len} characters"
         )
     return unit
+
+
+def _check_metadata(metric: Mapping[str, Any], name: str, unit: str, where: str) -> MetricMetadata:
+    """The family metadata of an entry with a ``type`` (counter, gauge, histogram, summary or
+    unknown) or a ``help`` text; a histogram's ``_bucket``, ``_sum``, ``_count`` name the family."""
+    type_ = metric.get("type", "unknown")
+    problem = type_error(type_)
+    if problem:
+        raise ValidationError(f"{where}.type", problem)
+    help_ = metric.get("help", "")
+    problem = help_error(help_)
+    if problem:
+        raise ValidationError(f"{where}.help", problem)
+    return MetricMetadata(family_name(name, type_), type_, help_, unit)
 
 
 def _check_points(

@@ -112,6 +112,14 @@ class Series:
 
     # ---- writes -------------------------------------------------------------------------
 
+    def write_one(self, t: int, v: float) -> int:
+        """``write`` of one point given as Python numbers (a sender's batch: one point a
+        series, most often newer than everything held)."""
+        if t > self.newest_ts:
+            self._append(t, v)
+            return 1
+        return self.write(np.array([t], dtype=np.int64), np.array([v], dtype=np.float64))
+
     def write(self, ts: np.ndarray, values: np.ndarray) -> int:
         """Store points in any order (the last of equal timestamps wins); return how many
         were accepted (stored or replacing one held)."""
@@ -301,6 +309,21 @@ class Series:
         a = int(np.searchsorted(ts, start_ms, side="left"))
         b = int(np.searchsorted(ts, end_ms, side="right"))
         return ts[a:b], values[a:b]
+
+    def raw_parts(self, start_ms: int, end_ms: int) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        """What :meth:`read_raw` decodes, undecoded: the chunks overlapping ``[start_ms,
+        end_ms]`` (whole: their points outside it are the caller's to drop) and copies of the
+        head's points in it, for a batched read that decodes many series outside the store's
+        lock."""
+        blobs = self._overlapping(start_ms, end_ms) if self._chunks else []
+        n = self._hn
+        if not n or int(self._hts[n - 1]) < start_ms or int(self._hts[0]) > end_ms:
+            return blobs, np.empty(0, dtype=np.int64), np.empty(0)
+        a, b = 0, n
+        if int(self._hts[0]) < start_ms or int(self._hts[n - 1]) > end_ms:
+            a = int(np.searchsorted(self._hts[:n], start_ms, side="left"))
+            b = int(np.searchsorted(self._hts[:n], end_ms, side="right"))
+        return blobs, self._hts[a:b].copy(), self._hv[a:b].copy()
 
     def read_buckets(self, step: Step, start_ms: int, end_ms: int) -> Buckets:
         """Buckets of ``step`` whose start lies in ``[floor(start/width)*width, end]``, within

@@ -9,6 +9,7 @@ import numpy as np
 
 from dashboard.metrics.downsample import downsample_indices
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo
+from dashboard.metrics.metadata import MetricMetadata, select, type_of
 from dashboard.metrics.model import Selector, SeriesKey
 from dashboard.metrics.steps import RAW, Step, choose_step, step_named
 
@@ -23,6 +24,22 @@ class SeriesReader(Protocol):
     def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
         """Points (raw) or buckets (rollups) of one series in ``[start_ms, end_ms]``."""
         ...
+
+
+class StoreReader:
+    """A metric store read as a SeriesReader (a process without a hot store: the worker)."""
+
+    def __init__(self, store: Any) -> None:
+        """Read through ``store`` (``list_series`` and ``query``)."""
+        self.store = store
+
+    def series_list(self) -> list[SeriesInfo]:
+        """Every stored series."""
+        return list(self.store.list_series())
+
+    def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
+        """The store's points or buckets of one series."""
+        return self.store.query(key, start_ms, end_ms, step)  # type: ignore[no-any-return]
 
 
 def read_series(
@@ -101,6 +118,30 @@ class LiveFeed(Protocol):
 def list_series(*, reader: SeriesReader) -> list[SeriesInfo]:
     """Every known series with its unit and time span, in key order."""
     return reader.series_list()
+
+
+class MetadataReader(Protocol):
+    """Where metric metadata is read from (the node's runtime)."""
+
+    def metric_metadata(self) -> dict[str, MetricMetadata]:
+        """Every metric family's stored metadata, by name."""
+        ...
+
+
+def listed_series(*, reader: SeriesReader, metadata: MetadataReader) -> list[dict[str, Any]]:
+    """Every known series in its API form, with the ``type`` of its metric family
+    (counter, gauge, histogram, summary, or unknown)."""
+    known = metadata.metric_metadata()
+    return [
+        {**info.to_json(), "type": type_of(info.key.name, known)} for info in reader.series_list()
+    ]
+
+
+def metadata_data(
+    *, metadata: MetadataReader, metric: str | None = None, limit: int | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """Prometheus' ``/api/v1/metadata`` data: family name -> [{type, help, unit}]."""
+    return select(metadata.metric_metadata(), metric=metric, limit=limit)
 
 
 def known_series(*, reader: SeriesReader, key: SeriesKey) -> SeriesKey:

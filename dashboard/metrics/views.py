@@ -93,8 +93,9 @@ def unknown_route(rest: str) -> ResponseReturnValue:
 
 @bp.get("/metrics")
 def list_metrics() -> ResponseReturnValue:
-    """Every known series with its unit and time span."""
-    return {"series": [info.to_json() for info in service.list_series(reader=current_runtime())]}
+    """Every known series with its unit, time span and its family's metric type."""
+    rt = current_runtime()
+    return {"series": service.listed_series(reader=rt, metadata=rt)}
 
 
 @bp.get("/series")

@@ -68,7 +68,7 @@ def aggregate(op: str, block: Block, names: list[str], without: bool, param: obj
     elif op == "group":
         result = np.ones_like(count)
     elif op in ("avg", "stddev", "stdvar"):
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # huge: +Inf
             mean = _reduce(np.add, zeroed, order, starts) / count
             if op == "avg":
                 result = mean

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 # Functions that keep the metric name (every other one drops it).
 KEEP_NAME = frozenset({"last_over_time", "sort", "sort_desc", "label_replace", "label_join"})
+# Functions one-hour rollups can answer exactly (see Engine.rollup_over_time): name -> kind.
+ROLLUPS = {f"{k}_over_time": k for k in ("sum", "count", "avg", "min", "max", "last")}
 
 
 def _string(engine: Engine, node: pp.Expr) -> str:
@@ -30,6 +32,9 @@ def _string(engine: Engine, node: pp.Expr) -> str:
 
 def _range_call(engine: Engine, name: str, args: list[pp.Expr]) -> Block:
     """A function of a range vector (``rate``, ``*_over_time``, ``predict_linear`` ...)."""
+    rolled = engine.rollup_over_time(args[0], ROLLUPS[name]) if name in ROLLUPS else None
+    if rolled is not None:
+        return rolled if name in KEEP_NAME else functions.dropped(rolled, rolled.values)
     if name == "quantile_over_time":
         w = engine.windows(args[1], (engine.scalar(args[0]),))
     elif name == "predict_linear":

@@ -15,9 +15,11 @@ from typing import Any, Protocol
 import numpy as np
 import promql_parser as pp
 
+from dashboard.metrics import rollup
+from dashboard.metrics.steps import HOUR as HOUR_MS
 from dashboard.query import aggregate, binops, calls, functions
-from dashboard.query.parse import Matcher, matchers_of, parse
-from dashboard.query.rangefns import RANGE_FUNCTIONS, Windows
+from dashboard.query.parse import Matcher, at_ms, matchers_of, parse
+from dashboard.query.rangefns import RANGE_FUNCTIONS, Windows, over_time
 from dashboard.query.samples import RawSeries, Samples
 from dashboard.query.values import (
     NAME,
@@ -143,19 +145,24 @@ class Engine:
             elif at.type == pp.AtModifierType.End:
                 fixed = int(self.times[-1])
             else:
-                fixed = int(round(at.at.timestamp() * 1000))
+                fixed = at_ms(at)
             times = np.full(self.times.size, fixed, dtype=np.int64)
         return times - duration_ms(offset)
 
     def _read(self, matchers: list[Matcher], start: int, end: int) -> Samples:
         """The samples of the matching series in ``[start, end]``, counted against the limit."""
-        series = self.querier.select(matchers, start, end)
+        flat = getattr(self.querier, "select_flat", None)  # flat arrays: no per-series copies
+        if flat is not None:
+            labels, ts, v, offsets = flat(matchers, start, end)
+            samples = Samples(labels, ts, v, offsets, start - 1)
+        else:
+            samples = Samples.of(self.querier.select(matchers, start, end), start - 1)
         self._tick()
-        self.samples_read += sum(s.ts.size for s in series)
-        points = len(series) * self.times.size  # the (S, T) arrays this selection makes
+        self.samples_read += int(samples.ts.size)
+        points = len(samples) * self.times.size  # the (S, T) arrays this selection makes
         if self.samples_read > self.max_samples or points > self.max_samples:
             raise TooManySamples(self.max_samples)
-        return Samples.of(series, start - 1)
+        return samples
 
     def _vector(self, node: pp.VectorSelector) -> Block:
         """An instant vector selector: the latest sample within the lookback per step."""
@@ -174,6 +181,58 @@ class Engine:
         samples = self._read(matchers_of(vs), int(starts.min()) + 1, int(times.max()))
         lo, hi = samples.windows(starts, times)
         return Windows(samples, lo, hi, starts, times, rng / 1000.0, params)
+
+    def rollup_over_time(self, node: pp.Expr, kind: str) -> Block | None:
+        """``<kind>_over_time`` (sum, count, avg, min, max, last) of a range selector from
+        one-hour rollups, or None when they cannot give the RAW result.
+
+        They can when the range is whole hours and every evaluation time a whole hour, so each
+        window ``(t - range, t]`` is a run of buckets ``[b, b + 1h)``, and the querier
+        (``select_hours``) vouches that no point lies on an hour boundary. Sums are of bucket
+        sums, so a float sum may differ from the RAW one in its last bits.
+        """
+        node = _unparen(node)
+        select = getattr(self.querier, "select_hours", None)
+        if select is None or not isinstance(node, pp.MatrixSelector):
+            return None
+        vs = node.vector_selector
+        times = self._effective(vs.at, vs.offset)
+        rng = duration_ms(node.range)
+        if rng < HOUR_MS or rng % HOUR_MS or bool(np.any(times % HOUR_MS)):
+            return None
+        start = int(times.min()) - rng
+        got = select(matchers_of(vs), start, int(times.max()))
+        if got is None:
+            return None
+        labels, rows, offsets = got
+        if kind in ("min", "max") and bool(np.isnan(rows[:, rollup.MIN : rollup.MAX + 1]).any()):
+            return None  # a bucket's min/max is NaN where the RAW fmin/fmax skips the NaN
+        self._tick()
+        self.samples_read += int(rows.shape[0])
+        if self.samples_read > self.max_samples or len(labels) * times.size > self.max_samples:
+            raise TooManySamples(self.max_samples)
+        starts = rows[:, rollup.START].astype(np.int64)
+        buckets = Samples(labels, starts, rows[:, 0], offsets, start - 1)
+        lo, hi = buckets.windows(times - rng - 1, times - 1)  # buckets from t - range to t
+
+        def over(column: int, how: str) -> np.ndarray:
+            """The windows' ``how`` over one column of the rows."""
+            buckets.v = rows[:, column]
+            w = Windows(buckets, lo, hi, times - rng, times, rng / 1000.0)
+            return over_time(w, how)[0]
+
+        mask = hi > lo
+        if kind == "count":
+            values = over(rollup.COUNT, "sum")
+        elif kind == "sum":
+            values = over(rollup.SUM, "sum")
+        elif kind == "avg":
+            values = over(rollup.SUM, "sum") / np.maximum(over(rollup.COUNT, "sum"), 1)
+        elif kind in ("min", "max"):
+            values = over(rollup.MIN if kind == "min" else rollup.MAX, kind)
+        else:
+            values = over(rollup.LAST, "last")
+        return Block(labels, np.where(mask, values, 0.0), mask).compact()
 
     def _subquery(self, node: pp.SubqueryExpr, params: tuple[np.ndarray, ...] = ()) -> Windows:
         """A subquery's windows: the inner expression at aligned steps, then as a range."""

@@ -108,8 +108,20 @@ class Samples:
         return out
 
     def windows(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The samples of each series in ``(start, end]`` per step, as ``[lo, hi)`` (S, T)."""
-        return self.positions(starts), self.positions(ends)
+        """The samples of each series in ``(start, end]`` per step, as ``[lo, hi)`` (S, T).
+
+        When the range is a multiple of the step most starts are also ends: the positions
+        are searched once for the distinct times and gathered for both.
+        """
+        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        both = np.concatenate((starts, ends))
+        if both.size < 2 * _LOOP_FROM:
+            return self.positions(starts), self.positions(ends)
+        distinct, where = np.unique(both, return_inverse=True)
+        if distinct.size > 0.75 * both.size:
+            return self.positions(starts), self.positions(ends)
+        at = self.positions(distinct)
+        return at[:, where[: starts.size]], at[:, where[starts.size :]]
 
     def instant(self, times: np.ndarray, lookback_ms: int) -> tuple[np.ndarray, np.ndarray]:
         """The latest sample in ``(t - lookback, t]`` per series and step: values and mask."""

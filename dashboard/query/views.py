@@ -5,18 +5,19 @@ format, so Grafana's Prometheus data source can read the store.
 Each view parses its parameters, calls ``dashboard.query.service`` and maps its errors:
 ``bad_data`` 400, ``execution`` 422 (too many samples), ``timeout`` 503; every refusal is
 counted in ``dashboard_query_refused_total{reason}``. Callers: a viewer's session (POST
-needs its CSRF header, as everywhere) or a read-only bearer token from
-``DASHBOARD_READ_TOKENS`` (ingest tokens cannot read, read tokens cannot ingest).
+needs its CSRF header, as everywhere) or a bearer token of scope ``read``: one made with
+``dashboard tokens create NAME --scope read`` or listed in ``DASHBOARD_READ_TOKENS``. An
+ingest token is refused here (403), as a read token is on the ingest routes.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from dashboard.api.errors import prometheus_error
 from dashboard.auth import role_at_least
 from dashboard.auth.guard import bearer_token, session_role, token_auth
 from dashboard.auth.limits import api_limit, user_key
@@ -36,27 +37,28 @@ METHODS = ["GET", "POST"]
 MIN_MS, MAX_MS = wire.MIN_MS, wire.MAX_MS
 
 
-def _prom_error(status: int, kind: str, message: str) -> ResponseReturnValue:
-    """An error in Prometheus' envelope."""
-    response = jsonify({"status": "error", "errorType": kind, "error": message})
-    response.status_code = status
-    return response
-
-
 @bp.before_request
 def _authorise() -> ResponseReturnValue | None:
-    """A read token (``DASHBOARD_READ_TOKENS``) or a viewer's session (with its CSRF check)."""
+    """A token of scope ``read`` or a viewer's session (with its CSRF check): 401 for an
+    unknown or revoked token, 403 for a token of another scope."""
     token = bearer_token()
     if token:
-        accepted = current_runtime().settings.read_tokens
-        if any(hmac.compare_digest(token.encode(), t.encode()) for t in accepted):
-            return None
-        return _prom_error(401, "unauthorized", "unknown read token")
+        grant = current_runtime().token_grant(token)
+        if grant is None:
+            return prometheus_error(401, "unauthorized", "unknown or revoked token")
+        if grant.scope != "read":
+            return prometheus_error(
+                403,
+                "forbidden",
+                f"token {grant.name!r} may only {grant.scope}; query with a read token"
+                " (`dashboard tokens create NAME --scope read`)",
+            )
+        return None
     role = session_role()
     if role is None:
-        return _prom_error(401, "unauthorized", "sign in or send a read token")
+        return prometheus_error(401, "unauthorized", "sign in or send a read token")
     if not role_at_least(role, "viewer"):
-        return _prom_error(403, "forbidden", "needs the viewer role")
+        return prometheus_error(403, "forbidden", "needs the viewer role")
     return None
 
 
@@ -88,7 +90,7 @@ def _query_error(exc: QueryError) -> ResponseReturnValue:
     """Prometheus' error envelope, counted by reason."""
     reason = "too_many_samples" if isinstance(exc, TooManySamples) else exc.kind
     current_runtime().metrics.query_refused.labels(reason).inc()
-    return _prom_error(STATUS.get(exc.kind, 400), exc.kind, str(exc))
+    return prometheus_error(STATUS.get(exc.kind, 400), exc.kind, str(exc))
 
 
 @bp.route("/query", methods=METHODS)
@@ -172,12 +174,16 @@ def buildinfo() -> ResponseReturnValue:
 @bp.get("/metadata")
 @token_auth
 def metadata() -> ResponseReturnValue:
-    """Metric metadata (types and help): none are stored yet, so an empty map."""
-    return _success({})
+    """Metric metadata by family: ``{name: [{type, help, unit}]}`` (``metric``, ``limit``), as
+    Grafana reads it to offer ``rate()`` for counters."""
+    data = service.metadata(
+        reader=current_runtime(), metric=_param("metric"), limit=_param("limit")
+    )
+    return _success(data)
 
 
 @bp.route("/<path:rest>", methods=METHODS)
 @token_auth
 def unknown(rest: str) -> ResponseReturnValue:
     """404 in Prometheus' error format for an endpoint this API does not have."""
-    return _prom_error(404, "not_found", f"unknown endpoint {rest[:100]}")
+    return prometheus_error(404, "not_found", f"unknown endpoint {rest[:100]}")

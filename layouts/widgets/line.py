@@ -6,6 +6,7 @@ from typing import Any
 
 from dash import dcc
 
+from dashboard.boards.exprs import live_entries
 from dashboard.boards.figures import GRAPH_CONFIG, line_figure
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.timerange import resolve_range
@@ -33,7 +34,13 @@ def targets(widget: dict[str, Any], keys: list[Any], window_ms: int) -> dict[str
         for i, k in enumerate(keys)
     }
     # a series that appears later gets a trace of its own when its first point arrives
-    found["*"] = [{"selectors": widget["series"], "add": {"graph": gid, "window": window_ms}}]
+    legends = {
+        live["name"]: entry["legend"]
+        for entry, live in zip(widget["series"], live_entries(widget["series"]), strict=True)
+        if entry.get("legend")
+    }
+    add = {"graph": gid, "window": window_ms, **({"legends": legends} if legends else {})}
+    found["*"] = [{"selectors": live_entries(widget["series"]), "add": add}]
     return found
 
 

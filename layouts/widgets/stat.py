@@ -6,6 +6,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from dashboard.boards.exprs import live_entries
 from dashboard.boards.figures import SPARK_CONFIG, spark_figure
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.steps import HOUR
@@ -96,5 +97,7 @@ def render(
     if frame is not None:
         targets[str(frame.key)] = live
     else:  # no data yet: the first series of the widget to send a point takes the tile
-        targets["*"] = [{"selectors": widget["series"], "once": True, "targets": live}]
+        targets["*"] = [
+            {"selectors": live_entries(widget["series"]), "once": True, "targets": live}
+        ]
     return body, targets

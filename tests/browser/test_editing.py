@@ -403,3 +403,42 @@ def test_export_then_import_under_a_new_title_gives_the_same_widgets(
     assert imported["widgets"] == source["widgets"]
     assert len(dash_br.driver.find_elements("css selector", ".widget")) == len(source["widgets"])
     assert dash_br.get_logs() == []
+
+
+CARD_CELLS = """
+return Array.from(document.querySelectorAll('#widgets-grid > .widget')).map(function (el) {
+  var c = el.style.gridColumn.split(' / span '), r = el.style.gridRow.split(' / span ');
+  return [el.id, +c[0] - 1, +r[0] - 1, +c[1], +r[1]];
+});
+"""
+
+
+def overlaps(cards: list[list]) -> list[tuple[str, str]]:
+    """The pairs of cards that share a grid cell."""
+    out = []
+    for i, (a, ax, ay, aw, ah) in enumerate(cards):
+        for b, bx, by, bw, bh in cards[i + 1 :]:
+            if ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
+                out.append((a, b))
+    return out
+
+
+def test_a_widget_dropped_onto_another_pushes_it_down(dash_br, live_server):
+    """Dropped on an occupied cell, the widget takes it and its neighbours move below: no two
+    cards ever share a cell, on the page and after a reload."""
+    copy_of_default(live_server, "push-board", "Push board")
+    open_in_edit_mode(dash_br, live_server, "push-board", "Push board")
+    assert overlaps(dash_br.driver.execute_script(CARD_CELLS)) == []
+    card = "widget-kpi-users"
+    drag(dash_br, dash_br.find_element(f"#{card} .drag-handle"), 3, 0)  # onto kpi-revenue
+    dash_br.wait_for_contains_text("#edit-status", "Placed kpi-users at 3,0", timeout=10)
+    wait_until(lambda: dash_br.driver.execute_script(GRID_PLACE, card)[0] == "4 / span 3")
+    cells = {c[0]: c[1:] for c in dash_br.driver.execute_script(CARD_CELLS)}
+    assert cells[card] == [3, 0, 3, 2]
+    assert cells["widget-kpi-revenue"][1] >= 2  # pushed below the dropped widget
+    assert overlaps(dash_br.driver.execute_script(CARD_CELLS)) == []
+    dash_br.driver.refresh()
+    dash_br.wait_for_text_to_equal("#header-title", "Push board", timeout=20)
+    dash_br.wait_for_element(f"#{card} .widget-title", timeout=20)
+    assert overlaps(dash_br.driver.execute_script(CARD_CELLS)) == []
+    assert dash_br.get_logs() == []

@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import numpy as np
@@ -27,8 +27,10 @@ from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.history_plan import (
     COLUMNS,
     MAX_BLOCKS,
+    BlockKey,
     Span,
     block_key,
+    block_width,
     concat_frames,
     first_wanted,
     late_blocks,
@@ -153,6 +155,14 @@ class LRUCache:
             if key in self._items:
                 self._remove(key)
 
+    def delete_many(self, keys: Iterable[Hashable]) -> None:
+        """Forget keys (those absent are skipped), under one lock."""
+        with self._lock:
+            items = self._items
+            for key in keys:
+                if key in items:
+                    self._remove(key)
+
     def _remove(self, key: Hashable) -> None:
         """Drop an entry (caller holds the lock)."""
         _, nbytes, _ = self._items.pop(key)
@@ -239,7 +249,7 @@ class RedisL2:
         """Close the client's connections."""
         try:
             self.client.close()
-        except Exception:  # noqa: BLE001 - closing a broken client is best effort
+        except Exception:  # noqa: BLE001 # nosec B110 # closing a broken client: best effort
             pass
 
     def _warn(self, exc: Exception) -> None:
@@ -267,6 +277,10 @@ class HistoryCache:
         self, key: SeriesKey, start_ms: int, end_ms: int, step: Step, *, now: int, load: Loader
     ) -> SeriesFrame:
         """What ``load(key, start_ms, end_ms, step)`` returns, with closed spans from the cache."""
+        if (min(end_ms, now) - start_ms) // block_width(step) > MAX_BLOCKS + 1:
+            # bypassed anyway, and planning a range of years block by block takes seconds
+            self.stats["fresh_reads"] += 1
+            return load(key, start_ms, end_ms, step)
         spans, fresh_from = plan(start_ms, end_ms, step, now)
         if not spans or len(spans) > MAX_BLOCKS:
             self.stats["fresh_reads"] += 1
@@ -319,15 +333,19 @@ class HistoryCache:
     def invalidate(self, batch: Batch, now: int) -> int:
         """Forget the cached spans that the batch's points fall into; return how many keys."""
         blocks = late_blocks(batch, now)
+        if not blocks or (self.l2 is None and not len(self.l1)):
+            return len(blocks)  # nothing is cached: nothing to forget
         texts: dict[SeriesKey, str] = {}
+        l1_keys: list[BlockKey] = []
         l2_keys: list[str] = []
         for key, step, span in blocks:
             text = texts.get(key)
             if text is None:
                 text = texts[key] = str(key)
-            self.l1.delete(block_key(text, step, span))
+            l1_keys.append(block_key(text, step, span))
             if self.l2 is not None:
                 l2_keys.append(self.l2.key(text, step, span))
+        self.l1.delete_many(l1_keys)
         if self.l2 is not None:
             self.l2.delete(l2_keys)
         return len(blocks)

@@ -12,12 +12,16 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import numpy as np
+
+from dashboard.metrics import chunks
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo, empty_frame
 from dashboard.metrics.model import Batch, SeriesKey
+from dashboard.metrics.rollup import COUNT, LAST, MAX, MIN, START, SUM, bucket_rows, empty_rows
 from dashboard.metrics.series import RAW_RETENTION_MS, Series
-from dashboard.metrics.steps import RAW, Step
+from dashboard.metrics.steps import HOUR, RAW, Step
 
 Loader = Callable[[SeriesKey, int, int], SeriesFrame]
 LOAD_THROUGH = 2**62  # a first load reads a series up to its newest point, whatever the range
@@ -31,6 +35,28 @@ def _key_bytes(key: SeriesKey) -> int:
     for pair in key.labels:
         size += sys.getsizeof(pair) + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
     return size
+
+
+def _decode_clipped(
+    blobs: list[bytes], ts: np.ndarray, values: np.ndarray, at: int, start_ms: int, end_ms: int
+) -> int:
+    """Decode one series' chunks (oldest first) into ``ts``/``values`` from index ``at``,
+    keeping only their points in ``[start_ms, end_ms]``; return the index after the last."""
+    pos = at
+    first = blobs[0]
+    if chunks.first_ts(first) < start_ms:  # only its points from start_ms on are copied
+        n = chunks.count(first)
+        head_ts, head_v = np.empty(n, dtype=np.int64), np.empty(n)
+        chunks.decode_into(first, head_ts, head_v)
+        a = int(np.searchsorted(head_ts, start_ms, side="left"))
+        ts[pos : pos + n - a] = head_ts[a:]
+        values[pos : pos + n - a] = head_v[a:]
+        pos += n - a
+        blobs = blobs[1:]
+    pos += chunks.decode_run_into(blobs, ts[pos:], values[pos:])
+    if pos > at and int(ts[pos - 1]) > end_ms:
+        pos = at + int(np.searchsorted(ts[at:pos], end_ms, side="right"))
+    return pos
 
 
 class _Entry:
@@ -64,6 +90,7 @@ class HotStore:
         self.evictions = 0
         self.loads = 0
         self.refused = 0  # points older than the raw retention (or repeated within a write)
+        self._drops = 0
 
     # ---- writes -------------------------------------------------------------------------
 
@@ -71,19 +98,28 @@ class HotStore:
         """Write every series of the batch (the last of equal timestamps wins)."""
         given = 0
         with self._lock:
+            entries = self._entries
             for points in batch.series:
-                given += points.ts.size
-                if not points.ts.size:
+                ts = points.ts
+                n = ts.size
+                given += n
+                if not n:
                     continue
-                entry = self._entries.get(points.key)
+                entry = entries.get(points.key)
                 if entry is None:
-                    held_from = int(points.ts.min()) if self._loader else -(2**63)
-                    entry = self._entries[points.key] = _Entry(points.key, "", held_from)
-                    self._entries.move_to_end(points.key, last=False)  # never read: goes first
+                    held_from = int(ts.min()) if self._loader else -(2**63)
+                    entry = entries[points.key] = _Entry(points.key, "", held_from)
+                    entries.move_to_end(points.key, last=False)  # never read: goes first
                 if points.unit:
                     entry.unit = points.unit
-                self.refused += points.ts.size - entry.series.write(points.ts, points.values)
-                self._resize(entry)
+                if n == 1:  # a sender's batch: no array call for its one point
+                    written = entry.series.write_one(int(ts[0]), float(points.values[0]))
+                else:
+                    written = entry.series.write(ts, points.values)
+                self.refused += n - written
+                size = entry.overhead + entry.series.nbytes  # as _resize, without the call
+                self._bytes += size - entry.size
+                entry.size = size
             self._enforce_budget()
         return given
 
@@ -110,6 +146,7 @@ class HotStore:
             if entry is None:
                 return False
             self._bytes -= entry.size
+            self._drops += 1
             return True
 
     # ---- reads --------------------------------------------------------------------------
@@ -181,6 +218,133 @@ class HotStore:
             return SeriesFrame(key, step, ts, values)
         b = entry.series.read_buckets(step, start_ms, end_ms)
         return SeriesFrame(key, step, b.start, b.avg, b.min, b.max, b.count, b.sum, b.last)
+
+    def query_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """RAW points of many series in ``[start_ms, end_ms]`` with one call, as :meth:`query`
+        would read each (loading what is missing first).
+
+        The held chunks are picked under the lock and decoded after it (sealed chunks never
+        change), straight into one array.
+
+        Returns
+        -------
+        ts : int64 array, shape (N,), sorted within each series
+        values : float64 array, shape (N,)
+        offsets : int64 array, shape (len(keys) + 1,); series i holds ``[offsets[i],
+            offsets[i + 1])``
+        """
+        parts: list[tuple[list[bytes], np.ndarray, np.ndarray] | None] = [None] * len(keys)
+        missing: list[int] = []
+        with self._lock:
+            entries = self._entries
+            for i, key in enumerate(keys):
+                if self._loader is not None and self._gap(key, start_ms, end_ms) is not None:
+                    missing.append(i)  # a database read: query() does it outside the lock
+                    continue
+                entry = entries.get(key)
+                if entry is None:
+                    self.misses += 1
+                    continue
+                self.hits += 1
+                entries.move_to_end(key)
+                series = entry.series
+                if series.newest_ts < start_ms:
+                    continue
+                parts[i] = series.raw_parts(start_ms, end_ms)
+        for i in missing:
+            frame = self.query(keys[i], start_ms, end_ms, RAW)
+            parts[i] = ([], frame.ts, frame.value)
+        room = sum(sum(map(chunks.count, p[0])) + p[1].size for p in parts if p is not None)
+        ts = np.empty(room, dtype=np.int64)
+        values = np.empty(room)
+        offsets = [0] * (len(keys) + 1)
+        pos = 0
+        for i, part in enumerate(parts):
+            if part is not None:
+                blobs, head_ts, head_v = part
+                if blobs:
+                    pos = _decode_clipped(blobs, ts, values, pos, start_ms, end_ms)
+                if head_ts.size:
+                    ts[pos : pos + head_ts.size] = head_ts
+                    values[pos : pos + head_ts.size] = head_v
+                    pos += head_ts.size
+            offsets[i + 1] = pos
+        return ts[:pos], values[:pos], np.array(offsets, dtype=np.int64)
+
+    def hour_buckets_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """One-hour buckets of the RAW points of many series in ``[start_ms, end_ms]`` (both
+        whole hours), mostly from chunk headers (a chunk never spans two hours), or None.
+
+        None unless the buckets hold exactly the points a RAW read of the range returns and
+        no point lies on an hour boundary (where a PromQL window ``(t - range, t]`` and the
+        buckets ``[b, b + 1h)`` would disagree): a series to load first, or any such point.
+
+        Returns
+        -------
+        rows : float64 array, shape (B, 6): ``rollup`` rows (start, min, max, sum, count,
+            last), each series' in time order
+        offsets : int64 array, shape (len(keys) + 1,); series i holds rows
+            ``[offsets[i], offsets[i + 1])``
+        """
+        if start_ms % HOUR or end_ms % HOUR:
+            return None
+        parts: list[tuple[list[bytes], np.ndarray, np.ndarray] | None] = []
+        with self._lock:
+            for key in keys:
+                if self._loader is not None and self._gap(key, start_ms, end_ms) is not None:
+                    return None
+                entry = self._entries.get(key)
+                if entry is None or entry.series.newest_ts < start_ms:
+                    parts.append(None)
+                    continue
+                self._entries.move_to_end(key)
+                parts.append(entry.series.raw_parts(start_ms, end_ms))
+        # one row per chunk (from its header) and per hour of a head, tagged with the series
+        found: list[tuple[float, ...]] = []
+        series_of: list[int] = []
+        unpack = chunks.HEADER.unpack_from
+        for i, part in enumerate(parts):
+            if part is None:
+                continue
+            blobs, head_ts, head_v = part
+            for blob in blobs:
+                _, count, first, _, low, high, total, last, _ = unpack(blob)
+                if first % HOUR == 0:
+                    return None
+                found.append((first // HOUR * HOUR, low, high, total, count, last))
+            if head_ts.size:
+                if int(head_ts[0]) % HOUR == 0:
+                    return None
+                found.extend(map(tuple, bucket_rows(head_ts, head_v, HOUR).tolist()))
+            series_of.extend([i] * (len(found) - len(series_of)))
+        if not found:
+            return empty_rows(), np.zeros(len(keys) + 1, dtype=np.int64)
+        rows, sid = np.array(found, dtype=np.float64), np.array(series_of, dtype=np.int64)
+        # merge the rows of one series and hour (several chunks, or chunks and the head)
+        cut = np.flatnonzero((sid[1:] != sid[:-1]) | (rows[1:, START] != rows[:-1, START])) + 1
+        if cut.size < rows.shape[0] - 1:
+            first_row = np.concatenate(([0], cut))
+            last_row = np.concatenate((cut, [rows.shape[0]])) - 1
+            merged = np.empty((first_row.size, rows.shape[1]))
+            merged[:, START] = rows[first_row, START]
+            merged[:, MIN] = np.minimum.reduceat(rows[:, MIN], first_row)
+            merged[:, MAX] = np.maximum.reduceat(rows[:, MAX], first_row)
+            merged[:, SUM] = np.add.reduceat(rows[:, SUM], first_row)
+            merged[:, COUNT] = np.add.reduceat(rows[:, COUNT], first_row)
+            merged[:, LAST] = rows[last_row, LAST]
+            rows, sid = merged, sid[first_row]
+        offsets = np.searchsorted(sid, np.arange(len(keys) + 1), side="left")
+        return rows, offsets.astype(np.int64)
+
+    def series_version(self) -> tuple[int, int, int]:
+        """Changes whenever a series is added or removed (held, evicted, dropped), so a
+        cache of the series' labels can tell when to rebuild."""
+        with self._lock:
+            return len(self._entries), self.evictions, self._drops
 
     def held_from(self, key: SeriesKey) -> int | None:
         """From when (ms) the series is held complete, or None when it is not held."""

@@ -33,6 +33,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from dashboard.clock import now_ms as wall_ms
 from dashboard.db import migrate
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo, empty_frame
+from dashboard.metrics.metadata import MetricMetadata, merge_all
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import RAW, ROLLUPS, Step
 from dashboard.metrics.stores.postgres_sql import (
@@ -43,6 +44,7 @@ from dashboard.metrics.stores.postgres_sql import (
     INSERT_SERIES_SQL,
     INT64_MIN,
     LIST_SERIES_SQL,
+    METADATA_SQL,
     PARTITION_LOCK,
     PARTITION_WIDTH,
     PARTITIONS_SQL,
@@ -60,6 +62,7 @@ from dashboard.metrics.stores.postgres_sql import (
     TRIM_FIRST_TS_SQL,
     TRY_LOCK_SQL,
     UNLOCK_SQL,
+    UPSERT_METADATA_SQL,
     WRITE_SQL,
     XACT_LOCK_SQL,
     days_around,
@@ -81,6 +84,9 @@ _RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailu
 # DOWN_HOLD_S, so ingest answers 503 in milliseconds, not after the pool's 10 s, while the
 # server is down (and a queue of waiting requests does not build up behind the bus lock).
 WRITE_WAIT_S = 2.0
+# a new connection to a server that does not answer fails after this long (libpq's default is
+# to wait forever), so a request never hangs on a dead database
+CONNECT_TIMEOUT_S = 3
 DOWN_HOLD_S = 1.0
 
 
@@ -115,7 +121,7 @@ class PostgresStore:
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
             configure=self._configure,
             check=ConnectionPool.check_connection,
             name=f"dashboard-{schema or 'default'}",
@@ -273,6 +279,32 @@ class PostgresStore:
             for name, labels, unit, first, last in rows
         ]
         return sorted(infos, key=lambda i: i.key)
+
+    def upsert_metadata(self, entries: list[MetricMetadata]) -> None:
+        """Store metric families' metadata (the latest non-empty value of each field wins);
+        like a write, it fails at once while the server is down (ingest calls it)."""
+        rows = list(merge_all(entries).values())
+        if not rows:
+            return
+        columns = [[getattr(m, f) for m in rows] for f in ("name", "type", "help", "unit")]
+        self._metadata_sql(UPSERT_METADATA_SQL, (wall_ms(), *columns))
+
+    def metadata(self) -> dict[str, MetricMetadata]:
+        """Every stored family's metadata, by name (failing at once while the server is down)."""
+        rows = self._metadata_sql(METADATA_SQL, ())
+        return {name: MetricMetadata(name, type_, help_, unit) for name, type_, help_, unit in rows}
+
+    def _metadata_sql(self, query: str, params: tuple) -> list[tuple]:
+        """Run a metadata statement within a write's wait; its rows (none for an upsert)."""
+        if time.monotonic() < self._down_until:
+            raise psycopg.OperationalError("postgres: unreachable a moment ago; retry shortly")
+        try:
+            with self._pool.connection(timeout=WRITE_WAIT_S) as conn:
+                cur = conn.execute(query, params)
+                return cur.fetchall() if cur.description else []
+        except (psycopg.OperationalError, PoolTimeout):
+            self._down_until = time.monotonic() + DOWN_HOLD_S
+            raise
 
     def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
         """Raw points in ``[start_ms, end_ms]``, or the rollup table's buckets that start in

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from itertools import repeat
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from dashboard.clock import now_ms as wall_ms
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo, empty_frame
-from dashboard.metrics.model import Batch, SeriesKey
+from dashboard.metrics.metadata import MetricMetadata
+from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import RAW, Step
 
 SCHEMA = """
@@ -35,6 +37,13 @@ CREATE TABLE IF NOT EXISTS points (
     value REAL NOT NULL,
     PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS metric_metadata (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL DEFAULT 'unknown',
+    help TEXT NOT NULL DEFAULT '',
+    unit TEXT NOT NULL DEFAULT '',
+    updated_ms INTEGER NOT NULL
+);
 """
 
 # The last value given wins; an equal value rewrites nothing.
@@ -49,6 +58,15 @@ SPAN_SQL = (
     " unit = CASE WHEN ? != '' THEN ? ELSE unit END WHERE id = ?"
 )
 RAW_SQL = "SELECT ts, value FROM points WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts"
+# A family's metadata: the latest non-empty value of each field wins.
+UPSERT_METADATA_SQL = (
+    "INSERT INTO metric_metadata (name, type, help, unit, updated_ms) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET"
+    " type = CASE WHEN excluded.type != 'unknown' THEN excluded.type ELSE type END,"
+    " help = CASE WHEN excluded.help != '' THEN excluded.help ELSE help END,"
+    " unit = CASE WHEN excluded.unit != '' THEN excluded.unit ELSE unit END,"
+    " updated_ms = excluded.updated_ms"
+)
 # Buckets of width ``w`` (given three times) in ``[lo, hi)``, each with its last point's value.
 ROLLUP_SQL = """
 WITH b AS (
@@ -104,6 +122,28 @@ class SQLiteStore:
             sid = self._ids[key] = int(row[0])
         return sid
 
+    def _rows(self, live: list[SeriesPoints]) -> tuple[Iterable[tuple], list[tuple]]:
+        """The point rows and span rows of non-empty series, in batch order (caller holds the
+        lock, in a transaction)."""
+        ids = self._ids
+        sids = [ids.get(s.key) for s in live]
+        if None in sids:
+            sids = [self._series_id(s.key, s.unit) for s in live]
+        units = [s.unit for s in live]
+        sizes = [s.ts.size for s in live]
+        ts = np.concatenate([s.ts for s in live])
+        times = ts.tolist()
+        values = np.concatenate([s.values for s in live]).tolist()
+        if len(times) == len(live):  # one point a series: what senders send
+            spans = list(zip(times, times, times, times, units, units, sids, strict=True))
+            return zip(sids, times, values, strict=True), spans
+        starts = np.cumsum([0, *sizes[:-1]])
+        first = np.minimum.reduceat(ts, starts).tolist()
+        last = np.maximum.reduceat(ts, starts).tolist()
+        spans = list(zip(first, first, last, last, units, units, sids, strict=True))
+        row_ids = np.repeat(np.asarray(sids, dtype=np.int64), sizes).tolist()
+        return zip(row_ids, times, values, strict=True), spans
+
     def write(self, batch: Batch) -> int:
         """Store the batch in one transaction; a point given again replaces the one stored."""
         with self._lock:
@@ -111,17 +151,12 @@ class SQLiteStore:
             try:
                 # one statement for all the points and one for the spans, in batch order (so the
                 # last of equal timestamps wins): a batch of many one-point series is one call
-                rows: list[tuple[int, int, float]] = []
-                spans = []
-                for s in batch.series:
-                    if len(s) == 0:
-                        continue
-                    sid = self._series_id(s.key, s.unit)
-                    rows.extend(zip(repeat(sid), s.ts.tolist(), s.values.tolist()))
-                    first, last = int(s.ts.min()), int(s.ts.max())
-                    spans.append((first, first, last, last, s.unit, s.unit, sid))
-                self._conn.executemany(UPSERT_SQL, rows)
-                self._conn.executemany(SPAN_SQL, spans)
+                # (the arrays are joined once, not walked a series at a time)
+                live = [s for s in batch.series if s.ts.size]
+                if live:
+                    rows, spans = self._rows(live)
+                    self._conn.executemany(UPSERT_SQL, rows)
+                    self._conn.executemany(SPAN_SQL, spans)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -140,6 +175,27 @@ class SQLiteStore:
             for name, labels, unit, first, last in rows
         ]
         return sorted(infos, key=lambda i: i.key)
+
+    def upsert_metadata(self, entries: list[MetricMetadata]) -> None:
+        """Store metric families' metadata (the latest non-empty value of each field wins)."""
+        now = wall_ms()
+        rows = [(m.name, m.type, m.help, m.unit, now) for m in entries]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(UPSERT_METADATA_SQL, rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def metadata(self) -> dict[str, MetricMetadata]:
+        """Every stored family's metadata, by name."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, type, help, unit FROM metric_metadata ORDER BY name"
+            ).fetchall()
+        return {name: MetricMetadata(name, type_, help_, unit) for name, type_, help_, unit in rows}
 
     def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
         """Raw points, or buckets aggregated by SQL from the raw points."""

@@ -18,6 +18,7 @@ FORM = {
     "alerts-new-resolve": "",
     "alerts-new-for": 0,
     "alerts-new-severity": "critical",
+    "alerts-new-expr": "",
 }
 RULE_ID = "High-error-rate"
 
@@ -169,3 +170,27 @@ def test_the_refresh_shows_events_and_the_badge_and_ack_marks_one(app, client):
     acked = _button(client, "alert-event-ack", "event", event["id"], "alerts-events")
     assert "acked by admin" in _text(acked["alerts-events"]["children"])
     assert client.get("/api/v1/alerts/events").get_json()["events"][0]["acked_by"] == "admin"
+
+
+def test_an_editor_creates_an_expression_rule_from_the_panel(app, client):
+    """The form's PromQL field makes a rule on an expression (fires while it gives series);
+    a bad expression is refused with the parser's position."""
+    ratio = "sum(rate(errs_total[5m])) / sum(rate(reqs_total[5m])) > 0.05"
+    made = _edit(
+        client,
+        create=1,
+        **{
+            "alerts-new-name": "Error ratio",
+            "alerts-new-series": "",
+            "alerts-new-labels": "",
+            "alerts-new-condition": "present",
+            "alerts-new-threshold": "",
+            "alerts-new-expr": ratio,
+        },
+    )
+    assert made["alerts-form-status"]["children"] == "Created Error ratio."
+    assert f"Error ratio: {ratio}" in _text(made["alerts-rules"]["children"])
+    (rule,) = client.get("/api/v1/alerts/rules").get_json()["rules"]
+    assert (rule["expr"], rule["condition"], rule["series"]) == (ratio, "present", None)
+    bad = _edit(client, create=2, **{"alerts-new-name": "Bad", "alerts-new-expr": "sum(x"})
+    assert bad["alerts-form-status"]["children"].startswith("Not saved: expr: parse error at char")

@@ -19,9 +19,10 @@ DOWN = {
     "ok": False,
     "store": True,
     "bus": False,
+    "live": False,
     "message": "Updates delayed: message bus unreachable — polling",
 }
-UP = {"ok": True, "store": True, "bus": True, "message": ""}
+UP = {"ok": True, "store": True, "bus": True, "live": True, "message": ""}
 
 
 def test_pages_hear_the_bus_go_down_and_come_back(private_redis, tmp_path):  # noqa: F811

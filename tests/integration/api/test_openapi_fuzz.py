@@ -127,7 +127,8 @@ def _credentials(guard: StoreGuard, operation_id: str) -> dict[str, Any]:
 
 
 def test_the_description_is_public_and_names_every_api_route(anon_client, app):
-    """Anyone can fetch it, and it describes exactly the routes the app serves under /api/v1."""
+    """Anyone can fetch it, and it describes exactly the routes the app serves under /api/v1,
+    the receivers' and the Prometheus API's (its catch-all 404 aside)."""
     response = anon_client.get("/api/v1/openapi.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     described = {
@@ -138,8 +139,9 @@ def test_the_description_is_public_and_names_every_api_route(anon_client, app):
     served = {
         (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
-        if (rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("receivers."))
-        and rule.endpoint != "api.unknown_route"
+        if rule.rule.startswith(("/api/v1/", "/prometheus/api/v1/"))
+        or rule.endpoint.startswith("receivers.")
+        if rule.endpoint not in ("api.unknown_route", "prometheus.unknown")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert described == served

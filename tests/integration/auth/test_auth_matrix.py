@@ -57,6 +57,10 @@ MATRIX = [
     ("GET", "/api/v1/tokens", None, (401, 403, 403, 200)),
     ("POST", "/api/v1/tokens", "new_token", (401, 403, 403, 201)),
     ("DELETE", "/api/v1/tokens/no-such-token", None, (401, 403, 403, 404)),
+    # the audit trail: admins read it, nobody writes it (test_audit_trail.py)
+    ("GET", "/api/v1/audit", None, (401, 403, 403, 200)),
+    ("GET", "/audit", None, (401, 403, 403, 200)),
+    ("DELETE", "/audit", None, (401, 405, 405, 405)),
     # a session never authorises ingest: only ingest tokens do
     ("POST", "/api/v1/ingest", "batch", (401, 401, 401, 401)),
     # unknown paths are refused before anything else is said about them

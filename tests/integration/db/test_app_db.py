@@ -94,6 +94,23 @@ def test_alert_rules_and_events(db):
     assert store.delete_rule("errors-high") and store.get_rule("errors-high") is None
 
 
+def test_webhooks_are_sealed_at_rest_and_old_plain_ones_on_open(db):
+    """A plain webhook written before encryption is sealed when a store with a key opens; the
+    rows hold no plaintext on either engine and the rule reads back whole."""
+    from dashboard.secretbox import SecretBox
+
+    secret = "https://hooks.slack.com/services/T000/B000/PLAINTEXTsecretPLAINTEXT"
+    AlertStore(db).put_rule(validate_rule({**RULE, "webhook": secret}))  # written in plain
+    store = AlertStore(db, box=SecretBox("a-node-secret"))
+    (body,) = [b for (b,) in db.execute("SELECT CAST(body AS TEXT) FROM alert_rules").rows]
+    assert "PLAINTEXTsecret" not in body and "enc:v1:" in body
+    assert store.get_rule("errors-high").webhook == secret
+    store.put_rule(validate_rule({**RULE, "id": "second", "webhook": secret}))
+    bodies = [b for (b,) in db.execute("SELECT CAST(body AS TEXT) FROM alert_rules").rows]
+    assert len(bodies) == 2 and all("PLAINTEXTsecret" not in b for b in bodies)
+    assert [r.webhook for r in store.rules()] == [secret, secret]
+
+
 def test_nodes_on_one_postgres_share_users_and_dashboards(settings, postgres_schema, tmp_path):
     """Two nodes with their own data folders and one PostgreSQL: a user made on one signs in on
     the other, and a dashboard saved on one opens on the other."""

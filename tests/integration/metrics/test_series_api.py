@@ -166,6 +166,7 @@ def test_ingested_points_are_readable_raw_rolled_up_and_listed(client, auth_head
             "unit": "ms",
             "first_ts": t0,
             "last_ts": t0 + 119 * SECOND,
+            "type": "unknown",
         }
     ]
     assert _sample(client, "dashboard_ingest_points_total", {"source": "http"}) == 120

@@ -195,9 +195,10 @@ def test_read_tokens_read_and_only_read(app, anon_client, loaded, auth_headers, 
     assert ok.status_code == 200 and ok.get_json()["data"]["result"][0]["value"][1] == "2"
     wrong = anon_client.get(f"{API}/labels", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and wrong.get_json()["errorType"] == "unauthorized"
-    assert anon_client.get(f"{API}/labels", headers=auth_headers).status_code == 401
+    ingest_token = anon_client.get(f"{API}/labels", headers=auth_headers)
+    assert ingest_token.status_code == 403 and ingest_token.get_json()["errorType"] == "forbidden"
     body = {"metrics": [{"name": "x", "points": [[now_ms(), 1.0]]}]}
-    assert anon_client.post("/api/v1/ingest", json=body, headers=reader).status_code == 401
+    assert anon_client.post("/api/v1/ingest", json=body, headers=reader).status_code == 403
 
 
 def test_a_session_post_needs_its_csrf_header(loaded):

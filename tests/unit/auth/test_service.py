@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 
 from dashboard.auth import service
 from dashboard.auth.passwords import HASHER
-from dashboard.auth.users import SQLUserStore
+from dashboard.auth.users import SQLUserStore, TokenGrant, token_hash
 
 
 @pytest.fixture
@@ -96,3 +96,72 @@ def test_ingest_tokens_come_from_the_environment_or_the_store(users) -> None:
         for t in ("a-token", "b-token", stored, "other")
     ]
     assert names == ["env-0", "env-1", "producer", None]
+
+
+def test_tokens_have_a_scope_ingest_by_default(users) -> None:
+    """A token is made for one scope: ingest by default, or read; any other scope is refused."""
+    ingest = service.create_token(users=users, name="producer")
+    read = service.create_token(users=users, name="grafana", scope="read")
+    assert users.token_grant(ingest) == TokenGrant("producer", "ingest")
+    assert users.token_grant(read) == TokenGrant("grafana", "read")
+    assert users.token_name(ingest) == "producer"
+    assert users.token_name(read) is None  # a read token is no ingest token
+    listed = {t["name"]: t["scope"] for t in service.list_tokens(users=users)}
+    assert listed == {"grafana": "read", "producer": "ingest"}
+    with pytest.raises(service.UnknownScope):
+        service.create_token(users=users, name="admin", scope="admin")
+    with pytest.raises(ValueError, match="scope"):
+        users.create_token("admin", "write")
+    assert service.revoke_token(users=users, name="grafana")
+    assert users.token_grant(read) is None
+
+
+def test_token_grants_come_from_either_environment_list_or_the_store(users) -> None:
+    """DASHBOARD_INGEST_TOKENS grant ingest (``env-N``), DASHBOARD_READ_TOKENS read
+    (``read-env-N``), stored tokens their own scope; anything else nothing."""
+    stored = service.create_token(users=users, name="grafana", scope="read")
+    grants = [
+        service.token_grant(
+            users=users,
+            env_tokens=frozenset({"i-token"}),
+            env_read_tokens=frozenset({"r2-token", "r1-token"}),
+            token=t,
+        )
+        for t in ("i-token", "r1-token", "r2-token", stored, "other", "")
+    ]
+    assert grants == [
+        TokenGrant("env-0", "ingest"),
+        TokenGrant("read-env-0", "read"),
+        TokenGrant("read-env-1", "read"),
+        TokenGrant("grafana", "read"),
+        None,
+        None,
+    ]
+    assert service.ingest_token_name(users=users, env_tokens=frozenset(), token=stored) is None
+
+
+def test_a_sqlite_file_from_before_scopes_gets_the_column(tmp_path) -> None:
+    """Tokens stored before scopes existed stay ingest tokens once the store reopens the file."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE ingest_tokens (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    )
+    conn.execute(
+        "INSERT INTO ingest_tokens (name, token_hash, created_at) VALUES (?, ?, 0)",
+        ("old", token_hash("old-token")),
+    )
+    conn.commit()
+    conn.close()
+    store = SQLUserStore(path)
+    try:
+        assert store.token_grant("old-token") == TokenGrant("old", "ingest")
+        assert [t["scope"] for t in store.list_tokens()] == ["ingest"]
+        read = store.create_token("grafana", "read")
+        assert store.token_grant(read) == TokenGrant("grafana", "read")
+    finally:
+        store.close()
+    SQLUserStore(path).close()  # a second open finds the column and adds nothing

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from dashboard.auth.users import TokenGrant
 from dashboard.clock import now_ms
 from dashboard.metrics.cardinality import SeriesLimit
+from dashboard.metrics.metadata import MetricMetadata
 from dashboard.metrics.model import Batch, Limits, ValidationError
 from dashboard.telemetry import Metrics
 from ingest import accept
@@ -39,16 +41,22 @@ class FakeBus:
 
 @dataclass
 class FakeNode:
-    """A node with one valid token, ``good``."""
+    """A node with one valid ingest token, ``good``, and one read token, ``reader``."""
 
     bus: FakeBus = field(default_factory=FakeBus)
     metrics: Metrics = field(default_factory=Metrics)
     limits: Limits = field(default_factory=lambda: Limits(max_points=10))
     series_limit: SeriesLimit = field(default_factory=lambda: SeriesLimit(2))
+    recorded: list[list[MetricMetadata]] = field(default_factory=list)
 
-    def ingest_token_name(self, token: str) -> str | None:
-        """``good`` is the token named ``env-0``."""
-        return "env-0" if token == "good" else None
+    def record_metadata(self, entries: list[MetricMetadata]) -> None:
+        """Keep what a taken batch said of its families."""
+        self.recorded.append(entries)
+
+    def token_grant(self, token: str) -> TokenGrant | None:
+        """``good`` is the ingest token named ``env-0``, ``reader`` a read token."""
+        grants = {"good": TokenGrant("env-0", "ingest"), "reader": TokenGrant("grafana", "read")}
+        return grants.get(token)
 
 
 def count(node: FakeNode, name: str, *labels: str) -> float:
@@ -85,6 +93,16 @@ def test_a_missing_or_unknown_token_is_a_counted_401(token: str | None) -> None:
         False,
     )
     assert count(node, "ingest_rejected", "socket", "auth") == 1
+
+
+def test_a_read_token_is_a_counted_403() -> None:
+    """A valid token whose scope is ``read`` may not ingest: 403 (not 401), counted as auth."""
+    node = FakeNode()
+    with pytest.raises(accept.Refused) as refused:
+        accept.authorize(node=node, token="reader", source="http")
+    assert (refused.value.status, refused.value.message) == (403, "forbidden")
+    assert "read token cannot ingest" in refused.value.detail
+    assert count(node, "ingest_rejected", "http", "auth") == 1
 
 
 def test_an_invalid_batch_is_a_counted_400_naming_the_field() -> None:
@@ -159,3 +177,24 @@ def test_a_batch_creating_series_over_the_limit_is_refused_whole() -> None:
         node=node, batch=accept.parse(node=node, body=body(), source="http"), source="http"
     )
     assert len(node.bus.taken) == 2
+
+
+def test_a_taken_batch_s_metadata_is_recorded_and_a_refused_one_s_is_not():
+    """The node stores the families' metadata of what the bus took, nothing of a refusal."""
+    node = FakeNode()
+    typed = body()
+    typed["metrics"][0]["type"] = "counter"
+    accept.publish(
+        node=node, batch=accept.parse(node=node, body=typed, source="http"), source="http"
+    )
+    assert node.recorded == [[MetricMetadata("a.b", "counter")]]
+    accept.publish(
+        node=node, batch=accept.parse(node=node, body=body(), source="http"), source="http"
+    )
+    assert len(node.recorded) == 1
+    node.bus.error = BusBusy("full")
+    with pytest.raises(accept.Refused):
+        accept.publish(
+            node=node, batch=accept.parse(node=node, body=typed, source="http"), source="http"
+        )
+    assert len(node.recorded) == 1

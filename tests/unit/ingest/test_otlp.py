@@ -171,3 +171,46 @@ def test_gzip_is_limited_after_decompression():
     with pytest.raises(ValidationError, match="not gzip"):
         otlp.gunzip(b"plain", max_bytes=10_000)
     assert otlp.gunzip(gzip.compress(b"x"), max_bytes=10) == b"x"
+
+
+def _kinds_export() -> ExportMetricsServiceRequest:
+    """An export with every kind of metric and attribute value the fast JSON path meets."""
+    req = ExportMetricsServiceRequest()
+    resource = req.resource_metrics.add(schema_url="https://x")
+    for key, kind, value in (("service.name", "string_value", "api"), ("n", "int_value", -5)):
+        setattr(resource.resource.attributes.add(key=key).value, kind, value)
+    scope = resource.scope_metrics.add()
+    scope.scope.name = "lib"
+    counter = scope.metrics.add(name="c", unit="1", description="d")
+    counter.sum.is_monotonic = True
+    counter.sum.aggregation_temporality = otlp.DELTA
+    point = counter.sum.data_points.add(time_unix_nano=NANOS, as_int=-(2**62), flags=1)
+    point.attributes.add(key="ok").value.bool_value = True
+    point.attributes.add(key="d").value.double_value = 1.5
+    point.exemplars.add(as_double=1.0, trace_id=b"\x01" * 16)
+    scope.metrics.add(name="g").gauge.data_points.add(time_unix_nano=NANOS, as_double=2.5)
+    scope.metrics.add(name="h").histogram.data_points.add(count=3, time_unix_nano=NANOS)
+    arrays = scope.metrics.add(name="a").gauge.data_points.add(as_double=1.0)
+    arrays.attributes.add(key="list").value.array_value.values.add(string_value="x")
+    return req
+
+
+@pytest.mark.parametrize("drop", [(), ("h",), ("h", "a")])
+@pytest.mark.parametrize("proto_names", [False, True])
+def test_json_is_read_as_parse_dict_reads_it(drop, proto_names):
+    """The field-by-field path for plain exports gives the message ParseDict gives (and hands
+    what it does not read, such as histograms and arrays, to ParseDict)."""
+    from google.protobuf import json_format
+
+    doc = json_format.MessageToDict(_kinds_export(), preserving_proto_field_name=proto_names)
+    metrics_key = "scope_metrics" if proto_names else "scopeMetrics"
+    rm_key = "resource_metrics" if proto_names else "resourceMetrics"
+    metrics = doc[rm_key][0][metrics_key][0]["metrics"]
+    metrics[:] = [m for m in metrics if m["name"] not in drop]
+    body = json.dumps(doc).encode()
+    want = json_format.ParseDict(
+        otlp._drop_exemplars(json.loads(body)),
+        ExportMetricsServiceRequest(),
+        ignore_unknown_fields=True,
+    )
+    assert otlp.parse_json(body) == want

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.query.parse import ParseError, parse
-from dashboard.query.values import ExecutionError
+from dashboard.query.parse import MAX_OPERATORS, ParseError, nodes, parse
+from dashboard.query.values import ExecutionError, QueryError
 from tests.unit.query.helpers import instant, one, series
 
 DATA = [
@@ -65,11 +65,66 @@ def test_lookback_is_five_minutes_left_open():
     assert instant(DATA, 'up{job="api"}', 360) == {}
 
 
+def test_long_operator_chains_are_refused_before_the_parser_sees_them():
+    """promql-parser slows with the square of a chain and overflows its stack past some 5,000
+    operators (the process dies): over MAX_OPERATORS is a parse error; strings do not count."""
+    parse("up+" * MAX_OPERATORS + "up")
+    parse('up{a="' + "-+*/" * 1_000 + '"}')
+    for query in ("up+" * (MAX_OPERATORS + 1) + "up", "1+" * 8_000 + "1", "-" * 16_000 + "1"):
+        with pytest.raises(ParseError, match="more than 256 operators"):
+            parse(query)
+
+
+def test_nodes_lists_every_node_parents_first():
+    """The linear walk finds what promql_parser.walk finds."""
+    expr = parse('sum by (a) (rate(x{a="b"}[5m] offset 1m)) + topk(2, -max_over_time(y[5m:1m]))')
+    assert [type(n).__name__ for n in nodes(expr)] == [
+        "BinaryExpr",
+        "AggregateExpr",
+        "Call",
+        "MatrixSelector",
+        "VectorSelector",
+        "AggregateExpr",
+        "NumberLiteral",
+        "UnaryExpr",
+        "Call",
+        "SubqueryExpr",
+        "VectorSelector",
+    ]
+
+
+def test_ranges_of_years_within_prometheus_bounds_parse():
+    """Up to about 292 years a range or offset is fine, as in Prometheus."""
+    for query in ("rate(up[290y])", "up offset 100y", "max_over_time(up[10y:1d])"):
+        parse(query)
+
+
 def test_offset_and_at():
     """offset looks back; @ pins the evaluation time."""
     assert one(DATA, 'up{job="api"} offset 1m', 60) == 1
     assert one(DATA, 'up{job="api"} @ 30', 100) == 1
     assert one(DATA, 'up{job="api"} @ 60', 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("up @ 1e15", "out of bounds"),
+        ("rate(up[5m] @ 1e12)", "out of bounds"),
+        ("up @ -1", "before 1970"),
+        ("max_over_time(up[1m:15s] @ -1e15)", "before 1970"),
+        ("rate(up[100000000y])", "range: duration out of range"),
+        ("up offset 1000y", "offset: duration out of range"),
+        ("max_over_time(up[5m:100000000y])", "step: duration out of range"),
+        ("rate(up[5m] offset -100000000y)", "offset: duration out of range"),
+    ],
+)
+def test_times_the_parser_cannot_hand_over_are_bad_data(query, message):
+    """``@`` past year 9999 or before 1970, durations past Prometheus' 292 years: a
+    QueryError (bad_data), never a crash."""
+    with pytest.raises(QueryError, match=message) as info:
+        instant(DATA, query, 60)
+    assert info.value.kind == "bad_data"
 
 
 def test_duplicate_label_sets_after_dropping_the_name_are_an_error():

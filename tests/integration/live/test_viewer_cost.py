@@ -1,0 +1,164 @@
+"""What one live viewer costs a node (the fixes `bench/viewers.py` found at 1,000-10,000
+viewers): one file descriptor, no zlib compressor, no garbage cycle per event, the open-file
+limit lifted, the collector tuned."""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+
+import psutil
+import pytest
+import requests
+import websocket
+from werkzeug.exceptions import HTTPException
+
+from dashboard import cli
+from tests.conftest import ADMIN_PASSWORD
+from tests.servers import LiveServer
+
+NAMESPACE = "/live"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """A real gevent node without demo data."""
+    node = LiveServer(tmp_path_factory.mktemp("viewer-cost") / "data", demo=False)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def cookie(server: LiveServer) -> str:
+    """The Cookie header of a signed-in admin."""
+    response = requests.post(
+        server.url + "/api/v1/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+        timeout=5,
+    )
+    assert response.status_code == 200
+    return "; ".join(f"{c.name}={c.value}" for c in response.cookies)
+
+
+def _viewer(server: LiveServer, cookie: str) -> websocket.WebSocket:
+    """A browser-like websocket (it offers permessage-deflate) subscribed to the dashboard."""
+    ws = websocket.create_connection(
+        server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+        header=[
+            f"Cookie: {cookie}",
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
+        ],
+        origin=server.url,
+        timeout=5,
+    )
+    assert ws.recv().startswith("0{")  # the Engine.IO open packet
+    ws.send(f"40{NAMESPACE},")
+    assert ws.recv().startswith(f"40{NAMESPACE},")
+    ws.send(f'42{NAMESPACE},1["subscribe",{{"dashboard":"default"}}]')
+    assert ws.recv().startswith(f"43{NAMESPACE},1")
+    return ws
+
+
+def test_an_offer_of_compression_is_declined(server, cookie):
+    """No permessage-deflate: each viewer would hold a ~256 KB compressor."""
+    ws = _viewer(server, cookie)
+    try:
+        extensions = (ws.getheaders() or {}).get("sec-websocket-extensions", "")
+        assert "deflate" not in extensions
+    finally:
+        ws.close()
+
+
+def test_each_viewer_holds_one_file_descriptor(server, cookie):
+    """20 viewers open 20 descriptors on the node (not 40), and closing them frees them."""
+    node = psutil.Process(server.proc.pid)
+    before = node.num_fds()
+    viewers = [_viewer(server, cookie) for _ in range(20)]
+    opened = node.num_fds() - before
+    for ws in viewers:
+        ws.close()
+    assert 20 <= opened < 25, opened
+    deadline = time.monotonic() + 5
+    while node.num_fds() > before + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert node.num_fds() <= before + 2
+
+
+def _points(ws: websocket.WebSocket, count: int) -> list[dict]:
+    """The next ``points`` payloads until ``count`` values of the users series came."""
+    out: list[dict] = []
+    values = 0
+    while values < count:
+        text = ws.recv()
+        if text == "2":
+            ws.send("3")
+        elif text.startswith(f"42{NAMESPACE},"):
+            name, payload = json.loads(text[len(f"42{NAMESPACE},") :])
+            if name == "points":
+                out.append(payload)
+                values += len(payload["series"].get("demo.active_users", []))
+    return out
+
+
+def test_a_room_message_encoded_once_reaches_every_viewer_whole_and_in_order(server, cookie):
+    """The frame written straight to each viewer's socket decodes, and the chain of cursors
+    has no gap, however the batches were coalesced."""
+    viewers = [_viewer(server, cookie) for _ in range(3)]
+    t = int(time.time() * 1000)
+    try:
+        for i in range(5):
+            body = {"metrics": [{"name": "demo.active_users", "points": [[t + i, float(i)]]}]}
+            assert server.ingest(body).status_code == 202
+        for ws in viewers:
+            messages = _points(ws, 5)
+            values = [v for m in messages for _, v in m["series"]["demo.active_users"]]
+            assert values == [0.0, 1.0, 2.0, 3.0, 4.0]
+            for before, after in zip(messages, messages[1:], strict=False):
+                assert after["prev"] == before["cursor"]
+    finally:
+        for ws in viewers:
+            ws.close()
+
+
+def test_the_open_file_limit_is_lifted(server):
+    """`dashboard serve` raises its soft limit of open files to the hard limit."""
+    soft, hard = psutil.Process(server.proc.pid).rlimit(psutil.RLIMIT_NOFILE)
+    assert soft == hard
+
+
+def test_an_event_leaves_no_cycle_of_its_routing_error(app, client):
+    """/socket.io/ is no websocket route: each event's request context would keep a
+    WebsocketMismatch whose traceback holds the context, garbage only a full collection frees."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        sio = app.extensions["socketio"].test_client(
+            app,
+            namespace=NAMESPACE,
+            flask_test_client=client,
+            headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        )
+        ack = sio.emit("subscribe", {"dashboard": "default"}, namespace=NAMESPACE, callback=True)
+        assert "error" not in ack
+        sio.disconnect(namespace=NAMESPACE)
+        gc.collect()
+        errors = [o for o in gc.garbage if isinstance(o, HTTPException)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert errors == []
+
+
+def test_tune_gc_freezes_the_start_up_objects_and_collects_young_ones_less_often():
+    """After ``tune_gc`` the objects alive at start-up are frozen and the thresholds raised."""
+    thresholds = gc.get_threshold()
+    try:
+        cli.tune_gc()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == cli.GC_THRESHOLDS
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
