@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 CHUNK_MS = 6 * HOUR
 MAX_CHUNKS = 4 * 400  # 400 days of 6-hour chunks at the finest steps
 ALERT_EVENTS = 1000  # the most alert events a report lists
+CHART_POINTS = 1000  # the points a line chart reads over its range (boards.service)
 
 
 class ExportError(Exception):
@@ -154,7 +155,12 @@ def plan_csv(
     if label_filter:  # the page's filter: only the series it leaves
         keys = [k for k in keys if labels_match(k.label_dict, label_filter)]
     try:
-        chosen = choose_step(start, end, now, 2000) if step == "auto" else step_named(step)
+        # "chart": the step a chart of the range reads (before it thins to its width), so a
+        # page's export has the page's resolution
+        points = CHART_POINTS if step == "chart" else 2000
+        chosen = (
+            choose_step(start, end, now, points) if step in ("auto", "chart") else step_named(step)
+        )
     except ValueError as exc:
         raise BadParameter(f"step: {exc}") from None
     if (end - start) / max(CHUNK_MS, chosen.width_ms * 1000) > MAX_CHUNKS:

@@ -49,7 +49,7 @@ def export_csv_route() -> ResponseReturnValue:
             dashboard_id=view.dashboard_id if view else request.args.get("dashboard"),
             start=start,
             end=end,
-            step=request.args.get("step", "auto"),
+            step=request.args.get("step", "chart" if view else "auto"),
             now=now,
             queries=request.args.getlist("query"),
             label_filter=view.label_filter if view else {},

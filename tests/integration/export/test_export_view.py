@@ -32,6 +32,7 @@ def test_the_csv_holds_the_pages_dashboard_range_and_filter(demo_app):  # noqa: 
     assert min(int(r["ts_ms"]) for r in records) >= now - 3_600_000 - 60_000
     view = got.headers["X-Export-View"]
     assert view.startswith("dashboard=default; start=") and view.endswith("filter=route=/login")
+    assert "; step=raw;" in view  # the step a chart of the last hour reads, as the page does
     assert 'filename="default-' in got.headers["Content-Disposition"]
     whole = rows(client.get("/api/v1/export.csv?view=" + quote("?range=1h")))
     assert len({r["series"] for r in whole}) > 5  # without a filter: every series of the board
