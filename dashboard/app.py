@@ -137,7 +137,11 @@ def init_sockets(server: Flask, rt: Runtime, settings: Settings) -> None:
     server.wsgi_app = plain  # type: ignore[method-assign]
     transport.use_single_socket(socketio.server.eio)
     server.extensions["live_namespace"] = live.register(socketio, rt)
-    rt.alert_sink = lambda payload: socketio.emit("alert", payload, namespace=live.NAMESPACE)
+    # this node's browsers only: on a Redis setup every node reads the worker's alerts from
+    # the alert stream itself (ingest/redis_bus.py AlertStream), never through Pub/Sub
+    rt.alert_sink = lambda payload: socketio.server.manager.emit(
+        "alert", payload, namespace=live.NAMESPACE, room=None, ignore_queue=True
+    )
     socketio.on_namespace(IngestNamespace(rt, socket_ingest_limit(settings)))
 
 

@@ -3,12 +3,14 @@ retention, pollers, the demo), and the alert tasks ``dashboard worker`` adds to 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable
 
 from flask import Flask
 from flask_socketio import SocketIO
+from redis.exceptions import RedisError
 
 from dashboard.alerts.runner import AlertService, Notifier
 from dashboard.alerts.store import AlertStore
@@ -22,8 +24,10 @@ from dashboard.query.service import QueryLimits
 from dashboard.runtime import Runtime, secret_box
 from ingest import demo
 from ingest.pollers import TargetError, node_exporter_hook, start_pollers
-from ingest.redis_bus import RedisBus
+from ingest.redis_bus import AlertStream, RedisBus, alert_stream_name
 from ingest.worker import Worker
+
+log = logging.getLogger(__name__)
 
 
 def start_background(server: Flask) -> None:
@@ -56,11 +60,22 @@ def start_background(server: Flask) -> None:
 
 
 def start_bus_tasks(rt: Runtime, bus: RedisBus) -> None:
-    """Tail the Redis stream into this node, and persist from it too unless workers do."""
+    """Tail the Redis stream into this node, and the alert stream into its browsers; persist
+    from the stream too unless workers do."""
     socketio.start_background_task(
         bus.run_tail, sleep=socketio.sleep, on_state=task_state(rt, "stream_tail")
     )
     rt.tasks["stream_tail"] = "running"
+    alerts_in = AlertStream.from_url(
+        rt.settings.redis_url, alert_stream_name(rt.settings.redis_prefix)
+    )
+    socketio.start_background_task(
+        alerts_in.run,
+        rt.publish_alert,
+        sleep=socketio.sleep,
+        on_state=task_state(rt, "alert_tail"),
+    )
+    rt.tasks["alert_tail"] = "running"
     if rt.settings.persist_in_web:
         name = f"web-{socket.gethostname()}-{os.getpid()}"
         socketio.start_background_task(
@@ -123,17 +138,30 @@ def task_state(rt: Runtime, name: str) -> Callable[[str], None]:
 
 def start_worker_alerts(worker: Worker) -> None:
     """In ``dashboard worker``: evaluate the alert rules on every point of the stream, with a
-    tail of its own, and emit their events to every node's browsers through Redis."""
+    tail of its own, and append their events to the alert stream every node tails for its
+    browsers (a node that was cut off from Redis reads what it missed when it is back)."""
     settings = worker.settings
-    emitter = SocketIO(
-        message_queue=settings.redis_url, channel=f"{settings.redis_prefix}:socketio"
-    )
+    alerts_out = AlertStream.from_url(settings.redis_url, alert_stream_name(settings.redis_prefix))
+
+    def emit(payload: dict) -> None:
+        """To every node's browsers, retried over a short Redis outage; the event is stored
+        either way (the alerts panel lists it)."""
+        for attempt in range(6):
+            try:
+                alerts_out.publish(payload)
+                return
+            except RedisError as exc:
+                if attempt == 5:
+                    log.warning("alert %s not pushed to the pages: %s", payload.get("id"), exc)
+                else:
+                    worker.sleep(0.2 * 2**attempt)
+
     notifier = Notifier(allow_private=settings.webhook_allow_private, sleep=worker.sleep)
     service = AlertService(
         AlertStore(
             open_app_db(settings.resolved_database_url), owns_db=True, box=secret_box(settings)
         ),
-        emit=lambda payload: emitter.emit("alert", payload, namespace=live.NAMESPACE),
+        emit=emit,
         notifier=notifier,
         global_webhook=settings.alert_webhook,
         reader=StoreReader(worker.store),

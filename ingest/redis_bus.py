@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -275,3 +276,87 @@ def id_before(entry_id: str) -> str:
     if seq > 0:
         return f"{ms}-{seq - 1}"
     return f"{ms - 1}-{2**64 - 1}" if ms > 0 else "0-0"
+
+
+class AlertStream:
+    """Alert events on their way to every node's browsers, as a Redis stream that each node
+    tails from its own last id.
+
+    The worker evaluates the rules on a Redis setup; it appends each event here. A node whose
+    connection to Redis drops (or is killed) reads, when it is back, the events it missed, so
+    its browsers get every alert: Pub/Sub, which it replaces for alerts, keeps nothing for a
+    listener that is reconnecting. The stream keeps the last ``keep`` events.
+    """
+
+    def __init__(self, client: redis.Redis, stream: str, keep: int = 10_000) -> None:
+        """A stream named ``stream`` on ``client``'s Redis."""
+        self.client = client
+        self.stream = stream
+        self.keep = keep
+        self.last_id = b""
+
+    @classmethod
+    def from_url(cls, url: str, stream: str) -> AlertStream:
+        """An alert stream on the Redis at ``url``."""
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30
+        )
+        return cls(client, stream)
+
+    def publish(self, payload: dict[str, Any]) -> None:
+        """Append one event (raises redis.RedisError when Redis does not take it)."""
+        body = json.dumps(payload, separators=(",", ":"))
+        self.client.xadd(self.stream, {"event": body}, maxlen=self.keep, approximate=True)
+
+    def start_id(self) -> bytes:
+        """Where a node starts: after the newest event (older ones were for earlier pages)."""
+        newest = self.client.xrevrange(self.stream, count=1)
+        return newest[0][0] if newest else b"0-0"
+
+    def tail_once(self, deliver: Callable[[dict[str, Any]], None], block_ms: int = 1000) -> int:
+        """Hand every event after the last id to ``deliver``; how many."""
+        if not self.last_id:
+            self.last_id = self.start_id()
+        response = self.client.xread({self.stream: self.last_id}, count=100, block=block_ms)
+        n = 0
+        for _, entries in response or []:
+            for entry_id, fields in entries:
+                raw = fields.get(b"event") or fields.get("event")
+                try:
+                    deliver(json.loads(raw))
+                except Exception:  # a bad event or a failing sink must not stop the tail
+                    log.exception("alert stream: event %s not delivered", entry_id)
+                self.last_id = entry_id
+                n += 1
+        return n
+
+    def run(
+        self,
+        deliver: Callable[[dict[str, Any]], None],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_state: Callable[[str], None] = lambda state: None,
+    ) -> None:
+        """Tail until told to stop; after an outage, carry on from the last id delivered."""
+        delay = 0.2
+        failing = False
+        while not should_stop():
+            try:
+                self.tail_once(deliver)
+                if failing:
+                    log.info("alert stream: caught up again from %s", self.last_id)
+                    on_state("running")
+                failing, delay = False, 0.2
+            except redis.RedisError as exc:
+                if not failing:
+                    log.warning("alert stream: %s; retrying", exc)
+                    on_state(f"failing: {exc}")
+                failing = True
+                sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+
+def alert_stream_name(prefix: str) -> str:
+    """The alert stream of the setup whose keys start with ``prefix``."""
+    return f"{prefix}:alerts"

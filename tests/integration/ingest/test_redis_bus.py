@@ -189,3 +189,27 @@ def test_the_worker_fires_alert_rules_on_what_any_node_published(private_redis, 
     finally:
         worker.stop()
         rules.close()
+
+
+def test_the_alert_stream_hands_each_event_once_and_a_late_reader_catches_up(private_redis):
+    """A node starts after the newest event (old ones were for earlier pages), reads each new
+    event once, and after its connection is killed carries on from its last id."""
+    from ingest.redis_bus import AlertStream
+
+    writer = AlertStream.from_url(private_redis.url, "t:alerts")
+    writer.publish({"id": 1, "state": "firing"})  # before the node starts: not replayed
+    reader = AlertStream.from_url(private_redis.url, "t:alerts")
+    got: list[dict] = []
+    assert reader.tail_once(got.append, block_ms=10) == 0
+    writer.publish({"id": 2, "state": "firing"})
+    assert reader.tail_once(got.append, block_ms=10) == 1
+    reader.client.execute_command("CLIENT", "KILL", "TYPE", "normal")  # its own connection too
+    writer.publish({"id": 3, "state": "resolved"})
+    writer.publish({"id": 4, "state": "firing"})
+    delivered = 0
+    while delivered < 2:
+        try:
+            delivered += reader.tail_once(got.append, block_ms=10)
+        except redis.RedisError:
+            continue  # the killed connection: the next call reconnects from the last id
+    assert [e["id"] for e in got] == [2, 3, 4]
