@@ -84,6 +84,16 @@ def serve(args: argparse.Namespace) -> int:
         rt.bus.kind,
         "on" if settings.demo else "off",
     )
+    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    log.info(
+        "open http://%s:%d/login and sign in as %r (%s)",
+        shown_host,
+        settings.port,
+        settings.admin_user,
+        "the password of DASHBOARD_ADMIN_PASSWORD"
+        if settings.admin_password
+        else "the password printed at the first start; `dashboard users create` adds users",
+    )
     server = WSGIServer(
         listener(settings.host, settings.port), app, log=None, handler_class=small_buffer_handler()
     )
