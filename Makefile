@@ -27,6 +27,7 @@ run: $(STAMP)
 ## lint, the layer rules, types of the pure core, the security lint (bandit), then every test:
 ## unit, integration (real SQLite, PostgreSQL, Redis), browser
 test: $(STAMP)
+	$(PYTHON) tools/preflight.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports

@@ -126,6 +126,25 @@ def postgres_schema(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]
     conn.close()
 
 
+# what a test needs from the machine, by the fixture that uses it (tools/preflight.py installs)
+_NEEDS = {
+    "dash_br": (("chromium", "chromium"), ("chromedriver", "chromium-driver")),
+    "dash_duo": (("chromium", "chromium"), ("chromedriver", "chromium-driver")),
+    "cluster": (("nginx", "nginx-light"),),
+}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test whose system program is missing at once, with the command that installs it
+    (under DASHBOARD_REQUIRE_SERVICES it fails instead), rather than erroring in its set-up."""
+    from tools.preflight import present
+
+    for fixture in getattr(item, "fixturenames", ()):
+        for program, package in _NEEDS.get(fixture, ()):
+            if not present(program):
+                _missing(program, f"not installed: apt-get install {package}", item.nodeid)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
     """Say loudly which tests did not run against a real server."""
     if _untested:
