@@ -122,6 +122,28 @@
     return true;
   }
 
+  function drillSearch(widget, label) {
+    // as a pie slice's click (assets/range.js): a drill of a drilled widget goes a level further
+    var params = new URLSearchParams(window.location.search);
+    var current = params.get("drill") || "";
+    var at = current.indexOf(":");
+    var path = at > 0 && current.slice(0, at) === widget ? current.slice(at + 1) + "," : "";
+    params.set("drill", widget + ":" + path + label);
+    return "?" + params.toString();
+  }
+
+  // a table row's series name drills into that row (a link: Tab reaches it, Enter opens it)
+  document.addEventListener("click", function (ev) {
+    var link = ev.target && ev.target.closest && ev.target.closest("a.table-drill");
+    if (!link) { return; }
+    ev.preventDefault();
+    var spec = link.getAttribute("data-drill") || "";
+    var at = spec.indexOf(":");
+    if (at < 1) { return; }
+    say("Opened " + spec.slice(at + 1));
+    setSearch(drillSearch(spec.slice(0, at), spec.slice(at + 1)));
+  });
+
   function typing(el) {
     var tag = el && el.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (el && el.isContentEditable);

@@ -501,9 +501,11 @@ def machine() -> str:
         os_name = found.group(1) if found else os_name
     return (
         f"{os.cpu_count()} cores ({platform.machine()}), {os_name}, "
-        f"Python {platform.python_version()}, Node {node.lstrip('v')}, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"Python {platform.python_version()}, Node {node.lstrip('v')}, run started {STARTED}"
     )
+
+
+STARTED = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
 def fmt(value: object, digits: int = 1) -> str:
@@ -592,10 +594,12 @@ def section(rows: list[dict], note: str) -> str:
 
 NOTE = (
     "Viewers: `bench/viewers/viewers.js` (Node, `ws`; Engine.IO 4 / Socket.IO 5 over websockets, "
-    "permessage-deflate offered as a browser does), each subscribed to a dashboard of 100 series; "
+    "permessage-deflate offered as a browser does, and declined), each subscribed to a dashboard "
+    "of 100 series; "
     "this process posts the 100 points once a second (value = send time, ms). One node: the "
-    "embedded default (SQLite, in-process bus). Two nodes: Redis bus and Socket.IO fan-out, one "
-    "SQLite file, nginx (round robin) in front. Server CPU is user + system of the node "
+    "embedded default (SQLite, in-process bus). Two nodes: the Redis bus (a stream each node "
+    "tails, pushing to its own viewers) and Socket.IO's Redis manager, one SQLite file, nginx "
+    "(round robin) in front. Server CPU is user + system of the node "
     "processes over the window; KB per connection is RSS growth over the viewers connected "
     "(idle: before any point flows; live: after the window). Delay = receipt - send time of a "
     "message's first point (its oldest; one message in 50 is decoded whole to check that); "

@@ -366,7 +366,7 @@ def view_widget(
     known: list[SeriesKey] | None = None,
 ) -> dict[str, Any]:
     """The widget as the page shows it: a drilled-into pie becomes its slice's breakdown."""
-    if drill is None or drill[0] != widget["id"] or widget["kind"] != "pie":
+    if drill is None or drill[0] != widget["id"] or widget["kind"] not in ("pie", "table"):
         return widget
     path = drill[1]
     if any(is_expr(s) for s in widget["series"]):  # the slice's breakdown, as the pie read it

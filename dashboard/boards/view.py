@@ -92,13 +92,13 @@ def varying_labels(label_sets: Sequence[Mapping[str, str]]) -> list[str]:
 
 
 def drilled_widget(widget: dict[str, Any], path: Mapping[str, str], series_count: int) -> dict:
-    """The widget a pie drill shows: the slice's series as a pie by its other labels, or, when
-    the slice is one series, a line of it over time."""
+    """The widget a pie or table drill shows: the slice's (the row's) series as a pie (a table)
+    by their other labels, or, when it is one series, a line of it over time."""
     series = [{**s, "labels": {**(s.get("labels") or {}), **path}} for s in widget["series"]]
     return {
         **widget,
         "series": series,
-        "kind": "pie" if series_count > 1 else "line",
+        "kind": widget["kind"] if series_count > 1 else "line",
         "title": f"{widget['title']} › {filter_text(path)}",
         "drilled": dict(path),
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from dash import html
 
+from dashboard.boards.view import slice_label, varying_labels
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.summary import frame_summary
 from layouts import ids
@@ -20,6 +21,22 @@ def series_name(frame: SeriesFrame) -> str:
     labels = frame.key.label_dict
     inner = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
     return f"{frame.key.name} {{{inner}}}" if labels else frame.key.name
+
+
+def row_head(widget: dict[str, Any], frame: SeriesFrame, varying: list[str]) -> Any:
+    """A row's series name; a link that drills into the row (by mouse or by keyboard, Enter:
+    assets/keys.js puts ``drill=WIDGET:label=value`` in the URL) when rows differ by a label."""
+    name = series_name(frame)
+    drill = slice_label(frame.key.label_dict, varying) if len(varying) else ""
+    if not drill or len(frame.key.label_dict) == 0:
+        return name
+    return html.A(
+        name,
+        href="#",
+        className="table-drill",
+        title=f"Open {drill}",
+        **{"data-drill": f"{widget['id']}:{drill}"},
+    )
 
 
 def columns(widget: dict[str, Any]) -> list[tuple[str, str]]:
@@ -48,10 +65,11 @@ def rows(widget: dict[str, Any], frames: list[SeriesFrame]) -> list[Any]:
     thresholds = widget.get("thresholds", [])
     how = widget.get("aggregation", "avg")
     cols = columns(widget)
+    varying = varying_labels([f.key.label_dict for f in frames])
     body = []
     for i, frame in enumerate(frames):
         summary = frame_summary(frame)
-        cells = [html.Th(series_name(frame), scope="row", className="table-series")]
+        cells = [html.Th(row_head(widget, frame, varying), scope="row", className="table-series")]
         for key, _ in cols:
             value = summary[key]
             text = format_value(value, fmt)

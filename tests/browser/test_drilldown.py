@@ -260,3 +260,20 @@ def test_a_kpi_shows_its_change_against_the_previous_period(dash_br, shop_server
     assert delta.text == "▲ 25.0% vs previous 1 h"
     assert delta.get_attribute("aria-label") == "Up 25.0% against the previous 1 h"
     assert "stat-delta-up" in delta.get_attribute("class")
+
+
+def test_a_table_row_drills_into_its_series_by_keyboard(dash_br, shop_server):
+    """Tab to a row's series name, Enter: the widget shows that region's orders over time
+    (one series: a line), the breadcrumb has a level for it; Escape goes back to the table."""
+    open_shop(dash_br, shop_server)
+    wait_until(lambda: len(table_rows(dash_br)) == 2)
+    link = dash_br.find_element("#widget-orders-table a.table-drill")
+    assert link.get_attribute("data-drill") == "orders-table:region=eu"
+    dash_br.driver.execute_script("arguments[0].focus();", link)
+    dash_br.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_until(lambda: "drill=orders-table" in dash_br.driver.current_url)
+    wait_until(lambda: crumbs(dash_br)[-1] == "region=eu")
+    dash_br.wait_for_element("#widget-orders-table .js-plotly-plot", timeout=20)  # a line now
+    dash_br.driver.find_element("css selector", "body").send_keys(Keys.ESCAPE)
+    wait_until(lambda: "drill=" not in dash_br.driver.current_url)
+    wait_until(lambda: len(table_rows(dash_br)) == 2)
