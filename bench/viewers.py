@@ -581,8 +581,9 @@ def section(rows: list[dict], note: str) -> str:
     lines = [
         f"## {TITLE}",
         "",
-        f"Written by `make bench-viewers` (`python -m bench.viewers`) on {machine()}; load "
-        f"average {', '.join(f'{x:.2f}' for x in os.getloadavg())} when written. {note}",
+        f"Written by `make bench-viewers` (`python -m bench.viewers`) on {machine()}; the "
+        "load average (1 min) at the end of each step is in the table. "
+        f"{note}",
         "",
         *table(rows),
     ]

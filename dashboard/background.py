@@ -12,6 +12,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 from redis.exceptions import RedisError
 
+from dashboard.alerts.engine import validate_rule
 from dashboard.alerts.runner import AlertService, Notifier
 from dashboard.alerts.store import AlertStore
 from dashboard.boards.service import offer_host_dashboard
@@ -113,17 +114,30 @@ def offer_host(rt: Runtime, instance: str) -> str | None:
 
 
 def run_demo(rt: Runtime) -> None:
-    """The demo source: backfill after its last stored point, then a point a second."""
+    """The demo source: its alert rule (once), backfill after its last stored point, then a
+    point a second."""
     rt.tasks["demo"] = "running"
+    if rt.settings.demo_alert:
+        ensure_demo_rule(rt)
     try:
         demo.run(
             rt.publish,
             last_ts=demo.last_demo_ts(rt.series_list()),
             step_ms=rt.settings.demo_backfill_step_s * 1000,
             sleep=socketio.sleep,
+            opening_spike_after_s=15.0 if rt.settings.demo_alert else None,
         )
     finally:
         rt.tasks["demo"] = "stopped"
+
+
+def ensure_demo_rule(rt: Runtime) -> None:
+    """Save the demo's alert rule when no rule exists yet (a first start): a user's edits,
+    removal or own rules are never overridden."""
+    store = rt.alerts.store
+    if not store.rules():
+        store.put_rule(validate_rule(demo.DEMO_RULE))
+        rt.alerts.reload_rules()
 
 
 def task_state(rt: Runtime, name: str) -> Callable[[str], None]:

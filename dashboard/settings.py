@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # bearer tokens that may only read, through /prometheus/api/v1 (Grafana); never ingest
     read_tokens: Annotated[list[str], NoDecode] = Field(default_factory=list)
     demo: bool = False
+    # with the demo: its alert rule (on a first start) and an error spike 15 s into the live feed
+    # that fires it, so a newcomer sees the toast, the sound and the alerts panel at work
+    demo_alert: bool = True
     demo_backfill_step_s: int = 10
     poll_targets: Annotated[list[str], NoDecode] = Field(default_factory=list)
     poll_interval: float = 5.0

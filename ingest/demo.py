@@ -39,10 +39,14 @@ def run(
     sleep: Callable[[float], None],
     clock: Callable[[], float] = time.time,
     should_stop: Callable[[], bool] = lambda: False,
+    opening_spike_after_s: float | None = 15.0,
 ) -> None:
-    """Backfill, then publish one point per series at each whole second until told to stop."""
-    source = DemoSource()
+    """Backfill, then publish one point per series at each whole second until told to stop;
+    the live feed opens with an error spike ``opening_spike_after_s`` seconds in (None: none),
+    so the demo's alert rule fires and resolves while a newcomer watches."""
     now = int(clock() * 1000)
+    opening = None if opening_spike_after_s is None else now + int(opening_spike_after_s * 1000)
+    source = DemoSource(opening_spike_ms=opening)
     count = backfill(source, publish, last_ts=last_ts, now_ms=now, step_ms=step_ms)
     log.info("demo: backfilled %d points", count)
     while not should_stop():
@@ -61,3 +65,17 @@ def last_demo_ts(series: list, default: int = -1) -> int:
         if info.key == ACTIVE_USERS:
             return int(info.last_ts)
     return default
+
+
+# The demo's alert rule (created when the demo starts, unless a rule has this id): the error
+# rate above 5 % for 10 s, back under 4 % to resolve. The opening spike fires it.
+DEMO_RULE = {
+    "id": "demo-error-rate",
+    "name": "Error rate above 5 %",
+    "series": {"name": "demo.error_rate", "labels": {}},
+    "condition": "above",
+    "threshold": 0.05,
+    "resolve_threshold": 0.04,
+    "for_s": 10,
+    "severity": "warning",
+}

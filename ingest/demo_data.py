@@ -51,12 +51,31 @@ def spike_level(ts: np.ndarray) -> np.ndarray:
     return np.where(inside, shape, 0.0)
 
 
-class DemoSource:
-    """Generates a batch of demo points at any timestamps."""
+OPENING_SPIKE_MS = 60_000  # the opening incident's length (see DemoSource)
 
-    def __init__(self, seed: int = 7) -> None:
+
+def opening_spike(ts: np.ndarray, start_ms: int | None) -> np.ndarray:
+    """The demo's opening incident: an error spike of a minute from ``start_ms`` (a sine, as
+    the hourly ones), 0 elsewhere and everywhere without a start."""
+    if start_ms is None:
+        return np.zeros(ts.shape)
+    offset = ts - start_ms
+    inside = (offset >= 0) & (offset < OPENING_SPIKE_MS)
+    return np.where(inside, np.sin(np.pi * np.clip(offset / OPENING_SPIKE_MS, 0, 1)), 0.0)
+
+
+class DemoSource:
+    """Generates a batch of demo points at any timestamps.
+
+    ``opening_spike_ms``: when the live demo starts, an error spike of a minute begins there,
+    so a newcomer sees the demo's alert rule fire (toast, sound, panel) and resolve within a
+    couple of minutes of ``make run``, not at the next hourly spike.
+    """
+
+    def __init__(self, seed: int = 7, opening_spike_ms: int | None = None) -> None:
         """A generator with its own noise stream."""
         self._rng = np.random.default_rng(seed)
+        self.opening_spike_ms = opening_spike_ms
 
     def keys(self) -> list[SeriesKey]:
         """Every series the demo produces."""
@@ -74,7 +93,7 @@ class DemoSource:
         users = daily_users(ts) * (1 + 0.012 * rng.standard_normal(n))
         users = np.maximum(np.round(users), 0)
         revenue = users * 1.15 * (1 + 0.04 * rng.standard_normal(n))
-        spike = spike_level(ts)
+        spike = np.maximum(spike_level(ts), opening_spike(ts, self.opening_spike_ms))
         errors = np.clip(0.008 + 0.004 * rng.standard_normal(n) + 0.14 * spike, 0, 1)
         out = [
             make_points(ACTIVE_USERS, ts, users, "users"),

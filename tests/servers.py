@@ -48,6 +48,8 @@ class LiveServer:
             **os.environ,
             "DASHBOARD_DATA_DIR": str(data_dir),
             "DASHBOARD_DEMO": "1" if demo else "0",
+            # the demo's opening alert would fire in the middle of other tests' pages
+            "DASHBOARD_DEMO_ALERT": "0",
             "DASHBOARD_INGEST_TOKENS": TOKEN,
             "DASHBOARD_ADMIN_USER": "admin",
             "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD,

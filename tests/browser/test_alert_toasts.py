@@ -61,3 +61,23 @@ def test_crossing_point_shows_a_toast_the_badge_and_an_announcement(dash_br, liv
     events = session.get(live_server.url + "/api/v1/alerts/events").json()["events"]
     assert events[0]["acked_by"] == "admin"
     assert dash_br.get_logs() == []
+
+
+def test_the_demo_fires_its_own_alert_within_a_minute_of_the_start(dash_br, tmp_path):
+    """``make run``'s demo: its rule is there from the first start and its opening spike fires
+    it: the page shows the toast and the alerts panel lists it, without the user doing a thing."""
+    from tests.servers import LiveServer
+
+    server = LiveServer(tmp_path / "data", demo=True, env={"DASHBOARD_DEMO_ALERT": "1"})
+    try:
+        started = time.monotonic()
+        open_dashboard(dash_br, server)
+        dash_br.wait_for_contains_text("#alerts-rules", "Error rate above 5 %", timeout=10)
+        toast = wait_until(
+            lambda: dash_br.driver.find_elements("css selector", ".toast-warning"), timeout=75
+        )
+        print(f"start to the demo's toast: {time.monotonic() - started:.0f} s")
+        assert "Error rate above 5 %" in toast[0].text
+        dash_br.wait_for_contains_text("#alerts-events", "firing", timeout=10)
+    finally:
+        server.stop()
