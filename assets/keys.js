@@ -132,6 +132,21 @@
     return "?" + params.toString();
   }
 
+  function openPanel(widget) {
+    var params = new URLSearchParams(window.location.search);
+    params.delete("drill");
+    params.set("panel", widget);
+    say("Showing " + widget + " alone; Escape goes back to the dashboard");
+    setSearch("?" + params.toString());
+  }
+
+  document.addEventListener("click", function (ev) {
+    var link = ev.target && ev.target.closest && ev.target.closest("a.panel-link");
+    if (!link) { return; }
+    ev.preventDefault();
+    openPanel(link.getAttribute("data-panel"));
+  });
+
   // a table row's series name drills into that row (a link: Tab reaches it, Enter opens it)
   document.addEventListener("click", function (ev) {
     var link = ev.target && ev.target.closest && ev.target.closest("a.table-drill");
@@ -155,7 +170,18 @@
       ? ev.target : null;
     if ((ev.key === "Escape" || ev.key === "Backspace") && !document.querySelector(".modal.open")) {
       var params = new URLSearchParams(window.location.search);
-      if ((params.get("drill") || params.get("from")) && back()) { ev.preventDefault(); }
+      if ((params.get("drill") || params.get("from") || params.get("panel")) && back()) {
+        ev.preventDefault();
+      }
+      return;
+    }
+    if (ev.key === "v" && !ev.shiftKey) {  // the focused widget alone, at full size
+      var card = document.activeElement && document.activeElement.closest &&
+        document.activeElement.closest("#widgets-grid .widget");
+      if (card && card.id.indexOf("widget-") === 0) {
+        openPanel(card.id.slice("widget-".length));
+        ev.preventDefault();
+      }
       return;
     }
     if (!gd) { return; }

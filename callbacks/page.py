@@ -13,7 +13,7 @@ from dashboard.alerts import service as alerts
 from dashboard.auth.guard import current_user
 from dashboard.boards import service as boards
 from dashboard.boards.models import DEFAULT_ID, default_dashboard
-from dashboard.boards.view import BoardView, read_search
+from dashboard.boards.view import BoardView, panel_board, read_search
 from dashboard.clock import now_ms
 from dashboard.metrics.service import known_keys
 from dashboard.metrics.timerange import from_search
@@ -66,6 +66,8 @@ def render_view(rt: Runtime, search: str | None, user: Any, editing: bool = Fals
     # the edit controls come with the grid in edit mode only: a hundred widgets' toolbars would
     # otherwise be most of the page's components
     editable = editing and auth.can_edit(user)
+    if query.panel:  # one widget alone, at full size (no editing there)
+        dash, editable = panel_board(dash, query.panel), False
     board = read_board(rt, dash, query.rng, query.live, query.label_filter, query.drill)
     return page.view_values(query, dash, board, editable)
 

@@ -40,6 +40,15 @@ def widget_head(widget: dict[str, Any], editable: bool = False) -> html.Div:
             *([drag_handle(widget)] if editable else []),
             html.H3(widget["title"], className="widget-title"),
             html.A(
+                "View",
+                # assets/keys.js opens it alone (``panel=ID``, the page's other parameters kept);
+                # `v` on a focused widget does the same, Escape comes back
+                href=f"?panel={widget['id']}",
+                className="widget-menu panel-link",
+                title="Open alone at full size (v)",
+                **{"data-panel": widget["id"], "aria-label": f"View {widget['title']} alone"},
+            ),
+            html.A(
                 "CSV",
                 href=f"/api/v1/export.csv?{query}",
                 download="",

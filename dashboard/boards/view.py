@@ -197,6 +197,11 @@ def breadcrumbs(search: str | None, title: str, dashboard_id: str) -> list[dict[
         fixed.update({"from": start, "to": end, "back": preset})
         keep = ("dashboard", "from", "to", "back", "filter")
         crumbs.append({"text": span_text(int(start), int(end)), "href": _link(fixed, keep)})
+    panel = query.get("panel", "")
+    if panel:
+        keep = (*keep, "panel")
+        fixed = {**fixed, "panel": panel}
+        crumbs.append({"text": f"panel {panel}", "href": _link(fixed, keep)})
     drill = parse_drill(query.get("drill"))
     if drill is not None:
         widget, path = drill
@@ -221,6 +226,7 @@ class PageQuery:
     filter_note: str  # the filter's status line: what it does, or what is wrong with it
     typed_filter: str  # the filter as the URL spells it (the filter box shows it)
     preset: str  # the URL's range preset, "" without one
+    panel: str = ""  # a widget shown alone at full size (``?panel=ID``), "" for the whole board
 
 
 def read_search(search: str | None) -> PageQuery:
@@ -243,7 +249,19 @@ def read_search(search: str | None) -> PageQuery:
         filter_note=note,
         typed_filter=typed,
         preset=query.get("range", ""),
+        panel=query.get("panel", "")[:64],
     )
+
+
+def panel_board(dashboard: dict[str, Any], panel: str) -> dict[str, Any]:
+    """The board a panel view shows: the one widget across the grid, twice as tall as it was
+    (at least 8 rows); the whole board when it has no such widget."""
+    widget = next((w for w in dashboard.get("widgets", []) if w["id"] == panel), None)
+    if widget is None:
+        return dashboard
+    lay = widget["layout"]
+    big = {**widget, "layout": {"x": 0, "y": 0, "w": 12, "h": max(8, min(20, lay["h"] * 2))}}
+    return {**dashboard, "widgets": [big]}
 
 
 @dataclass

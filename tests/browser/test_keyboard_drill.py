@@ -81,3 +81,40 @@ def test_bar_slice_and_line_drill_by_keyboard_and_escape_goes_back(dash_br, live
     )
     assert announced(dash_br).startswith("Opened the span around ")
     assert dash_br.get_logs() == []
+
+
+def test_v_opens_a_widget_alone_and_escape_comes_back(dash_br, live_server):
+    """`v` on a focused chart shows that widget alone across the grid (a link: ``panel=ID``
+    with the page's range kept); Escape returns to the whole board; the View link does the
+    same by mouse."""
+    open_dashboard(dash_br, live_server)
+    dash_br.driver.get(live_server.url + "/?range=6h")
+    wait_until(lambda: crumbs(dash_br) == ["SaaS overview", "Last 6 hours"], timeout=20)
+    line = wait_until(
+        lambda: dash_br.driver.find_elements(
+            "css selector", '#widget-line-users-graph .js-plotly-plot[tabindex="0"]'
+        )
+    )[0]
+    dash_br.driver.execute_script("arguments[0].focus();", line)
+    keys(dash_br, "v")
+    wait_until(lambda: "panel=line-users" in dash_br.driver.current_url)
+    assert "range=6h" in dash_br.driver.current_url
+    cards = wait_until(
+        lambda: (
+            (c := dash_br.driver.find_elements("css selector", "#widgets-grid > .widget"))
+            and len(c) == 1
+            and c
+        )
+    )
+    assert cards[0].get_attribute("id") == "widget-line-users"
+    assert cards[0].value_of_css_property("grid-column-end") == "span 12"
+    assert crumbs(dash_br)[-1] == "panel line-users"
+    dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
+    dash_br.driver.find_element("css selector", "body").send_keys(Keys.ESCAPE)
+    wait_until(lambda: "panel=" not in dash_br.driver.current_url)
+    wait_until(
+        lambda: len(dash_br.driver.find_elements("css selector", "#widgets-grid > .widget")) > 5
+    )
+    dash_br.find_element("#widget-pie-requests a.panel-link").click()
+    wait_until(lambda: "panel=pie-requests" in dash_br.driver.current_url)
+    assert dash_br.get_logs() == []
