@@ -108,7 +108,7 @@ def init_dash(server: Flask, rt: Runtime) -> tuple[Dash, Dash]:
         url_base_pathname="/login/",
         assets_folder=str(ASSETS),
         # the sign-in page draws no chart and has no live feed or widgets
-        assets_ignore=r"live\.js|socket\.io|plotly|grid\.js|range\.js|alerts\.js|export\.js|keys\.js",
+        assets_ignore=r"live\.js|socket\.io|plotly|grid\.js|range\.js|alerts\.js|export\.js|keys\.js|charts\.js",
         title="Sign in · Dashboard",
         update_title=None,
         serve_locally=True,

@@ -59,6 +59,14 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
             "nticks": 7,
             "tickangle": 0,
             "ticklabeloverflow": "allow",
+            # the crosshair: a line across at the hovered time (assets/charts.js shows the same
+            # time on every time chart of the board)
+            "showspikes": True,
+            "spikemode": "across",
+            "spikesnap": "cursor",
+            "spikethickness": 1,
+            "spikedash": "dot",
+            "spikecolor": "#9ca3af",
         },
         "yaxis": {
             "type": "linear",

@@ -1,0 +1,68 @@
+"""The charts as a Grafana user expects them: a legend click shows that series alone (again: all
+of them), shift-click toggles one; hovering one time chart shows the same time on the others."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from tests.browser.test_live_page import open_dashboard, wait_until
+
+pytestmark = pytest.mark.browser
+
+VISIBLE = """
+var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+return gd && gd.data
+  ? gd.data.map(function (t) { return t.visible === undefined ? true : t.visible; }) : null;
+"""
+HOVERED = """
+var gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+return gd ? gd.querySelectorAll('.hoverlayer *').length : 0;
+"""
+
+
+def test_legend_click_isolates_and_shift_click_toggles(dash_br, live_server):
+    """The requests chart (one trace a route): a click on the first legend entry leaves it
+    alone, a second click shows all again, shift-click hides just one."""
+    open_dashboard(dash_br, live_server)
+    graph = "widget-line-requests-graph"
+    dash_br.wait_for_element(f"#{graph} .legend .traces", timeout=20)
+    wait_until(lambda: dash_br.driver.execute_script(VISIBLE, graph))
+    n = len(dash_br.driver.execute_script(VISIBLE, graph))
+    assert n > 2
+
+    def entry(i: int):
+        """The i-th legend entry's clickable area."""
+        return dash_br.driver.find_elements(
+            "css selector", f"#{graph} .legend .traces .legendtoggle"
+        )[i]
+
+    entry(0).click()
+    wait_until(
+        lambda: dash_br.driver.execute_script(VISIBLE, graph) == [True] + ["legendonly"] * (n - 1)
+    )
+    entry(0).click()
+    wait_until(lambda: dash_br.driver.execute_script(VISIBLE, graph) == [True] * n)
+    ActionChains(dash_br.driver).key_down(Keys.SHIFT).click(entry(1)).key_up(Keys.SHIFT).perform()
+    wait_until(
+        lambda: (
+            dash_br.driver.execute_script(VISIBLE, graph) == [True, "legendonly"] + [True] * (n - 2)
+        )
+    )
+
+
+def test_hovering_one_time_chart_shows_the_time_on_the_others(dash_br, live_server):
+    """Over the users chart, the errors chart beside it shows its hover label too."""
+    open_dashboard(dash_br, live_server)
+    dash_br.wait_for_element("#widget-line-errors-graph .main-svg", timeout=20)
+    wait_until(
+        lambda: dash_br.driver.execute_script(
+            "var gd = document.querySelector('#widget-line-users-graph .js-plotly-plot');"
+            " return !!(gd && gd.dashChartsWired);"
+        )
+    )
+    area = dash_br.find_element("#widget-line-users-graph .nsewdrag")
+    ActionChains(dash_br.driver).move_to_element(area).move_by_offset(20, 0).perform()
+    wait_until(lambda: dash_br.driver.execute_script(HOVERED, "widget-line-errors-graph") > 0)
+    assert dash_br.get_logs() == []
