@@ -106,7 +106,17 @@
     if (fmt.percent) {
       return (v * 100).toLocaleString("en-US", opts) + "%";
     }
-    return (fmt.prefix || "") + v.toLocaleString("en-US", opts) + (fmt.suffix || "");
+    var body = v.toLocaleString("en-US", opts);
+    if (fmt.si) {  // 1.2k, 3.4M (dashboard/boards/units.py)
+      var steps = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+      for (var i = 0; i < steps.length; i++) {
+        if (Math.abs(v) >= steps[i][0]) {
+          body = (v / steps[i][0]).toLocaleString("en-US", opts) + steps[i][1];
+          break;
+        }
+      }
+    }
+    return (fmt.prefix || "") + body + (fmt.suffix || "");
   }
 
   function valueClass(v, thresholds) {

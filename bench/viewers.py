@@ -114,6 +114,7 @@ class Poster:
         self.stop = threading.Event()
         self.sent = 0
         self.failed = 0
+        self.post_ms: list[float] = []  # each POST's answer time (a flush to local viewers in it)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Poster:
@@ -138,12 +139,14 @@ class Poster:
                         for i in range(self.series)
                     ]
                 }
+                started = time.perf_counter()
                 try:
                     ok = http.post(
                         self.url + "/api/v1/ingest", json=body, headers=headers, timeout=10
                     ).ok
                 except requests.RequestException:
                     ok = False
+                self.post_ms.append((time.perf_counter() - started) * 1000)
                 self.sent += ok
                 self.failed += not ok
 
@@ -410,6 +413,7 @@ def measure(
             rss_live = rss_bytes(servers)
             load = os.getloadavg()
         sent, failed = poster.sent, poster.failed
+        post_ms = sorted(poster.post_ms)
     finally:
         gen.close()
     per = max(connected, 1)
@@ -444,6 +448,7 @@ def measure(
         "live_kb_per_connection": (rss_live - rss0) / per / 1024,
         "generator_cpu_share": result["generator_cpu_share"],
         "generator_loop_delay_p99_ms": result["generator_loop_delay_p99_ms"],
+        "ingest_post_p50_ms": post_ms[len(post_ms) // 2] if post_ms else None,
         "batches_posted": sent,
         "batches_failed": failed,
         "load_avg_1m": load[0],

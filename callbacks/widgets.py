@@ -34,6 +34,7 @@ def shown_widgets(
     query = read_search(search)
     now = now_ms()
     known = boards.visible_keys(reader=rt, label_filter=query.label_filter)  # once for all
+    units = boards.series_units(reader=rt)
     out: list[tuple[dict[str, Any] | None, list[Any]]] = []
     for gid in wanted:
         widget = widgets.get(gid["widget"])
@@ -43,6 +44,7 @@ def shown_widgets(
         widget = boards.shown_widget(
             reader=rt, widget=widget, live=query.live, drill=query.drill, known=known
         )
+        widget = boards.with_unit_format(widget, units, known)
         pinned = (keys or {}).get(gid["widget"])
         if pinned is not None:
             by_text = {str(k): k for k in known}

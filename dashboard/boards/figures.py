@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from dashboard.boards.exprs import EXPR_PREFIX, expr_name, legend_of, widget_exprs
+from dashboard.boards.units import axis_format, hover_value
 from dashboard.boards.view import slice_label, varying_labels
 from dashboard.metrics.frame import SeriesFrame
 
@@ -97,7 +98,7 @@ def line_trace(
         "x": frame.ts.tolist(),
         "y": frame.value.tolist(),
         "line": {"width": 1.5, "color": COLORS[index % len(COLORS)]},
-        "hovertemplate": "%{y:,.4~f}<extra>%{fullData.name}</extra>",
+        "hovertemplate": f"{hover_value(widget_format(widget))}<extra>%{{fullData.name}}</extra>",
     }
 
 
@@ -117,14 +118,28 @@ def threshold_shapes(thresholds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def widget_format(widget: dict[str, Any] | None) -> dict[str, Any]:
+    """The widget's number format (its ``format``, else the one its series' unit gave it)."""
+    return dict((widget or {}).get("format") or {})
+
+
+def with_axis_format(layout: dict[str, Any], widget: dict[str, Any]) -> dict[str, Any]:
+    """The layout with the y axis formatted by the widget's unit (15%, $1,200/h, 3.4M)."""
+    layout["yaxis"] = {**layout["yaxis"], **axis_format(widget_format(widget))}
+    return layout
+
+
 def line_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any]:
-    """A line chart: one trace per series, with threshold lines."""
+    """A line chart: one trace per series, with threshold lines, its axis in its unit."""
     return {
         "data": [line_trace(f, i, widget) for i, f in enumerate(frames)],
-        "layout": base_layout(
-            shapes=threshold_shapes(widget.get("thresholds", [])),
-            showlegend=len(frames) > 1,
-            legend={"orientation": "h", "y": -0.15},
+        "layout": with_axis_format(
+            base_layout(
+                shapes=threshold_shapes(widget.get("thresholds", [])),
+                showlegend=len(frames) > 1,
+                legend={"orientation": "h", "y": -0.15},
+            ),
+            widget,
         ),
     }
 
@@ -141,11 +156,12 @@ def bar_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, A
             "marker": {"color": COLORS[i % len(COLORS)]},
             # each bar's bucket width, so a click can open that bucket (drill-down)
             "customdata": [f.step.width_ms] * len(f),
-            "hovertemplate": "%{y:,.2f}<extra>%{x|%H:%M}</extra>",
+            "hovertemplate": f"{hover_value(widget_format(widget))}<extra>%{{x|%H:%M}}</extra>",
         }
         for i, f in enumerate(frames)
     ]
-    return {"data": data, "layout": base_layout(bargap=0.15, hovermode="closest")}
+    layout = base_layout(bargap=0.15, hovermode="closest")
+    return {"data": data, "layout": with_axis_format(layout, widget)}
 
 
 def pie_totals(frames: list[SeriesFrame]) -> list[float]:

@@ -15,6 +15,7 @@ from dashboard.boards.exprs import expr_name, is_expr, legend, result_key
 from dashboard.boards.models import imported_dashboard, unique_id
 from dashboard.boards.store import DashboardStore
 from dashboard.boards.templates import host_dashboard
+from dashboard.boards.units import format_for_unit
 from dashboard.boards.view import BoardView, WidgetView, delta_view, drilled_widget, labels_match
 from dashboard.db import audit
 from dashboard.metrics.frame import SeriesFrame
@@ -380,6 +381,31 @@ def view_widget(
     return drilled_widget(widget, path, len(found))
 
 
+def series_units(*, reader: SeriesReader) -> dict[SeriesKey, str]:
+    """Each known series' unit (listed once for a page)."""
+    return {info.key: info.unit for info in reader.series_list() if info.unit}
+
+
+def with_unit_format(
+    widget: dict[str, Any], units: dict[SeriesKey, str], known: list[SeriesKey]
+) -> dict[str, Any]:
+    """The widget with a ``format`` from its first series' unit when it has none of its own
+    (a ratio shows as 15 %, a price with its currency, bytes with SI prefixes)."""
+    if widget.get("format") or not units:
+        return widget
+    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
+    for key in known:
+        if key in units and any(sel.matches(key) for sel in selectors if not is_expr_sel(sel)):
+            fmt = format_for_unit(units[key])
+            return {**widget, "format": fmt} if fmt else widget
+    return widget
+
+
+def is_expr_sel(selector: Selector) -> bool:
+    """True for the selector of an expression's series (they carry no stored unit)."""
+    return selector.name.startswith("expr_")
+
+
 def shown_widget(
     *,
     reader: SeriesReader,
@@ -456,9 +482,11 @@ def read_board(
     says which charts wait until they scroll near); ``cursor``, read before, is where the live
     feed takes over, so it overlaps the history and never leaves a gap."""
     known = visible_keys(reader=reader, label_filter=label_filter or {})  # once for all widgets
+    units = series_units(reader=reader)
     widgets = []
     for widget in dashboard["widgets"]:
         shown = shown_widget(reader=reader, widget=widget, live=live, drill=drill, known=known)
+        shown = with_unit_format(shown, units, known)
         widgets.append(
             read_widget(
                 reader=reader,

@@ -264,13 +264,14 @@ def pdf_report(
     as the page shows them): charts, summaries, the alerts that fired."""
     label_filter = label_filter or {}
     known = [k for k in known_keys(reader=rt) if labels_match(k.label_dict, label_filter)]
+    units = boards_service.series_units(reader=rt)
     sections: list[Section] = []
     charts: list[dict[str, Any]] = []
     owners: list[int] = []  # the section of each chart
     for widget in dash["widgets"]:
         section, chart = _section(
             rt=rt,
-            widget=widget,
+            widget=boards_service.with_unit_format(widget, units, known),
             start=start,
             end=end,
             now=now,

@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from dashboard.boards.exprs import live_entries
 from dashboard.boards.figures import SPARK_CONFIG, spark_figure
+from dashboard.boards.units import format_number
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.steps import HOUR
 from layouts import ids
@@ -15,12 +16,7 @@ from layouts import ids
 
 def format_value(value: float | None, fmt: dict[str, Any]) -> str:
     """The number as the tile shows it (``assets/live.js`` formats the same way)."""
-    if value is None:
-        return "–"
-    decimals = int(fmt.get("decimals", 0))
-    if fmt.get("percent"):
-        return f"{value * 100:,.{decimals}f}%"
-    return f"{fmt.get('prefix', '')}{value:,.{decimals}f}{fmt.get('suffix', '')}"
+    return format_number(value, fmt)
 
 
 def value_class(value: float | None, thresholds: list[dict[str, Any]]) -> str:

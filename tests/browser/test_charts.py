@@ -66,3 +66,31 @@ def test_hovering_one_time_chart_shows_the_time_on_the_others(dash_br, live_serv
     ActionChains(dash_br.driver).move_to_element(area).move_by_offset(20, 0).perform()
     wait_until(lambda: dash_br.driver.execute_script(HOVERED, "widget-line-errors-graph") > 0)
     assert dash_br.get_logs() == []
+
+
+def test_the_error_rate_axis_and_tooltip_read_in_percent(dash_br, live_server):
+    """The demo's error rate (unit ``ratio``): the axis reads 2%, not 0.02, and so does the
+    tooltip; the revenue bars' axis carries the currency."""
+    open_dashboard(dash_br, live_server)
+    dash_br.wait_for_element("#widget-line-errors-graph .main-svg", timeout=20)
+    ticks = wait_until(
+        lambda: dash_br.driver.execute_script(
+            "return Array.from(document.querySelectorAll("
+            "'#widget-line-errors-graph .ytick text')).map(function (t) { return t.textContent; });"
+        )
+    )
+    assert ticks and all(t.endswith("%") for t in ticks), ticks
+    area = dash_br.find_element("#widget-line-errors-graph .nsewdrag")
+    ActionChains(dash_br.driver).move_to_element(area).perform()
+    hover = wait_until(
+        lambda: dash_br.driver.execute_script(
+            "var t = document.querySelector('#widget-line-errors-graph .hoverlayer');"
+            " return t ? t.textContent : '';"
+        )
+    )
+    assert "%" in hover, hover
+    revenue = dash_br.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#widget-bar-revenue .ytick text'))"
+        ".map(function (t) { return t.textContent; });"
+    )
+    assert revenue and all(t.startswith("$") for t in revenue if t not in ("$0/h",)), revenue
