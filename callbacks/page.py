@@ -16,7 +16,8 @@ from dashboard.boards.models import DEFAULT_ID, default_dashboard
 from dashboard.boards.view import BoardView, panel_board, read_search
 from dashboard.clock import now_ms
 from dashboard.metrics.service import known_keys
-from dashboard.metrics.timerange import from_search
+from dashboard.metrics.steps import DAY
+from dashboard.metrics.timerange import from_search, resolve_range
 from dashboard.runtime import Runtime
 from layouts import page
 from layouts.grid import grid
@@ -42,16 +43,21 @@ def read_board(
 ) -> BoardView:
     """A dashboard's widgets read now for a page (charts below the first screen wait)."""
     cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
+    now = now_ms()
+    start, _ = resolve_range(rng, now)
+    # the alerts that fired in the range, marked on the charts of their series
+    events = alerts.recent_events(store=rt.alerts.store, limit=1000, since_ts=max(0, start - DAY))
     return boards.read_board(
         reader=rt,
         dashboard=dashboard,
         rng=rng,
         live=live,
-        now=now_ms(),
+        now=now,
         cursor=cursor,
         deferred=lazy.deferred,
         label_filter=label_filter,
         drill=drill,
+        alert_events=events,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.boards.annotations import mark_shapes
 from dashboard.boards.exprs import EXPR_PREFIX, expr_name, legend_of, widget_exprs
 from dashboard.boards.units import axis_format, hover_value
 from dashboard.boards.view import slice_label, varying_labels
@@ -135,7 +136,8 @@ def line_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, 
         "data": [line_trace(f, i, widget) for i, f in enumerate(frames)],
         "layout": with_axis_format(
             base_layout(
-                shapes=threshold_shapes(widget.get("thresholds", [])),
+                shapes=threshold_shapes(widget.get("thresholds", []))
+                + mark_shapes(widget.get("marks", [])),
                 showlegend=len(frames) > 1,
                 legend={"orientation": "h", "y": -0.15},
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from dashboard.boards.annotations import valid_notes
 from dashboard.boards.exprs import entry_selector, is_expr, valid_entry
 from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, Selector, ValidationError
 from dashboard.metrics.timerange import resolve_range
@@ -154,6 +155,9 @@ def validate_dashboard(body: Any) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
     }
     out["range"] = _range(body.get("range", {"from": "now-24h", "to": "now"}))
+    notes = valid_notes(body.get("annotations"))
+    if notes:
+        out["annotations"] = notes
     widgets = body.get("widgets")
     if not isinstance(widgets, list) or len(widgets) > MAX_WIDGETS:
         raise ValidationError("widgets", f"a list of at most {MAX_WIDGETS} widgets")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dashboard.auth import can_edit
+from dashboard.boards.annotations import alert_spans, chart_marks
 from dashboard.boards.exprs import expr_name, is_expr, legend, result_key
 from dashboard.boards.models import imported_dashboard, unique_id
 from dashboard.boards.store import DashboardStore
@@ -477,12 +478,15 @@ def read_board(
     deferred: Callable[[dict[str, Any]], bool],
     label_filter: dict[str, str] | None = None,
     drill: tuple[str, dict[str, str]] | None = None,
+    alert_events: list[dict[str, Any]] | None = None,
 ) -> BoardView:
     """Every widget of a dashboard as a page shows it over ``rng``, read now (``deferred``
     says which charts wait until they scroll near); ``cursor``, read before, is where the live
     feed takes over, so it overlaps the history and never leaves a gap."""
     known = visible_keys(reader=reader, label_filter=label_filter or {})  # once for all widgets
     units = series_units(reader=reader)
+    spans = alert_spans(alert_events or [], now)
+    notes = dashboard.get("annotations", [])
     widgets = []
     for widget in dashboard["widgets"]:
         shown = shown_widget(reader=reader, widget=widget, live=live, drill=drill, known=known)
@@ -499,4 +503,11 @@ def read_board(
                 label_filter=label_filter,
             )
         )
+        view = widgets[-1]
+        if view.widget["kind"] == "line" and (spans or notes):
+            start, end = resolve_range(view.widget.get("range") or rng, now)
+            texts = [str(f.key) for f in view.frames] or [str(k) for k in view.keys]
+            marks = chart_marks(texts, spans, notes, start, end)
+            if marks:
+                view.widget = {**view.widget, "marks": marks}
     return BoardView(dashboard["id"], cursor, rng, live, now, widgets, dict(label_filter or {}))

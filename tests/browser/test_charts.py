@@ -94,3 +94,94 @@ def test_the_error_rate_axis_and_tooltip_read_in_percent(dash_br, live_server):
         ".map(function (t) { return t.textContent; });"
     )
     assert revenue and all(t.startswith("$") for t in revenue if t not in ("$0/h",)), revenue
+
+
+def test_a_fired_alert_and_a_note_are_marked_on_the_chart_of_their_series(dash_br, live_server):
+    """A rule fires and resolves on shop.latency; the latency chart shows the firing span and
+    its line, and the dashboard's note as a labelled line."""
+    import time
+
+    import requests
+
+    from tests.conftest import ADMIN_PASSWORD
+
+    session = requests.Session()
+    session.post(
+        live_server.url + "/api/v1/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+    )
+    csrf = {"X-CSRFToken": session.cookies.get("_csrf_token")}
+    rule = {
+        "id": "latency-high",
+        "name": "Latency high",
+        "series": {"name": "shop.latency", "labels": {}},
+        "condition": "above",
+        "threshold": 100,
+    }
+    assert session.post(live_server.url + "/api/v1/alerts/rules", json=rule, headers=csrf).ok
+    now = int(time.time() * 1000)
+    points = [[now - 60_000 + i * 5_000, v] for i, v in enumerate([50, 50, 250, 260, 40, 40])]
+    sent = live_server.ingest({"metrics": [{"name": "shop.latency", "points": points}]})
+    assert sent.status_code == 202
+    board = {
+        "id": "latency",
+        "title": "Latency",
+        "widgets": [
+            {
+                "id": "lat",
+                "kind": "line",
+                "title": "Latency",
+                "series": [{"name": "shop.latency", "labels": {}}],
+                "range": {"from": "now-15m", "to": "now"},
+            }
+        ],
+        "annotations": [{"ts": now - 30_000, "text": "deploy v2"}],
+    }
+    assert session.post(live_server.url + "/api/v1/dashboards", json=board, headers=csrf).ok
+    open_dashboard(dash_br, live_server)
+    dash_br.driver.get(live_server.url + "/?dashboard=latency")
+    dash_br.wait_for_element("#widget-lat-graph .main-svg", timeout=20)
+    names = wait_until(
+        lambda: dash_br.driver.execute_script(
+            "var gd = document.querySelector('#widget-lat-graph .js-plotly-plot');"
+            " return (gd.layout.shapes || []).map(function (s) { return s.name || ''; });"
+        )
+    )
+    assert names.count("alert: Latency high") == 2  # the span and its line
+    assert "note: deploy v2" in names
+    label = dash_br.driver.execute_script(
+        "return document.querySelector('#widget-lat-graph').textContent;"
+    )
+    assert "deploy v2" in label
+
+
+def test_an_editor_adds_a_note_that_every_time_chart_shows(dash_br, live_server):
+    """Edit mode's Add note: saved with the dashboard, drawn as a labelled line on the time
+    charts (a bad time is explained, nothing saved)."""
+    from tests.browser.test_editing import copy_of_default, open_in_edit_mode
+
+    copy_of_default(live_server, "noted", "Noted board")
+    open_in_edit_mode(dash_br, live_server, "noted", "Noted board")
+    dash_br.find_element("#note-text").send_keys("release 1.2")
+    dash_br.find_element("#note-time").send_keys("yesterday")
+    dash_br.find_element("#note-add").click()
+    dash_br.wait_for_contains_text("#edit-status", "Note time:", timeout=10)
+    dash_br.find_element("#note-time").send_keys(Keys.CONTROL, "a")
+    dash_br.find_element("#note-time").send_keys("now-1h")
+    dash_br.find_element("#note-add").click()
+    dash_br.wait_for_contains_text("#edit-status", "Noted release 1.2", timeout=10)
+    names = wait_until(
+        lambda: (
+            dash_br.driver.execute_script(
+                "var gd = document.querySelector('#widget-line-users-graph .js-plotly-plot');"
+                " return gd && gd.layout ? (gd.layout.shapes || []).map(function (s) {"
+                " return s.name || ''; }) : null;"
+            )
+            and "note: release 1.2"
+            in dash_br.driver.execute_script(
+                "var gd = document.querySelector('#widget-line-users-graph .js-plotly-plot');"
+                " return (gd.layout.shapes || []).map(function (s) { return s.name || ''; });"
+            )
+        )
+    )
+    assert names
