@@ -84,7 +84,9 @@ def serve(args: argparse.Namespace) -> int:
         rt.bus.kind,
         "on" if settings.demo else "off",
     )
-    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    # a comparison, not a bind: the address a browser on this machine opens
+    wildcard = ("0.0.0.0", "::", "")  # nosec B104 # compared with, never bound to
+    shown_host = "127.0.0.1" if settings.host in wildcard else settings.host
     log.info(
         "open http://%s:%d/login and sign in as %r (%s)",
         shown_host,
