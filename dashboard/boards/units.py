@@ -3,7 +3,8 @@
 A widget's ``format`` is ``{"decimals", "prefix", "suffix", "percent", "si"}``: ``percent``
 shows a 0-1 ratio as 15 %, ``si`` abbreviates with SI prefixes (1.2k, 3.4M, 5G: "short", and
 bytes and bits with their suffix). Without a ``format`` a widget takes one from its series'
-unit (``format_for_unit``: ``ratio`` -> percent, ``USD/h`` -> $ and /h, ``bytes`` -> SI bytes).
+unit (``format_for_unit``: ``ratio`` -> percent, ``USD/h`` -> $ and /h, ``bytes`` -> SI bytes,
+``req/s`` as a suffix; a unit it does not know changes nothing).
 ``layouts/widgets/stat.py`` and ``assets/live.js`` format tiles and tables the same way.
 """
 
@@ -44,7 +45,9 @@ def format_for_unit(unit: str) -> dict[str, Any]:
         return {"suffix": " ms", "decimals": 0}
     if low in ("short", "count", "1", "{count}"):
         return {"si": True, "decimals": 1}
-    return {"suffix": f" {u}", "decimals": 1} if u and u.isprintable() else {}
+    if low.endswith("/s") and len(u) <= 12 and u.isprintable():  # req/s, ops/s: a rate
+        return {"suffix": f" {u}", "decimals": 1}
+    return {}  # a unit it does not know (users, items): the numbers as they are
 
 
 def axis_format(fmt: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ def test_a_series_unit_gives_the_format_a_grafana_user_expects():
     assert format_number(12.34, format_for_unit("req/s")) == "12.3 req/s"
     assert format_number(None, {}) == "–"
     assert format_for_unit("") == {}
+    assert format_for_unit("users") == {}  # unknown: the numbers as they are
 
 
 def test_axes_and_tooltips_follow_the_format_and_stay_markup_free():
