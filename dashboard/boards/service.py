@@ -394,17 +394,14 @@ def with_unit_format(
     (a ratio shows as 15 %, a price with its currency, bytes with SI prefixes)."""
     if widget.get("format") or not units:
         return widget
-    selectors = [Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"]]
+    selectors = [
+        Selector.of(s["name"], s.get("labels") or {}) for s in widget["series"] if not is_expr(s)
+    ]  # an expression's series carry no stored unit
     for key in known:
-        if key in units and any(sel.matches(key) for sel in selectors if not is_expr_sel(sel)):
+        if key in units and any(sel.matches(key) for sel in selectors):
             fmt = format_for_unit(units[key])
             return {**widget, "format": fmt} if fmt else widget
     return widget
-
-
-def is_expr_sel(selector: Selector) -> bool:
-    """True for the selector of an expression's series (they carry no stored unit)."""
-    return selector.name.startswith("expr_")
 
 
 def shown_widget(

@@ -51,3 +51,5 @@ def test_a_widget_without_a_format_takes_its_series_unit():
     mine = {**widget, "format": {"decimals": 3}}
     assert with_unit_format(mine, {key: "ratio"}, [key]) is mine
     assert with_unit_format(widget, {}, [key]) is widget
+    mixed = {"id": "m", "series": [{"expr": "rate(x[5m])"}, {"name": "demo.error_rate"}]}
+    assert with_unit_format(mixed, {key: "ratio"}, [key])["format"]["percent"] is True
