@@ -7,7 +7,10 @@ views side by side; the composition root (``app``, ``runtime``, ``background``, 
 - ``metrics/``: the series core (points, steps, rollups, frames, the engine, downsampling,
   summaries), its service and ``/api/v1/series``; ``metrics/stores/``: memory (hot), SQLite,
   PostgreSQL and the history cache
-- ``boards/``: dashboards (schema, edits, URL view state, figures), their store, service and API
+- ``query/``: PromQL (parser, vectorised engine, the Prometheus HTTP API, completion, the numpy
+  answers widgets, the live feed, exports and alert rules use)
+- ``boards/``: dashboards (schema, edits, URL view state, figures, expression widgets, units,
+  annotations, templates), their store, service and API
 - ``alerts/``: the pure rule engine, the rules' store, the runner (webhooks), service and API
 - ``live/``: the hub (cursor, coalescing), dependency health, the ``/live`` namespace
 - ``export/``: the pure CSV and report builders, the kaleido pool, the export service and routes
@@ -23,9 +26,9 @@ The layer rules (``pyproject.toml`` holds them as import-linter contracts; ``mak
 
 1. A pure file (the ``pure`` contract lists them) imports only the standard library, numpy,
    tsdownsample, pcodec (reportlab for ``export.report``) and other pure files; mypy checks them.
-2. The domains form a DAG: ``metrics`` at the bottom; ``boards`` and ``alerts`` may import it;
-   ``live`` and ``export`` may import those; ``auth`` imports only ``db`` (and the shared clock,
-   settings, telemetry and extensions).
+2. The domains form a DAG: ``metrics`` at the bottom, ``query`` above it; ``boards`` and
+   ``alerts`` may import those; ``live`` and ``export`` may import those; ``auth`` imports
+   only ``db`` (and the shared clock, settings, telemetry and extensions).
 3. Views and callbacks never reach a store: they parse their input, call their domain's service
    and map its errors.
 4. Only the composition root imports ``ingest``, ``layouts`` and ``callbacks``.
