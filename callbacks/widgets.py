@@ -33,8 +33,7 @@ def shown_widgets(
     # a bad filter shows everything: the page says so; the refresh draws what the page drew
     query = read_search(search)
     now = now_ms()
-    known = boards.visible_keys(reader=rt, label_filter=query.label_filter)  # once for all
-    units = boards.series_units(reader=rt)
+    known, units = boards.visible_series(reader=rt, label_filter=query.label_filter)  # once
     out: list[tuple[dict[str, Any] | None, list[Any]]] = []
     for gid in wanted:
         widget = widgets.get(gid["widget"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dashboard.boards.units import plotly_text
 from dashboard.metrics.model import ValidationError
 
 MAX_NOTES = 200
@@ -94,7 +95,7 @@ def _line(at: int, color: str, name: str, label: str = "") -> dict[str, Any]:
         "name": name,
     }
     if label:
-        text = label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = plotly_text(label)
         shape["label"] = {"text": text, "textposition": "start", "font": {"size": 10}}
     return shape
 

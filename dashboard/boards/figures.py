@@ -13,7 +13,7 @@ import numpy as np
 
 from dashboard.boards.annotations import mark_shapes
 from dashboard.boards.exprs import EXPR_PREFIX, expr_name, legend_of, widget_exprs
-from dashboard.boards.units import axis_format, hover_value
+from dashboard.boards.units import axis_format, hover_value, plotly_text
 from dashboard.boards.view import slice_label, varying_labels
 from dashboard.metrics.frame import SeriesFrame
 
@@ -25,11 +25,6 @@ GRAPH_CONFIG = {
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 SPARK_CONFIG = {"staticPlot": True, "responsive": True}
-
-
-def plotly_text(text: str) -> str:
-    """Text that Plotly shows as written: it reads ``<b>``, ``<a href>`` and entities in names."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def series_label(frame: SeriesFrame, widget: dict[str, Any] | None = None) -> str:

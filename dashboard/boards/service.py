@@ -382,9 +382,14 @@ def view_widget(
     return drilled_widget(widget, path, len(found))
 
 
-def series_units(*, reader: SeriesReader) -> dict[SeriesKey, str]:
-    """Each known series' unit (listed once for a page)."""
-    return {info.key: info.unit for info in reader.series_list() if info.unit}
+def visible_series(
+    *, reader: SeriesReader, label_filter: dict[str, str]
+) -> tuple[list[SeriesKey], dict[SeriesKey, str]]:
+    """The known series a label filter keeps (all without one) and each known series' unit,
+    from one listing of the series (once for a page)."""
+    infos = reader.series_list()
+    keys = [i.key for i in infos if labels_match(i.key.label_dict, label_filter)]
+    return keys, {i.key: i.unit for i in infos if i.unit}
 
 
 def with_unit_format(
@@ -480,8 +485,8 @@ def read_board(
     """Every widget of a dashboard as a page shows it over ``rng``, read now (``deferred``
     says which charts wait until they scroll near); ``cursor``, read before, is where the live
     feed takes over, so it overlaps the history and never leaves a gap."""
-    known = visible_keys(reader=reader, label_filter=label_filter or {})  # once for all widgets
-    units = series_units(reader=reader)
+    # listed once for all widgets
+    known, units = visible_series(reader=reader, label_filter=label_filter or {})
     spans = alert_spans(alert_events or [], now)
     notes = dashboard.get("annotations", [])
     widgets = []

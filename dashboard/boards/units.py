@@ -16,9 +16,15 @@ from typing import Any
 SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
 
+def plotly_text(text: str) -> str:
+    """Text that Plotly shows as written: it reads ``<b>``, ``<a href>`` and entities in names,
+    labels and tick texts."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _text(text: Any) -> str:
-    """A prefix or suffix safe in Plotly's markup (it reads ``<b>``, ``<a href>``, entities)."""
-    return str(text)[:16].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """A prefix or suffix (16 characters at most) safe in Plotly's markup."""
+    return plotly_text(str(text)[:16])
 
 
 def format_for_unit(unit: str) -> dict[str, Any]:

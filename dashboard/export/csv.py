@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from dashboard.metrics.model import SeriesKey
+from dashboard.query.values import format_labels
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 RAW_COLUMNS = ["series", "name", "labels", "time", "ts_ms", "value"]
@@ -68,8 +69,7 @@ def expr_rows(
     """CSV lines for one series of a PromQL expression: ``name`` is the expression, ``series``
     the expression with the result's labels; ``pad`` empty cells fill a rollup's columns."""
     labels = ";".join(f"{k}={v}" for k, v in key.labels)
-    inner = ", ".join(f'{k}="{v}"' for k, v in key.labels)
-    text = safe_text(f"{expr}{{{inner}}}" if key.labels else expr)
+    text = safe_text(f"{expr}{format_labels(key.label_dict)}" if key.labels else expr)
     name, labels = safe_text(expr), safe_text(labels)
     for t, v in zip(ts.tolist(), value.tolist(), strict=True):
         yield _line([text, name, labels, iso(int(t)), int(t), repr(float(v)), *([""] * pad)])

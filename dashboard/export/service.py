@@ -23,7 +23,7 @@ from dashboard.export.render_pool import RenderError
 from dashboard.export.report import Section, build_pdf
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.model import Selector, SeriesKey
-from dashboard.metrics.service import known_keys, matching_keys, read_series
+from dashboard.metrics.service import matching_keys, read_series
 from dashboard.metrics.steps import DAY, HOUR, RAW, Step, choose_step, step_named
 from dashboard.metrics.summary import frame_stats
 from dashboard.metrics.timerange import resolve_range
@@ -263,8 +263,7 @@ def pdf_report(
     """The PDF report of ``dash`` over ``start..end`` (only the series ``label_filter`` leaves,
     as the page shows them): charts, summaries, the alerts that fired."""
     label_filter = label_filter or {}
-    known = [k for k in known_keys(reader=rt) if labels_match(k.label_dict, label_filter)]
-    units = boards_service.series_units(reader=rt)
+    known, units = boards_service.visible_series(reader=rt, label_filter=label_filter)
     sections: list[Section] = []
     charts: list[dict[str, Any]] = []
     owners: list[int] = []  # the section of each chart
