@@ -12,7 +12,9 @@ import time
 
 import requests
 
+from dashboard.metrics.stores.postgres import PostgresStore
 from tests.conftest import TOKEN
+from tests.faults.harness import Producer, assert_stored_exactly_once
 from tests.postgres_server import private_postgres  # noqa: F401 - fixture
 from tests.servers import LiveServer
 
@@ -59,13 +61,17 @@ def first_at(readings, status, after: float) -> float | None:  # type: ignore[no
 
 
 def test_health_answers_at_once_while_postgres_refuses_and_stops(private_postgres, tmp_path):  # noqa: F811
-    """Refused, stopped, back: probes never wait, the state follows within 5 s each way."""
+    """Refused, stopped, back, under a producer's load: probes never wait, the state follows
+    within 5 s each way, and every acknowledged point is stored once."""
     node = LiveServer(
         tmp_path / "node", demo=False, env={"DASHBOARD_DATABASE_URL": private_postgres.url}
     )
     prober = Prober(node.url)
+    producer = Producer(node.url, name="fault.load")  # the load: points without pause
     try:
         assert ingest(node.url).status_code == 202
+        producer.start()
+        producer.wait_acked(20)
         prober.start()
         time.sleep(1.5)
 
@@ -96,11 +102,19 @@ def test_health_answers_at_once_while_postgres_refuses_and_stops(private_postgre
         while ingest(node.url).status_code != 202 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert ingest(node.url).status_code == 202
+        producer.wait_acked(len(producer.acked) + 20)  # the load is accepted again
+        producer.stop()
         prober.stop.set()
         prober.join(5)
         slow = [r for r in prober.readings if not isinstance(r[1], int) or r[2] >= 1.0]
         assert slow == [], slow  # every probe answered within a second
         assert len(prober.readings) > 50
+        store = PostgresStore(private_postgres.url)
+        try:  # every point acknowledged under the faults is stored, once
+            assert_stored_exactly_once(store, producer)
+        finally:
+            store.close()
     finally:
+        producer.stop()
         prober.stop.set()
         node.stop()
