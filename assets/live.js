@@ -533,7 +533,7 @@
   function catchUp() {
     if (st.catchingUp || !st.socket || !st.socket.connected) { return; }
     st.catchingUp = true;
-    st.socket.timeout(5000).emit("since", { dashboard: st.config.dashboard, cursor: st.cursor }, function (err, res) {
+    st.socket.timeout(5000).emit("since", { dashboard: st.config.dashboard, vars: st.config.vars || {}, cursor: st.cursor }, function (err, res) {
       st.catchingUp = false;
       if (!err && res) {
         if (res.reset) { reset(); return; }
@@ -613,8 +613,19 @@
     }, delay);
   }
 
+  // the room a page is in: its dashboard, with its variables' values (the server writes them into
+  // the dashboard's series and expressions)
+  function room() {
+    return { dashboard: st.config.dashboard, vars: st.config.vars || {} };
+  }
+
   function subscribe() {
-    st.socket.emit("subscribe", { dashboard: st.config.dashboard }, function (ack) {
+    var wanted = room();
+    if (st.subscribed && JSON.stringify(st.subscribed) !== JSON.stringify(wanted)) {
+      st.socket.emit("unsubscribe", st.subscribed);
+    }
+    st.subscribed = wanted;
+    st.socket.emit("subscribe", wanted, function (ack) {
       if (!ack || ack.error) {
         showState("offline", "Live updates refused: " + ((ack && ack.error) || "no answer"));
         return;
@@ -725,8 +736,9 @@
       st.pending = {};
       if (!st.socket) {
         connect();
-      } else if (st.socket.connected && first) {
-        subscribe();
+      } else if (st.socket.connected && (first || !st.subscribed
+          || JSON.stringify(st.subscribed) !== JSON.stringify(room()))) {
+        subscribe();  // another dashboard, or other values of its variables: another room
       }
       drainQueue();
       window.setTimeout(wireLazy, 0); // a grid drawn anew may show slots near the viewport

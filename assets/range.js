@@ -81,6 +81,9 @@
           return window.dash_clientside.no_update;
         }
         params.delete("drill");  // a drill names a widget of the dashboard left
+        // and the variables (var-NAME) are those of the dashboard left
+        Array.from(params.keys()).filter(function (k) { return k.indexOf("var-") === 0; })
+          .forEach(function (k) { params.delete(k); });
         params.set("dashboard", value);
         return "?" + params.toString();
       },

@@ -20,10 +20,10 @@ from psycopg import sql
 
 from dashboard.metrics.downsample import downsample_indices
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
-from dashboard.metrics.steps import BY_NAME, DAY, HOUR, RAW, ROLLUPS, SECOND, choose_step
+from dashboard.metrics.steps import BY_NAME, DAY, HOUR, RAW, SECOND, choose_step
 from dashboard.metrics.stores.history_cache import HistoryCache
 from dashboard.metrics.stores.postgres import PostgresStore
-from dashboard.metrics.stores.postgres_sql import encode_copy, rollup_table, stage_columns
+from dashboard.metrics.stores.postgres_sql import encode_copy, stage_columns
 
 URL = os.environ.get(
     "DASHBOARD_BENCH_POSTGRES_URL",
@@ -53,7 +53,9 @@ def _schema() -> Iterator[tuple[psycopg.Connection, str]]:
 
 
 def postgres_write(batches: int = 100, batch_points: int = 10_000, series: int = 100) -> dict:
-    """Points/s persisted by ``PostgresStore.write`` (COPY, idempotent insert, four rollups).
+    """Points/s persisted by ``PostgresStore.write`` (COPY, idempotent upsert into the head)
+    and sealed into chunks by ``PostgresStore.seal`` (``points_per_s``: both; the other two
+    rates: each alone).
 
     Batches of ``batch_points`` (``series`` series, one point a second each), one transaction
     each, after one untimed warm-up batch. Baseline: a plain binary COPY of the same rows into
@@ -72,10 +74,14 @@ def postgres_write(batches: int = 100, batch_points: int = 10_000, series: int =
         store = PostgresStore(URL, schema=schema, max_size=2)
         try:
             store.write(made[0])
+            store.seal()
             started = time.perf_counter()
             for batch in made[1:]:
                 store.write(batch)
             elapsed = time.perf_counter() - started
+            started = time.perf_counter()
+            store.seal()
+            sealing = time.perf_counter() - started
         finally:
             store.close()
         payloads = []
@@ -93,14 +99,57 @@ def postgres_write(batches: int = 100, batch_points: int = 10_000, series: int =
         baseline = time.perf_counter() - started
     points = sum(b.point_count for b in made[1:])
     return {
-        "points_per_s": points / elapsed,
+        "points_per_s": points / (elapsed + sealing),
+        "head_points_per_s": points / elapsed,
+        "seal_points_per_s": points / sealing,
         "ms_per_batch": elapsed / batches * 1e3,
         "baseline_copy_unlogged_points_per_s": points / baseline,
     }
 
 
-def _bulk_load(conn: psycopg.Connection, series: int, start: int, seconds: int) -> None:
-    """Fill points (time-major, as live writes lay them out) and every rollup, in SQL."""
+def postgres_write_live(series: int = 10_000, batches: int = 30) -> dict:
+    """Points/s persisted in the live shape: each batch one point of each of ``series`` series
+    (what a persister takes off the bus when many senders report every 15 s), through the head,
+    then one seal of them all into chunks; ``_head``/``_seal``: each part alone."""
+    keys = [SeriesKey.of("bench.live", {"i": str(i)}) for i in range(series)]
+    rng = np.random.default_rng(8)
+    t0 = (_now_ms() - 2 * HOUR) // SECOND * SECOND
+    made = [
+        Batch(
+            [
+                SeriesPoints(k, np.array([t0 + b * 15 * SECOND], dtype=np.int64), v)
+                for k, v in zip(keys, rng.normal(size=(series, 1)), strict=True)
+            ]
+        )
+        for b in range(batches + 1)
+    ]
+    with _schema() as (_, schema):
+        store = PostgresStore(URL, schema=schema, max_size=2)
+        try:
+            store.write(made[0])
+            store.seal()
+            started = time.perf_counter()
+            for batch in made[1:]:
+                store.write(batch)
+            head = time.perf_counter() - started
+            started = time.perf_counter()
+            store.seal()
+            sealing = time.perf_counter() - started
+        finally:
+            store.close()
+    points = series * batches
+    return {
+        "points_per_s": points / (head + sealing),
+        "head_points_per_s": points / head,
+        "seal_points_per_s": points / sealing,
+    }
+
+
+def _bulk_load(
+    conn: psycopg.Connection, store: PostgresStore, series: int, start: int, seconds: int
+) -> None:
+    """Fill the head (time-major, as live writes lay them out) in SQL, then seal it into
+    chunks as the store's sealer does."""
     conn.execute(
         "INSERT INTO series (id, key, name, labels, unit, first_ts, last_ts)"
         " SELECT i, 'bench.read{i=\"' || i || '\"}', 'bench.read',"
@@ -112,26 +161,19 @@ def _bulk_load(conn: psycopg.Connection, series: int, start: int, seconds: int) 
         " FROM generate_series(0, %s - 1) s, generate_series(0, %s - 1) i ORDER BY s, i",
         (start, seconds, series),
     )
-    for step in ROLLUPS:
-        w = step.width_ms
-        conn.execute(
-            sql.SQL(
-                "INSERT INTO {} SELECT series_id, ts - ts % {w}, min(value), max(value),"
-                " sum(value), count(*), (array_agg(value ORDER BY ts DESC))[1], max(ts)"
-                " FROM points GROUP BY 1, 2"
-            ).format(sql.Identifier(rollup_table(step)), w=sql.Literal(w))
-        )
-    conn.execute("VACUUM ANALYZE")
+    store.seal()
+    store.vacuum()
 
 
 def postgres_history_read(series: int = 100, hours: int = 24, width: int = 1000) -> dict:
     """Query and MinMaxLTTB-downsample ``series`` series x ``hours`` h at 1 s from PostgreSQL, ms.
 
     The range ends an hour ago (older ranges are what the node asks PostgreSQL for; the last 24 h
-    come from the hot store), read at the step ``choose_step`` picks for a ``width``-px chart
-    (5m: the 1m tier keeps only a day), at 1m and at raw, each downsampled to ``width`` points;
-    ``auto_cached`` repeats the auto read through a warm history cache (L1). Baseline: the server
-    alone counting the same raw rows through the same index (no transfer, no decoding).
+    come from the hot store), sealed into chunks, read at the step ``choose_step`` picks for a
+    ``width``-px chart (5m: the 1m tier keeps only a day), at 1m and at raw, each downsampled to
+    ``width`` points; ``auto_cached`` repeats the auto read through a warm history cache (L1).
+    Rollups are computed from the raw chunks (the raw day is still kept). Baseline: the server
+    alone summing the sizes of the same chunks (no transfer, no decoding).
     """
     seconds = hours * 3600
     now = _now_ms()
@@ -141,7 +183,7 @@ def postgres_history_read(series: int = 100, hours: int = 24, width: int = 1000)
         store = PostgresStore(URL, schema=schema, max_size=2)
         try:
             store.ensure_partitions(range(start // DAY * DAY, end + DAY, DAY))
-            _bulk_load(conn, series, start, seconds)
+            _bulk_load(conn, store, series, start, seconds)
             keys = [SeriesKey.of("bench.read", {"i": str(i)}) for i in range(series)]
             auto = choose_step(start, end, now, width)
             out: dict[str, float] = {"auto_step_width_s": auto.width_ms / 1000}
@@ -174,10 +216,11 @@ def postgres_history_read(series: int = 100, hours: int = 24, width: int = 1000)
             t = time.perf_counter()
             for i in range(series):
                 conn.execute(
-                    "SELECT count(*) FROM points WHERE series_id = %s AND ts BETWEEN %s AND %s",
+                    "SELECT sum(length(data)) FROM chunks WHERE series_id = %s"
+                    " AND start BETWEEN %s AND %s",
                     (i, start, end),
                 ).fetchone()
-            out["baseline_server_count_raw_ms"] = (time.perf_counter() - t) * 1e3
+            out["baseline_server_sum_chunk_bytes_ms"] = (time.perf_counter() - t) * 1e3
         finally:
             store.close()
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import alerts, edit_boards, edit_widgets, live, time_range, widgets
+from callbacks import alerts, edit_boards, edit_widgets, live, time_range, variables, widgets
 from dashboard.runtime import Runtime
 
 
@@ -14,5 +14,6 @@ def register_all(app: Dash, rt: Runtime) -> None:
     widgets.register(app, rt)
     alerts.register(app, rt)
     time_range.register(app, rt)
+    variables.register(app, rt)
     edit_widgets.register(app, rt)
     edit_boards.register(app, rt)

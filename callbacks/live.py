@@ -9,6 +9,7 @@ from flask import current_app
 
 from dashboard.boards import service as boards
 from dashboard.boards.models import selectors
+from dashboard.boards.variables import free_values, interpolate_dashboard
 from dashboard.runtime import Runtime
 from layouts import ids
 
@@ -45,7 +46,8 @@ def register(app: Dash, rt: Runtime) -> None:
         dash = boards.find_dashboard(store=rt.dashboards, dashboard_id=dash_id)
         if dash is None:
             return no_update, no_update
-        result = rt.hub.since(cursor, selectors(dash))
+        picked = free_values(config.get("vars"), dash.get("variables") or [])
+        result = rt.hub.since(cursor, selectors(interpolate_dashboard(dash, picked)))
         namespace = current_app.extensions.get("live_namespace")
         if namespace is not None:  # the page learns the node's state even without a socket
             result = {**result, "health": namespace.health.state.as_dict()}

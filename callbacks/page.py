@@ -13,6 +13,7 @@ from dashboard.alerts import service as alerts
 from dashboard.auth.guard import current_user
 from dashboard.boards import service as boards
 from dashboard.boards.models import DEFAULT_ID, default_dashboard
+from dashboard.boards.variables import Picked
 from dashboard.boards.view import BoardView, panel_board, read_search
 from dashboard.clock import now_ms
 from dashboard.metrics.service import known_keys
@@ -40,8 +41,10 @@ def read_board(
     live: bool,
     label_filter: dict[str, str] | None = None,
     drill: tuple[str, dict[str, str]] | None = None,
+    picked: dict[str, Picked] | None = None,
 ) -> BoardView:
-    """A dashboard's widgets read now for a page (charts below the first screen wait)."""
+    """A dashboard's widgets read now for a page (charts below the first screen wait), written
+    with the ``picked`` values of its variables (their defaults without them)."""
     cursor = rt.hub.cursor  # read before the history, so the live feed overlaps, never gaps
     now = now_ms()
     start, _ = resolve_range(rng, now)
@@ -58,7 +61,17 @@ def read_board(
         label_filter=label_filter,
         drill=drill,
         alert_events=events,
+        picked=picked,
     )
+
+
+def page_variables(
+    rt: Runtime, dashboard: dict[str, Any], search: str | None
+) -> tuple[dict[str, Picked], list[dict[str, Any]]]:
+    """The values of a dashboard's variables for a page URL (its ``var-NAME`` values where they
+    are options) and their dropdowns."""
+    wanted = read_search(search).variables
+    return boards.pick_variables(reader=rt, dashboard=dashboard, wanted=wanted, now=now_ms())
 
 
 def render_view(rt: Runtime, search: str | None, user: Any, editing: bool = False) -> tuple:
@@ -72,10 +85,11 @@ def render_view(rt: Runtime, search: str | None, user: Any, editing: bool = Fals
     # the edit controls come with the grid in edit mode only: a hundred widgets' toolbars would
     # otherwise be most of the page's components
     editable = editing and auth.can_edit(user)
+    picked, variables = page_variables(rt, dash, search)
     if query.panel:  # one widget alone, at full size (no editing there)
         dash, editable = panel_board(dash, query.panel), False
-    board = read_board(rt, dash, query.rng, query.live, query.label_filter, query.drill)
-    return page.view_values(query, dash, board, editable)
+    board = read_board(rt, dash, query.rng, query.live, query.label_filter, query.drill, picked)
+    return page.view_values(query, dash, board, editable, variables)
 
 
 def drawn_grid(
@@ -83,7 +97,8 @@ def drawn_grid(
 ) -> tuple[list[Any], dict[str, Any]]:
     """The grid drawn again, with its edit controls, from a dashboard just saved."""
     rng, live = from_search(search)
-    return grid(read_board(rt, saved, rng, live), editable=True)
+    picked, _ = page_variables(rt, saved, search)
+    return grid(read_board(rt, saved, rng, live, picked=picked), editable=True)
 
 
 def page_data(rt: Runtime) -> page.PageData:
@@ -96,6 +111,7 @@ def page_data(rt: Runtime) -> page.PageData:
     cursor = rt.hub.cursor
     alert_store = rt.alerts.store
     now = now_ms()
+    picked, variables = page_variables(rt, dashboard, search)
     return page.PageData(
         dashboard=dashboard,
         cursor=cursor,
@@ -106,6 +122,9 @@ def page_data(rt: Runtime) -> page.PageData:
         firing=len(alerts.firing(store=alert_store)),
         alert_events=alerts.recent_events(store=alert_store, limit=20),
         alert_rules=alerts.rules_with_snooze(store=alert_store, now_ms=now),
-        board=None if search else read_board(rt, dashboard, dashboard["range"], True),
+        board=None
+        if search
+        else read_board(rt, dashboard, dashboard["range"], True, picked=picked),
         view=render_view(rt, search, user) if search else None,
+        variables=variables,
     )

@@ -7,6 +7,7 @@ from typing import Any
 from dash import ALL, MATCH, Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard.boards import service as boards
+from dashboard.boards.variables import interpolate_dashboard
 from dashboard.boards.view import read_search
 from dashboard.clock import now_ms
 from dashboard.query.values import QueryError
@@ -29,10 +30,11 @@ def shown_widgets(
     frames, read now; ``keys`` pins a widget to those series, in that order."""
     dash_id = str((config or {}).get("dashboard", ""))
     dash = boards.find_dashboard(store=rt.dashboards, dashboard_id=dash_id) or {"widgets": []}
-    widgets = {w["id"]: w for w in dash["widgets"]}
     # a bad filter shows everything: the page says so; the refresh draws what the page drew
     query = read_search(search)
     now = now_ms()
+    picked, _ = boards.pick_variables(reader=rt, dashboard=dash, wanted=query.variables, now=now)
+    widgets = {w["id"]: w for w in interpolate_dashboard(dash, picked)["widgets"]}
     known, units = boards.visible_series(reader=rt, label_filter=query.label_filter)  # once
     out: list[tuple[dict[str, Any] | None, list[Any]]] = []
     for gid in wanted:

@@ -20,6 +20,7 @@ from dashboard.db.appdb import open_app_db
 from dashboard.extensions import socketio
 from dashboard.live import socket as live
 from dashboard.metrics.retention import run_retention
+from dashboard.metrics.sealing import run_sealer
 from dashboard.metrics.service import StoreReader
 from dashboard.query.service import QueryLimits
 from dashboard.runtime import Runtime, secret_box
@@ -44,6 +45,15 @@ def start_background(server: Flask) -> None:
             run_retention, store=rt.store, metrics=rt.metrics, sleep=socketio.sleep
         )
         rt.tasks["retention"] = "running"
+    if hasattr(rt.store, "seal"):
+        socketio.start_background_task(
+            run_sealer,
+            store=rt.store,
+            metrics=rt.metrics,
+            sleep=socketio.sleep,
+            interval_s=rt.settings.seal_interval_s,
+        )
+        rt.tasks["seal"] = "running"
     if isinstance(rt.bus, RedisBus):
         start_bus_tasks(rt, rt.bus)
     else:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dashboard.auth.users import UserStore
+    from dashboard.settings import Settings
 
 
 def _patch_gevent() -> None:
@@ -254,28 +255,95 @@ def tokens_list(args: argparse.Namespace) -> int:
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
-    """Apply pending PostgreSQL migrations and print each one applied."""
+    """Apply pending PostgreSQL migrations and print each one applied; then bring the metrics to
+    compressed chunks: rollup tables of earlier versions converted, and every point still held
+    as a row sealed into chunks, with a progress line (resumable: each batch of series is its
+    own transaction), the space freed afterwards."""
     from dashboard.settings import Settings
 
-    url = Settings().resolved_database_url
-    if not url.startswith(("postgresql://", "postgres://")):
-        print("dashboard db upgrade: the SQLite store creates its schema itself; nothing to do")
-        return 0
-    import psycopg
+    settings = Settings()
+    url = settings.resolved_database_url
+    if url.startswith(("postgresql://", "postgres://")):
+        import psycopg
 
-    from dashboard.db import migrate
+        from dashboard.db import migrate
+
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                applied = migrate.upgrade(conn)
+                versions = migrate.applied_versions(conn)
+        except psycopg.Error as exc:
+            print(f"dashboard db upgrade: {exc}".strip(), file=sys.stderr)
+            return 1
+        for name in applied:
+            print(f"applied {name}")
+        state = "" if applied else " (up to date)"
+        print(f"schema at version {versions[-1] if versions else 'none'}{state}")
+    return seal_history(settings)
+
+
+def seal_history(settings: Settings) -> int:
+    """Seal every point the database holds as a row into chunks, with a progress line on
+    stderr, then free the space the rows took; print what the database holds."""
+    from dashboard.dbcopy import Progress
+    from dashboard.metrics.stores import open_store
 
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            applied = migrate.upgrade(conn)
-            versions = migrate.applied_versions(conn)
-    except psycopg.Error as exc:
+        store = open_store(settings)
+    except Exception as exc:  # noqa: BLE001 - an unreachable database is reported, not raised
         print(f"dashboard db upgrade: {exc}".strip(), file=sys.stderr)
         return 1
-    for name in applied:
-        print(f"applied {name}")
-    state = "" if applied else " (up to date)"
-    print(f"schema at version {versions[-1] if versions else 'none'}{state}")
+    try:
+        before = store.stats()  # type: ignore[attr-defined]
+        total = int(before["head_points"])
+        if total:
+            bar = Progress(total, sys.stderr, label="sealing")
+            seen = {"points": 0}
+
+            def advance(done: dict) -> None:
+                bar.advance(done["points"] - seen["points"], done["points"] - seen["points"])
+                seen["points"] = done["points"]
+
+            done = store.seal(progress=advance)  # type: ignore[attr-defined]
+            bar.finish()
+            store.vacuum()  # type: ignore[attr-defined]
+            print(f"sealed {done['points']:,} points of {done['series']:,} series into chunks")
+        print(format_stats(store.stats()))  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    return 0
+
+
+def format_stats(stats: dict[str, float]) -> str:
+    """What ``dashboard db stats`` prints: counts, bytes per part, bytes a point, the ratio."""
+    lines = [f"{'series':<22}{stats['series']:>16,.0f}"]
+    for key in ("head_points", "chunks", "chunk_points", "rollup_chunks"):
+        if key in stats:
+            lines.append(f"{key.replace('_', ' '):<22}{stats[key]:>16,.0f}")
+    for key, value in stats.items():
+        if key.endswith("_bytes") or key == "bytes":
+            name = "bytes on disk" if key == "bytes" else key.replace("_", " ")
+            lines.append(f"{name:<22}{value:>16,.0f}")
+    lines.append(f"{'bytes a point':<22}{stats['bytes_per_point']:>16,.2f}")
+    lines.append(f"{'compression ratio':<22}{stats['compression_ratio']:>16,.1f}")
+    return "\n".join(lines)
+
+
+def db_stats(args: argparse.Namespace) -> int:
+    """Print what the database holds: series, points in the head and in chunks, chunks,
+    bytes on disk per part, bytes a point and the compression ratio."""
+    from dashboard.metrics.stores import open_store
+    from dashboard.settings import Settings
+
+    try:
+        store = open_store(Settings())
+    except Exception as exc:  # noqa: BLE001 - an unreachable database is reported, not raised
+        print(f"dashboard db stats: {exc}".strip(), file=sys.stderr)
+        return 1
+    try:
+        print(format_stats(store.stats()))  # type: ignore[attr-defined]
+    finally:
+        store.close()
     return 0
 
 
@@ -396,8 +464,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     p_db.add_parser(
-        "upgrade", help="apply pending migrations to DASHBOARD_DATABASE_URL (PostgreSQL)"
+        "upgrade",
+        help="apply pending migrations (PostgreSQL) and seal points held as rows into"
+        " compressed chunks, with progress",
     ).set_defaults(func=db_upgrade)
+    p_db.add_parser(
+        "stats", help="series, points, chunks, bytes on disk and the compression ratio"
+    ).set_defaults(func=db_stats)
     p_copy = p_db.add_parser(
         "copy",
         help="copy an install (users, tokens, dashboards, alerts; --history: points) to"

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     max_future_skew_s: int = 300
     # OTLP resource attributes made labels besides service.name/service.instance.id (job, instance)
     otlp_promote_attributes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # the database store seals its head (recent points, a row each) into compressed chunks
+    seal_interval_s: float = Field(default=60.0, gt=0)
+    # days of raw points PostgreSQL keeps (each day's 5m/1h/1d buckets outlive it)
+    raw_retention_days: int = Field(default=1, ge=1, le=3650)
     # the hot store's budget per web node; series read least recently leave first
     hot_memory_mb: int = Field(default=512, ge=16)
     # series a node lets exist; a batch that would create more is refused (0: no limit)

@@ -86,7 +86,43 @@ class Metrics:
             "dashboard_series_known", "Series counted against DASHBOARD_MAX_SERIES", registry=r
         )
         self.retention_dropped = Counter(
-            "dashboard_retention_dropped", "Rows removed by retention", ["tier"], registry=r
+            "dashboard_retention_dropped",
+            "Removed by retention: raw points (raw), rollup chunks (5m, 1h, 1d)",
+            ["tier"],
+            registry=r,
+        )
+        self.sealed_points = Counter(
+            "dashboard_sealed_points", "Head points sealed into compressed chunks", registry=r
+        )
+        self.seal_seconds = Histogram(
+            "dashboard_seal_seconds",
+            "Time of one pass sealing the head into chunks",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=r,
+        )
+        self.chunk_faults = Gauge(
+            "dashboard_chunk_faults",
+            "Stored chunks that did not decode since start (each logged with series and time)",
+            registry=r,
+        )
+        self.db_stored = Gauge(
+            "dashboard_db_stored",
+            "What the database holds, as of the last seal: series, head_points, chunks,"
+            " chunk_points, rollup_chunks",
+            ["what"],
+            registry=r,
+        )
+        self.db_bytes = Gauge(
+            "dashboard_db_bytes",
+            "Bytes on disk by part (head, chunks, rollups, series; sqlite: the whole file),"
+            " as of the last seal",
+            ["part"],
+            registry=r,
+        )
+        self.db_compression_ratio = Gauge(
+            "dashboard_db_compression_ratio",
+            "Raw chunks: 16 bytes a point over the chunks' bytes, as of the last seal",
+            registry=r,
         )
         self.alert_events = Counter(
             "dashboard_alert_events", "Alert transitions recorded here", ["state"], registry=r

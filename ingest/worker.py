@@ -98,6 +98,21 @@ class Worker:
                 "retention",
                 lambda: run_retention(store=self.store, metrics=counters, sleep=self.sleep),
             )
+        if hasattr(self.store, "seal"):
+            from dashboard.metrics.sealing import run_sealer
+            from dashboard.telemetry import Metrics
+
+            sealer_counters = Metrics()
+            interval = self.settings.seal_interval_s
+            self.spawn(
+                "seal",
+                lambda: run_sealer(
+                    store=self.store,  # type: ignore[arg-type]
+                    metrics=sealer_counters,
+                    sleep=self.sleep,
+                    interval_s=interval,
+                ),
+            )
         if self.settings.demo:
             from ingest import demo
 

@@ -172,5 +172,18 @@ def grid(board: BoardView, editable: bool = False) -> tuple[list[Any], dict[str,
         "targets": targets if board.live else {},
         "catchers": catchers if board.live else [],
         "live": board.live,
+        "vars": board.variables,  # the variables' values: the live feed writes them in too
     }
     return cards, config
+
+
+def owned_by(item: dict[str, Any], widget_id: str) -> bool:
+    """Whether a live target (or catch-all) of the page's config draws into that widget."""
+    target = str(item.get("graph") or item.get("id") or (item.get("add") or {}).get("graph", ""))
+    own = {ids.graph(widget_id), ids.value(widget_id), ids.spark(widget_id), ids.delta(widget_id)}
+    if target in own:
+        return True
+    prefix = ids.widget(widget_id) + "-"
+    rest = target[len(prefix) :] if target.startswith(prefix) else ""
+    kind, _, index = rest.partition("-")
+    return kind in ("status", "last") and index.isdigit()

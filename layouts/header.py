@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from dashboard.boards.variables import ALL
 from dashboard.metrics.timerange import DEFAULT_PRESET, PRESETS
 from layouts import ids, navigation
 
@@ -110,6 +111,36 @@ def user_box(user: Any) -> list[Any]:
         *(audit if getattr(user, "role", None) == "admin" else []),
         html.Button("Sign out", id=ids.HEADER_LOGOUT, className="logout", type="button"),
     ]
+
+
+def variables_bar(views: list[dict[str, Any]] | None) -> list[Any]:
+    """A dropdown for each of the dashboard's variables (``boards.service.pick_variables``
+    describes them): multi-select when the variable is, with "All" when it offers it."""
+    out: list[Any] = []
+    for view in views or []:
+        control = {"type": ids.VARS_SELECT, "name": view["name"]}
+        options = [{"label": "All", "value": ALL}] if view["include_all"] else []
+        options += [{"label": o, "value": o} for o in view["options"]]
+        out.append(
+            html.Div(
+                [
+                    html.Label(view["label"], className="range-label"),
+                    dcc.Dropdown(
+                        id=control,
+                        options=options,
+                        value=view["value"] if view["multi"] else (view["value"][:1] or [None])[0],
+                        multi=view["multi"],
+                        clearable=False,
+                        className="range-select vars-select",
+                        placeholder="no values",
+                    ),
+                ],
+                className="vars-item",
+                role="group",
+                **{"data-var": view["name"], "aria-label": f"Variable {view['label']}"},
+            )
+        )
+    return out
 
 
 def dashboard_options(boards: list[dict[str, Any]] | None) -> list[dict[str, str]]:

@@ -77,6 +77,9 @@ BREADCRUMB = "view-breadcrumb"
 FILTER_INPUT = "view-filter"
 FILTER_APPLY = "view-filter-apply"
 FILTER_STATUS = "view-filter-status"
+# the dashboard's variables: a row of dropdowns, one for each ({"type": VARS_SELECT, "name": n})
+VARS_BAR = "vars-bar"
+VARS_SELECT = "vars-select"
 
 # the sign-in page (its own Dash app at /login/)
 LOGIN_USER = "login-username"

@@ -19,7 +19,7 @@ from layouts import alerts as alerts_panel
 from layouts import ids, navigation
 from layouts.editing import edit_panel
 from layouts.grid import grid
-from layouts.header import header, range_bar
+from layouts.header import header, range_bar, variables_bar
 
 SLOW_REFRESH_MS = 30_000
 POLL_MS = 2_000
@@ -37,6 +37,7 @@ VIEW_OUTPUTS: list[tuple[str, str]] = [
     (ids.FILTER_INPUT, "value"),
     (ids.RANGE_SELECT, "value"),
     (ids.EDIT_DRAWN, "data"),
+    (ids.VARS_BAR, "children"),
 ]
 
 
@@ -56,6 +57,7 @@ class PageData:
     alert_rules: list[dict[str, Any]] = field(default_factory=list)
     board: BoardView | None = None
     view: tuple[Any, ...] | None = None
+    variables: list[dict[str, Any]] = field(default_factory=list)  # the variables' dropdowns
 
 
 def describe(rng: dict[str, Any], live: bool, now: int) -> str:
@@ -88,14 +90,20 @@ def missing_view(query: PageQuery, now: int) -> tuple[Any, ...]:
         query.typed_filter,
         _shown_preset(query),
         no_update,
+        [],
     )
 
 
 def view_values(
-    query: PageQuery, dashboard: dict[str, Any], board: BoardView, editable: bool
+    query: PageQuery,
+    dashboard: dict[str, Any],
+    board: BoardView,
+    editable: bool,
+    variables: list[dict[str, Any]] | None = None,
 ) -> tuple[Any, ...]:
     """The URL's dashboard over the URL's range, narrowed by its filter and drill, with the edit
-    controls when ``editable``: one value for each of ``VIEW_OUTPUTS``."""
+    controls when ``editable`` and a dropdown for each of its ``variables``: one value for each
+    of ``VIEW_OUTPUTS``."""
     cards, config = grid(board, editable)
     config["search"] = query.search  # the range callback skips a first call for this same view
     crumbs = navigation.crumb_list(navigation.crumbs_for(query.search, dashboard))
@@ -111,6 +119,7 @@ def view_values(
         query.typed_filter,
         _shown_preset(query),
         editable,
+        variables_bar(variables),
     )
 
 
@@ -152,6 +161,12 @@ def serve_layout(data: PageData) -> html.Div:
             # shown by assets/live.js while the node's bus or database is unreachable
             html.Div(id=ids.LIVE_BANNER, className="live-banner", hidden=True),
             range_bar(data.boards, dashboard["id"]),
+            html.Div(
+                variables_bar(data.variables),
+                id=ids.VARS_BAR,
+                className="vars-bar",
+                **{"aria-label": "Dashboard variables"},
+            ),
             navigation.breadcrumb(navigation.crumbs_for("", dashboard)),
             edit_panel(data.metric_names, data.editor, dashboard["id"]),
             html.Main(cards, id=ids.WIDGETS_GRID, className="grid"),

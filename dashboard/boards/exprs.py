@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dashboard.metrics.model import LABEL_KEY_RE, Selector, SeriesKey, ValidationError
@@ -62,7 +62,7 @@ def live_entries(series: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def widget_exprs(widget: Mapping[str, Any]) -> list[str]:
     """The expressions a widget draws, in order."""
-    return [e["expr"] for e in widget.get("series", []) if is_expr(e)]
+    return [e["expr"] for e in widget.get("series", []) if is_expr(e) and not e.get("error")]
 
 
 def dashboard_exprs(dashboard: Mapping[str, Any]) -> list[str]:
@@ -92,9 +92,13 @@ def expr_error(expr: Any) -> str | None:
     return None
 
 
-def valid_entry(entry: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """An expression entry in its stored form, or ValidationError naming the problem."""
-    problem = expr_error(entry.get("expr"))
+def valid_entry(
+    entry: Mapping[str, Any], where: str, check: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """An expression entry in its stored form, or ValidationError naming the problem
+    (``check`` writes the dashboard's variables into the expression before it is parsed)."""
+    expr = entry.get("expr")
+    problem = expr_error(check(expr) if check is not None and isinstance(expr, str) else expr)
     if problem is not None:
         raise ValidationError(f"{where}.expr", problem)
     out: dict[str, Any] = {"expr": entry["expr"].strip()}

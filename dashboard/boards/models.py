@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from dashboard.boards.annotations import valid_notes
 from dashboard.boards.exprs import entry_selector, is_expr, valid_entry
+from dashboard.boards.variables import expr_checker, valid_variables
 from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, Selector, ValidationError
 from dashboard.metrics.timerange import resolve_range
 
@@ -43,11 +45,22 @@ def default_dashboard() -> dict[str, Any]:
     errors = [{"name": "demo.error_rate", "labels": {}}]
     health = [{"name": "demo.health", "labels": {}}]
     requests = [{"name": "demo.requests", "labels": {}}]
+    by_route = [{"name": "demo.requests", "labels": {"route": "$route"}}]
     return {
         "id": DEFAULT_ID,
         "title": "SaaS overview",
         "schema_version": SCHEMA_VERSION,
         "range": {"from": "now-24h", "to": "now"},
+        # the routes the requests chart shows: pick some, or All (the URL carries var-route)
+        "variables": [
+            {
+                "name": "route",
+                "type": "query",
+                "query": "label_values(demo.requests, route)",
+                "multi": True,
+                "include_all": True,
+            }
+        ],
         "widgets": [
             _widget(
                 "kpi-users", "stat", "Active users", users, (0, 0, 3, 2), format={"decimals": 0}
@@ -79,9 +92,7 @@ def default_dashboard() -> dict[str, Any]:
                 (6, 2, 6, 4),
                 thresholds=[{"value": 0.05, "color": "red"}],
             ),
-            _widget(
-                "line-requests", "line", "Requests per second by route", requests, (0, 6, 6, 4)
-            ),
+            _widget("line-requests", "line", "Requests per second: $route", by_route, (0, 6, 6, 4)),
             _widget(
                 "bar-revenue", "bar", "Revenue per hour (USD)", revenue, (6, 6, 3, 4), step="1h"
             ),
@@ -158,13 +169,17 @@ def validate_dashboard(body: Any) -> dict[str, Any]:
     notes = valid_notes(body.get("annotations"))
     if notes:
         out["annotations"] = notes
+    variables = valid_variables(body.get("variables"))
+    if variables:
+        out["variables"] = variables
     widgets = body.get("widgets")
     if not isinstance(widgets, list) or len(widgets) > MAX_WIDGETS:
         raise ValidationError("widgets", f"a list of at most {MAX_WIDGETS} widgets")
     seen: set[str] = set()
     out["widgets"] = []
+    check = expr_checker(variables) if variables else None
     for i, w in enumerate(widgets):
-        out["widgets"].append(_valid_widget(w, f"widgets[{i}]", seen))
+        out["widgets"].append(_valid_widget(w, f"widgets[{i}]", seen, check))
     return out
 
 
@@ -180,8 +195,11 @@ def _range(rng: Any) -> dict[str, Any]:
     return {"from": rng.get("from", "now-24h"), "to": rng.get("to", "now")}
 
 
-def _valid_widget(w: Any, where: str, seen: set[str]) -> dict[str, Any]:
-    """One widget in its stored form; its id joins ``seen``, the ids of the widgets before it."""
+def _valid_widget(
+    w: Any, where: str, seen: set[str], check: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """One widget in its stored form; its id joins ``seen``, the ids of the widgets before it
+    (``check`` writes the dashboard's variables into an expression before it is parsed)."""
 
     if not isinstance(w, dict):
         raise ValidationError(where, "must be an object")
@@ -190,7 +208,7 @@ def _valid_widget(w: Any, where: str, seen: set[str]) -> dict[str, Any]:
         raise ValidationError(f"{where}.id", f"{wid!r} is used twice")
     seen.add(wid)
     kind = _one_of(w.get("kind"), KINDS, f"{where}.kind")
-    series = _widget_series(w.get("series"), f"{where}.series")
+    series = _widget_series(w.get("series"), f"{where}.series", check)
     aggregation = _one_of(w.get("aggregation", "avg"), AGGREGATIONS, f"{where}.aggregation")
     step = _one_of(w.get("step", "auto"), STEP_NAMES, f"{where}.step")
     layout = _layout(w.get("layout") or {}, f"{where}.layout")
@@ -217,7 +235,9 @@ def _one_of(value: Any, allowed: tuple[str, ...], where: str) -> str:
     return str(value)
 
 
-def _widget_series(series: Any, where: str) -> list[dict[str, Any]]:
+def _widget_series(
+    series: Any, where: str, check: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
     """A widget's series: 1 to 50 ``{name, labels}`` or ``{expr, legend}`` (PromQL)."""
 
     if not isinstance(series, list) or not 0 < len(series) <= 50:
@@ -226,7 +246,7 @@ def _widget_series(series: Any, where: str) -> list[dict[str, Any]]:
     for j, s in enumerate(series):
         sw = f"{where}[{j}]"
         if isinstance(s, dict) and is_expr(s):
-            clean.append(valid_entry(s, sw))
+            clean.append(valid_entry(s, sw, check))
             continue
         if (
             not isinstance(s, dict)

@@ -17,6 +17,17 @@ from dashboard.boards.models import imported_dashboard, unique_id
 from dashboard.boards.store import DashboardStore
 from dashboard.boards.templates import host_dashboard
 from dashboard.boards.units import format_for_unit
+from dashboard.boards.variables import (
+    MAX_OPTIONS,
+    Picked,
+    interpolate_dashboard,
+    interpolate_expr,
+    parse_label_values,
+    pick,
+    promql_match,
+    shown_values,
+    wire_values,
+)
 from dashboard.boards.view import BoardView, WidgetView, delta_view, drilled_widget, labels_match
 from dashboard.db import audit
 from dashboard.metrics.frame import SeriesFrame
@@ -30,6 +41,7 @@ from dashboard.metrics.service import (
 from dashboard.metrics.steps import HOUR, RAW, choose_step, step_named
 from dashboard.metrics.summary import frame_summary
 from dashboard.metrics.timerange import resolve_range
+from dashboard.query import service as query_service
 from dashboard.query.series import ExprSeries, range_series, step_for
 from dashboard.query.service import QueryLimits
 from dashboard.query.values import QueryError, format_labels
@@ -172,6 +184,53 @@ def import_dashboard(
     return _noted(store, "dashboard.import", saved)
 
 
+# --- a dashboard's variables ------------------------------------------------------------------
+
+
+def variable_options(
+    *, reader: SeriesReader, var: dict[str, Any], picked: dict[str, Picked], now: int
+) -> list[str]:
+    """The options of a variable: a query variable's are the values of its label over the
+    series its selector picks (written with the variables before it), through the same label
+    machinery as the Prometheus API's ``/label/<name>/values``."""
+    if var["type"] != "query":
+        return list(var.get("options") or [])
+    selector, label = parse_label_values(var["query"])
+    try:
+        match = [promql_match(interpolate_expr(selector, picked))] if selector else []
+        values = query_service.label_values(
+            reader=reader, name=label, match=match, start_ms=0, end_ms=now
+        )
+    except QueryError:  # a selector that a value made unreadable lists nothing
+        return []
+    return values[:MAX_OPTIONS]
+
+
+def pick_variables(
+    *, reader: SeriesReader, dashboard: dict[str, Any], wanted: dict[str, list[str]], now: int
+) -> tuple[dict[str, Picked], list[dict[str, Any]]]:
+    """The values a page shows for each of a dashboard's variables (``wanted``: the URL's),
+    in order (a query variable's selector may use the variables before it), and each one's
+    dropdown: ``{"name", "label", "multi", "include_all", "options", "value"}``."""
+    picked: dict[str, Picked] = {}
+    views: list[dict[str, Any]] = []
+    for var in dashboard.get("variables") or []:
+        options = variable_options(reader=reader, var=var, picked=picked, now=now)
+        chosen = pick(var, options, wanted.get(var["name"]))
+        picked[var["name"]] = chosen
+        views.append(
+            {
+                "name": var["name"],
+                "label": var.get("label") or var["name"],
+                "multi": bool(var.get("multi")),
+                "include_all": bool(var.get("include_all")),
+                "options": options,
+                "value": shown_values(chosen),
+            }
+        )
+    return picked, views
+
+
 # --- what a page reads for a dashboard's widgets -----------------------------------------------
 
 
@@ -201,7 +260,10 @@ def expr_frames(
     label_filter: dict[str, str] | None = None,
 ) -> list[SeriesFrame]:
     """The series an expression entry gives over a range, one frame each (sorted by labels);
-    only those carrying the entry's labels and the filter's. QueryError when it can't run."""
+    only those carrying the entry's labels and the filter's. QueryError when it can't run
+    (or when a variable's value could not be written into it)."""
+    if entry.get("error"):
+        raise QueryError(entry["error"])
     named = step_named(step).width_ms if step not in ("auto", "raw") else 0
     step_ms = named or step_for(start_ms, end_ms, max_points)
     first = start_ms - start_ms % step_ms + (step_ms if start_ms % step_ms else 0)
@@ -481,10 +543,15 @@ def read_board(
     label_filter: dict[str, str] | None = None,
     drill: tuple[str, dict[str, str]] | None = None,
     alert_events: list[dict[str, Any]] | None = None,
+    picked: dict[str, Picked] | None = None,
 ) -> BoardView:
     """Every widget of a dashboard as a page shows it over ``rng``, read now (``deferred``
     says which charts wait until they scroll near); ``cursor``, read before, is where the live
-    feed takes over, so it overlaps the history and never leaves a gap."""
+    feed takes over, so it overlaps the history and never leaves a gap. Its widgets are
+    written with the ``picked`` values of its variables (their defaults without them)."""
+    if picked is None:
+        picked, _ = pick_variables(reader=reader, dashboard=dashboard, wanted={}, now=now)
+    dashboard = interpolate_dashboard(dashboard, picked)
     # listed once for all widgets
     known, units = visible_series(reader=reader, label_filter=label_filter or {})
     spans = alert_spans(alert_events or [], now)
@@ -512,4 +579,13 @@ def read_board(
             marks = chart_marks(texts, spans, notes, start, end)
             if marks:
                 view.widget = {**view.widget, "marks": marks}
-    return BoardView(dashboard["id"], cursor, rng, live, now, widgets, dict(label_filter or {}))
+    return BoardView(
+        dashboard["id"],
+        cursor,
+        rng,
+        live,
+        now,
+        widgets,
+        dict(label_filter or {}),
+        wire_values(picked),
+    )

@@ -9,8 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
+from dashboard.boards.variables import URL_PREFIX, url_values
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.model import LABEL_KEY_RE, SeriesKey
 from dashboard.metrics.timerange import (
@@ -227,6 +228,7 @@ class PageQuery:
     typed_filter: str  # the filter as the URL spells it (the filter box shows it)
     preset: str  # the URL's range preset, "" without one
     panel: str = ""  # a widget shown alone at full size (``?panel=ID``), "" for the whole board
+    variables: dict[str, list[str]] = field(default_factory=dict)  # ``var-NAME`` values
 
 
 def read_search(search: str | None) -> PageQuery:
@@ -250,7 +252,18 @@ def read_search(search: str | None) -> PageQuery:
         typed_filter=typed,
         preset=query.get("range", ""),
         panel=query.get("panel", "")[:64],
+        variables=url_values(parse_qsl((search or "").lstrip("?"))),
     )
+
+
+def with_variables(search: str | None, values: Mapping[str, Sequence[str]]) -> str:
+    """The page URL's query with these variables' ``var-NAME`` values (Grafana's convention,
+    one parameter per value), the rest kept as it was."""
+    names = {URL_PREFIX + n for n in values}
+    kept = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")) if k not in names]
+    added = [(URL_PREFIX + n, v) for n, vs in values.items() for v in vs]
+    query = urlencode(kept + added)
+    return f"?{query}" if query else ""
 
 
 def panel_board(dashboard: dict[str, Any], panel: str) -> dict[str, Any]:
@@ -288,3 +301,4 @@ class BoardView:
     now: int
     widgets: list[WidgetView]
     label_filter: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, list[str]] = field(default_factory=dict)  # picked, for the live feed

@@ -16,7 +16,9 @@ from dashboard.boards import models as boards
 from dashboard.boards import service as boards_service
 from dashboard.boards.exprs import expr_error, is_expr, result_key
 from dashboard.boards.figures import static_chart
+from dashboard.boards.variables import interpolate_dashboard
 from dashboard.boards.view import filter_text, labels_match, read_search
+from dashboard.clock import now_ms
 from dashboard.db import audit
 from dashboard.export import csv as export_csv
 from dashboard.export.render_pool import RenderError
@@ -88,13 +90,14 @@ class PageView:
     start: int
     end: int
     label_filter: dict[str, str]
+    variables: dict[str, list[str]] = field(default_factory=dict)  # its ``var-NAME`` values
 
 
 def page_view(search: str, now: int) -> PageView:
     """The dashboard, range (resolved at ``now``) and label filter of a page's URL query."""
     query = read_search(search if search.startswith("?") else "?" + search)
     start, end = resolve_range(query.rng, now)
-    return PageView(query.dashboard_id, start, end, query.label_filter)
+    return PageView(query.dashboard_id, start, end, query.label_filter, query.variables)
 
 
 def view_text(export: CsvExport, dashboard_id: str | None) -> str:
@@ -111,12 +114,21 @@ def view_text(export: CsvExport, dashboard_id: str | None) -> str:
     return "; ".join(parts)
 
 
-def find_dashboard(*, rt: Runtime, dashboard_id: str) -> dict[str, Any]:
-    """The saved dashboard ``dashboard_id``; raises UnknownDashboard."""
+def find_dashboard(
+    *, rt: Runtime, dashboard_id: str, variables: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The saved dashboard ``dashboard_id``, written with the page's values of its variables
+    (their defaults without them); raises UnknownDashboard."""
     try:
-        return boards_service.get_dashboard(store=rt.dashboards, dashboard_id=dashboard_id)
+        dash = boards_service.get_dashboard(store=rt.dashboards, dashboard_id=dashboard_id)
     except boards_service.DashboardNotFound:
         raise UnknownDashboard(dashboard_id) from None
+    if not dash.get("variables"):
+        return dash
+    picked, _ = boards_service.pick_variables(
+        reader=rt, dashboard=dash, wanted=variables or {}, now=now_ms()
+    )
+    return interpolate_dashboard(dash, picked)
 
 
 def plan_csv(
@@ -131,6 +143,7 @@ def plan_csv(
     now: int,
     queries: list[str] | None = None,
     label_filter: dict[str, str] | None = None,
+    variables: dict[str, list[str]] | None = None,
 ) -> CsvExport:
     """The series (by name, by key, by PromQL expression, or a dashboard's) and the step a CSV
     export reads."""
@@ -143,7 +156,7 @@ def plan_csv(
             raise BadParameter(f"query: {problem}")
         exprs[text.strip()] = None
     if dashboard_id:
-        dash = find_dashboard(rt=rt, dashboard_id=dashboard_id)
+        dash = find_dashboard(rt=rt, dashboard_id=dashboard_id, variables=variables)
         selectors += [
             s for s in boards.selectors(dash) if not s.name.startswith("expr_")
         ]  # an expression's series are evaluated, not stored

@@ -53,6 +53,7 @@ def export_csv_route() -> ResponseReturnValue:
             now=now,
             queries=request.args.getlist("query"),
             label_filter=view.label_filter if view else {},
+            variables=view.variables if view else None,
         )
     except service.ExportError as exc:
         return _refused(exc)
@@ -86,7 +87,9 @@ def export_pdf_route() -> ResponseReturnValue:
         now = now_ms()
         view = _page_view(now)
         dash_id = view.dashboard_id if view else request.args.get("dashboard", DEFAULT_ID)
-        dash = service.find_dashboard(rt=rt, dashboard_id=dash_id)
+        dash = service.find_dashboard(
+            rt=rt, dashboard_id=dash_id, variables=view.variables if view else None
+        )
         if view is None:
             start, end = _range(now, default_start="now-24h", allow_empty=False)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from jwt.exceptions import PyJWTError
 from dashboard.boards import models as dashboards
 from dashboard.boards import service as boards_service
 from dashboard.boards.exprs import dashboard_exprs, result_key
+from dashboard.boards.variables import free_values, interpolate_dashboard
 from dashboard.clock import now_ms
 from dashboard.live import transport
 from dashboard.live.health import Dependencies, HealthWatch
@@ -42,19 +44,39 @@ def room_for(dashboard_id: str) -> str:
 MAX_SELECTORS = 200
 
 
+def board_of(rt: Runtime, data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The room and the dashboard, written with the message's variable values (``vars``, as
+    the page's config has them), that a message names; None for no such dashboard."""
+    dash = rt.dashboard(str(data["dashboard"]))
+    if dash is None:
+        return None
+    variables = dash.get("variables") or []
+    picked = free_values(data.get("vars"), variables)
+    chosen = {n: "*" if p.all else list(p.values) for n, p in picked.items()}  # All is All
+    if chosen == {
+        n: "*" if p.all else list(p.values) for n, p in free_values(None, variables).items()
+    }:
+        return room_for(dash["id"]), interpolate_dashboard(dash, picked)  # the defaults' room
+    # a room per set of values: the viewers of one pick share the expressions' evaluation
+    text = json.dumps(chosen, sort_keys=True).encode()
+    digest = hashlib.sha1(text, usedforsecurity=False).hexdigest()[:16]
+    return f"{room_for(dash['id'])}:{digest}", interpolate_dashboard(dash, picked)
+
+
 def selectors_of(rt: Runtime, data: Any) -> tuple[str, list[Selector]] | None:
     """The room and selectors a ``subscribe`` or ``since`` message asks for, or None.
 
-    ``{"dashboard": ID}`` means that dashboard's series; ``{"series": [...]}`` names series as
-    ``{"name", "labels"}`` objects or text keys (``name{k="v"}``).
+    ``{"dashboard": ID}`` means that dashboard's series (``"vars"``: with the values of its
+    variables written in); ``{"series": [...]}`` names series as ``{"name", "labels"}``
+    objects or text keys (``name{k="v"}``).
     """
     if not isinstance(data, dict):
         return None
     if data.get("dashboard") is not None:
-        dash = rt.dashboard(str(data["dashboard"]))
-        if dash is None:
+        found = board_of(rt, data)
+        if found is None:
             return None
-        return room_for(dash["id"]), dashboards.selectors(dash)
+        return found[0], dashboards.selectors(found[1])
     wanted = data.get("series")
     if not isinstance(wanted, list) or not 0 < len(wanted) <= MAX_SELECTORS:
         return None
@@ -151,8 +173,8 @@ class LiveNamespace(Namespace):
         if picked is None:
             return {"error": "unknown dashboard or bad series list", "detail": str(data)[:200]}
         room, selectors = picked
-        dash = self.rt.dashboard(str(data["dashboard"])) if data.get("dashboard") else None
-        self.rt.hub.add_room(room, selectors, dashboard_exprs(dash) if dash else ())
+        found = board_of(self.rt, data) if data.get("dashboard") else None
+        self.rt.hub.add_room(room, selectors, dashboard_exprs(found[1]) if found else ())
         join_room(room)
         self.rooms_of.setdefault(request.sid, set()).add(room)  # type: ignore[attr-defined]
         return {"cursor": self.rt.hub.cursor, "room": room, "health": self.health.state.as_dict()}

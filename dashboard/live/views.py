@@ -10,6 +10,7 @@ from dashboard.api.errors import error
 from dashboard.auth.limits import api_limit, user_key
 from dashboard.boards import models as boards
 from dashboard.boards import service as boards_service
+from dashboard.boards.variables import free_values, interpolate_dashboard
 from dashboard.extensions import current_runtime, limiter
 
 bp = Blueprint("live", __name__, url_prefix="/api/v1")
@@ -29,4 +30,6 @@ def live_since() -> ResponseReturnValue:
     since = request.args.get("since")
     if not since:
         return error(400, "bad parameter", "since: required")
-    return rt.hub.since(since, boards.selectors(dash))
+    # the variables' default values (the socket's ``since`` carries the page's own)
+    picked = free_values(None, dash.get("variables") or [])
+    return rt.hub.since(since, boards.selectors(interpolate_dashboard(dash, picked)))

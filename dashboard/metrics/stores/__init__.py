@@ -24,5 +24,5 @@ def open_store(settings: Settings) -> MetricStore:
     if url.startswith(("postgresql://", "postgres://")):
         from dashboard.metrics.stores.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, raw_retention_days=settings.raw_retention_days)
     raise SystemExit(f"DASHBOARD_DATABASE_URL: unsupported scheme in {url.split(':', 1)[0]!r}")

@@ -1,20 +1,21 @@
-"""The PostgreSQL store: daily-partitioned raw points, incremental rollups, binary COPY, a pool.
+"""The PostgreSQL store: a row head, compressed chunks, rollup chunks, binary COPY, a pool.
 
-- ``points`` is partitioned by range on ``ts`` (Unix ms), one partition a day, created ahead at
-  start and by retention, and on demand for a write that needs one.
 - A write COPYs the batch (binary, the last value per timestamp) into a per-connection temporary
-  staging table, then one statement inserts it into ``points`` with ``ON CONFLICT DO NOTHING
-  RETURNING`` and folds only the rows actually inserted into upserts of ``rollup_1m/5m/1h/1d``
-  (min, max, sum, count, last). When some staged rows were already stored, a second statement
-  gives the stored points their new value (last wins) where it differs and locks the touched
-  buckets' rollup rows, and two more recompute those buckets (1m and 5m from raw, 1h and 1d from
-  5m): min and max cannot be folded back out. All in one transaction: a replay adds nothing
-  anywhere, and rollups never drift from raw.
-- A rollup query reads its rollup table, never raw points. Results travel as one ``bytea`` per
-  query (``int8send``/``float8send``), decoded by numpy without a Python object per point.
-- ``retention(now)`` deletes rollup rows and drops raw partitions past their tier's retention and
-  records each tier's horizon; writes skip points below a horizon, so replays of dropped data
-  cannot count twice in a rollup.
+  staging table, then one statement upserts it into the head, ``points`` (the last value given
+  wins; an equal value rewrites nothing), skipping points below the raw horizon, and widens the
+  series' spans.
+- :meth:`PostgresStore.seal` (every minute, by one node at a time) moves the head into raw
+  chunks, ``chunks`` (one row a series and hour, pcodec, :mod:`dashboard.metrics.chunked`),
+  re-encoding each touched chunk with the head's points in the transaction that deletes them.
+  ``points`` and ``chunks`` are partitioned by day (``points_pYYYYMMDD``, ``chunks_pYYYYMMDD``),
+  created ahead at start and by retention, and on demand for a write that needs one.
+- A read is one statement (one snapshot): the chunks of the range, the head's points in it, the
+  rollup chunks of the step and the raw horizon. Rollups of retained raw days are computed from
+  raw points; older ones come from rollup chunks (``rollups``), sealed when retention drops a raw
+  day. A chunk that does not decode is logged and counted, and only its own points are missing.
+- ``retention(now)`` seals the head, drops raw days past the raw retention (their 5m, 1h and 1d
+  buckets first sealed into rollup chunks), deletes rollup chunks past their tier's retention,
+  and records each tier's horizon; writes skip points below the raw horizon.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import psycopg
@@ -32,43 +33,52 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dashboard.clock import now_ms as wall_ms
 from dashboard.db import migrate
+from dashboard.metrics import chunked
+from dashboard.metrics.chunked import BULK_POINTS, ROLLUP_WINDOWS
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo, empty_frame
 from dashboard.metrics.metadata import MetricMetadata, merge_all
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
-from dashboard.metrics.steps import RAW, ROLLUPS, Step
+from dashboard.metrics.rollup import bucket_rows, empty_rows
+from dashboard.metrics.steps import BY_NAME, RAW, ROLLUPS, Step
 from dashboard.metrics.stores.postgres_sql import (
+    CHUNK_STORAGE_SQL,
+    CHUNKS_AT_SQL,
     COPY_STAGING_SQL,
     CREATE_PARTITION_SQL,
+    DAY_CHUNKS_SQL,
+    DAY_HEAD_SQL,
     DELETE_ROLLUPS_SQL,
     HORIZON_SQL,
     INSERT_SERIES_SQL,
     INT64_MIN,
     LIST_SERIES_SQL,
     METADATA_SQL,
+    OLD_ROLLUP_SQL,
     PARTITION_LOCK,
     PARTITION_WIDTH,
     PARTITIONS_SQL,
-    RAW_SQL,
-    REFOLD_COARSE_SQL,
-    REFOLD_FINE_SQL,
-    REPLACE_SQL,
+    READ_SQL,
     RETENTION_LOCK,
-    ROLLUP_SQL,
+    ROLLUPS_AT_SQL,
+    SEAL_LOCK,
+    SEAL_SERIES_SQL,
     SERIES_ID_SQL,
     SERIES_IDS_SQL,
     SET_HORIZON_SQL,
     STAGING_DDL,
+    TAKE_HEAD_SQL,
     TIERS,
     TRIM_FIRST_TS_SQL,
     TRY_LOCK_SQL,
     UNLOCK_SQL,
+    UPSERT_CHUNKS_SQL,
     UPSERT_METADATA_SQL,
+    UPSERT_ROLLUPS_SQL,
     WRITE_SQL,
     XACT_LOCK_SQL,
     days_around,
     days_of,
     decode_raw,
-    decode_rollup,
     encode_copy,
     partition_day,
     partition_name,
@@ -88,6 +98,9 @@ WRITE_WAIT_S = 2.0
 # to wait forever), so a request never hangs on a dead database
 CONNECT_TIMEOUT_S = 3
 DOWN_HOLD_S = 1.0
+# A seal transaction's batch of series, and what a progress callback receives.
+SEAL_BATCH = 500
+SealProgress = Callable[[dict], None]
 
 
 # --- the store ----------------------------------------------------------------------------
@@ -107,6 +120,7 @@ class PostgresStore:
         max_size: int = 8,
         timeout: float = 10.0,
         now_ms: int | None = None,
+        raw_retention_days: int = 1,
     ) -> None:
         """Open a pool on ``url`` (``search_path`` = ``schema`` when given), migrate, and
         create the raw partitions around ``now_ms`` (default: the wall clock)."""
@@ -115,6 +129,9 @@ class PostgresStore:
         self._ids: dict[SeriesKey, int] = {}
         self._partitions: set[int] = set()
         self._down_until = 0.0
+        self.raw_retention_ms = raw_retention_days * PARTITION_WIDTH
+        self.chunk_faults = 0  # stored chunks that did not decode, since start
+        self.sealed_points = 0  # head points sealed into chunks, since start
         self._lock = threading.Lock()
         self._pool = ConnectionPool(
             url,
@@ -134,6 +151,7 @@ class PostgresStore:
             if applied:
                 log.info("postgres: applied migrations %s", ", ".join(applied))
             self.ensure_partitions(days_around(wall_ms() if now_ms is None else now_ms))
+            self._upgrade()
         except BaseException:
             self._pool.close()
             raise
@@ -187,7 +205,8 @@ class PostgresStore:
         return int(row[0])
 
     def ensure_partitions(self, days: Iterable[int]) -> list[str]:
-        """Create the daily raw partitions that are missing (never below the raw horizon)."""
+        """Create the daily partitions of the head and of the raw chunks that are missing
+        (never below the raw horizon)."""
         with self._lock:
             wanted = sorted(set(days) - self._partitions)
         if not wanted:
@@ -195,19 +214,24 @@ class PostgresStore:
         created = []
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(XACT_LOCK_SQL, (PARTITION_LOCK,))
-            existing = set(self._existing_partitions(conn))
             horizon = _horizon(conn, "raw")
-            for day in wanted:
-                if day in existing or day + PARTITION_WIDTH <= horizon:
-                    continue
-                conn.execute(
-                    sql.SQL(CREATE_PARTITION_SQL).format(
-                        sql.Identifier(partition_name(day)),
-                        sql.Literal(day),
-                        sql.Literal(day + PARTITION_WIDTH),
+            for table in ("points", "chunks"):
+                existing = set(self._existing_partitions(conn, table))
+                for day in wanted:
+                    if day in existing or day + PARTITION_WIDTH <= horizon:
+                        continue
+                    name = sql.Identifier(partition_name(day, table))
+                    conn.execute(
+                        sql.SQL(CREATE_PARTITION_SQL).format(
+                            name,
+                            sql.Identifier(table),
+                            sql.Literal(day),
+                            sql.Literal(day + PARTITION_WIDTH),
+                        )
                     )
-                )
-                created.append(partition_name(day))
+                    if table == "chunks":
+                        conn.execute(sql.SQL(CHUNK_STORAGE_SQL).format(name))
+                    created.append(partition_name(day, table))
         with self._lock:
             self._partitions.update(d for d in wanted if d + PARTITION_WIDTH > horizon)
         if created:
@@ -215,25 +239,73 @@ class PostgresStore:
         return created
 
     @staticmethod
-    def _existing_partitions(conn: psycopg.Connection) -> list[int]:
-        """Day starts of the raw partitions that exist, ascending."""
-        rows = conn.execute(PARTITIONS_SQL).fetchall()
+    def _existing_partitions(conn: psycopg.Connection, table: str = "points") -> list[int]:
+        """Day starts of the partitions of ``table`` that exist, ascending."""
+        rows = conn.execute(PARTITIONS_SQL, (table,)).fetchall()
         return sorted(d for (name,) in rows if (d := partition_day(name)) is not None)
 
     def partitions(self) -> list[str]:
-        """Names of the raw partitions that exist, oldest first."""
+        """Names of the head's partitions that exist, oldest first."""
         with self._pool.connection() as conn:
             return [partition_name(d) for d in self._existing_partitions(conn)]
+
+    def _upgrade(self) -> None:
+        """Bring a database of earlier versions to chunks: every head day gets its chunk
+        partition, and the row-per-bucket rollup tables become rollup chunks (the buckets of days
+        whose raw points are gone; the others are computed from raw) and are dropped. The head's
+        points are sealed by :meth:`seal` (``dashboard db upgrade`` shows its progress)."""
+        with self._pool.connection() as conn:
+            days = self._existing_partitions(conn)
+        self.ensure_partitions(days)
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(XACT_LOCK_SQL, (PARTITION_LOCK,))
+            tables = [rollup_table(step) for step in ROLLUPS]
+            present = [t for t in tables if _exists(conn, t)]
+            if not present:
+                return
+            raw_h = _horizon(conn, "raw")
+            moved = 0
+            for tier, width in ROLLUP_WINDOWS.items():
+                table = rollup_table(BY_NAME[tier])
+                if table not in present or raw_h == INT64_MIN:
+                    continue
+                query = sql.SQL(OLD_ROLLUP_SQL).format(sql.Identifier(table))
+                rows = np.asarray(conn.execute(query, (raw_h,)).fetchall(), dtype=np.float64)
+                if not rows.size:
+                    continue
+                sids = rows[:, 0].astype(np.int64)
+                cut = [0, *(np.flatnonzero(sids[1:] != sids[:-1]) + 1).tolist(), sids.size]
+                out: list[tuple[int, int, bytes]] = []
+                for lo, hi in zip(cut[:-1], cut[1:], strict=True):
+                    for start, part in chunked.rows_windows(rows[lo:hi, 1:], width):
+                        out.append((int(sids[lo]), start, chunked.encode_rows(part)))
+                _upsert_rollups(conn, tier, out)
+                moved += rows.shape[0]
+            for table in present:
+                conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+        log.info("postgres: converted %d rollup rows into rollup chunks", moved)
 
     # --- the protocol ---
 
     def write(self, batch: Batch) -> int:
         """Store the batch in one transaction; a point given again replaces the one stored."""
-        self.write_counted(batch)
+        self._write(batch)
         return batch.point_count
 
     def write_counted(self, batch: Batch) -> int:
-        """Store the batch like ``write``; return how many points were new."""
+        """Store the batch like ``write``; return how many of its points were not stored yet
+        (head or chunks; what the copy between databases reports)."""
+        new = 0
+        for s in batch.series:
+            if len(s):
+                held = self.query(s.key, int(s.ts.min()), int(s.ts.max()), RAW).ts
+                new += int(np.count_nonzero(~np.isin(np.unique(s.ts), held)))
+        kept = self._write(batch)
+        return min(new, kept)
+
+    def _write(self, batch: Batch) -> int:
+        """Write the batch's non-empty series into the head; how many points were kept (at or
+        above the raw horizon)."""
         series = [s for s in batch.series if len(s)]
         if not series:
             return 0
@@ -246,24 +318,30 @@ class PostgresStore:
             raise
 
     def _write_series(self, series: list[SeriesPoints]) -> int:
-        """Store non-empty series in one transaction; how many points were new."""
+        """Store non-empty series in one transaction; how many points were kept."""
         ids = self._series_ids(series)
         sid, ts, value = stage_columns([(ids[s.key], s.ts, s.values) for s in series])
         self.ensure_partitions(days_of(ts))
         payload = encode_copy(sid, ts, value)
         units = {ids[s.key]: s.unit for s in series}
-        params = {"ids": list(units), "units": list(units.values())}
-        bounds = {"lo": int(ts.min()), "hi": int(ts.max())}
+        bulk = chunked.bulk_runs(sid, ts, value, BULK_POINTS)
+        params = {"ids": list(units), "units": list(units.values()), "bulk": sorted(bulk)}
         for attempt in range(4):
             try:
                 with self._pool.connection(timeout=WRITE_WAIT_S) as conn, conn.transaction():
+                    if bulk:  # sealed straight into chunks: one chunk writer at a time
+                        conn.execute(
+                            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
+                            (SEAL_LOCK,),
+                        )
                     with conn.cursor().copy(COPY_STAGING_SQL) as copy:
                         copy.write(payload)
                     row = conn.execute(WRITE_SQL, params).fetchone()
-                    new = int(row[0]) if row else 0
-                    if new < ts.size:  # some were stored already: replace what differs
-                        _replace(conn, bounds)
-                return new
+                    assert row is not None
+                    if bulk:
+                        raw_h = int(row[2])
+                        _seal_series(conn, sorted(bulk), _above(bulk, raw_h))
+                return int(row[0])
             except _RETRYABLE:
                 if attempt == 3:
                     raise
@@ -307,33 +385,75 @@ class PostgresStore:
             raise
 
     def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
-        """Raw points in ``[start_ms, end_ms]``, or the rollup table's buckets that start in
-        ``[floor(start_ms / width) * width, end_ms]``."""
+        """Raw points in ``[start_ms, end_ms]``, or the buckets that start in
+        ``[floor(start_ms / width) * width, end_ms]``: computed from the raw points (head and
+        chunks) where they are kept, read from rollup chunks before the raw horizon."""
         sid = self._series_id(key)
         if sid is None or end_ms < start_ms:
             return empty_frame(key, step)
         if step == RAW:
-            with self._pool.connection() as conn:
-                row = conn.execute(RAW_SQL, (sid, start_ms, end_ms), binary=True).fetchone()
-            ts, value = decode_raw(row[0] if row else None)
+            ts, value = self._read(key, sid, start_ms, end_ms, None)[:2]
             return SeriesFrame(key, step, ts, value)
         w = step.width_ms
-        query = sql.SQL(ROLLUP_SQL).format(table=sql.Identifier(rollup_table(step)))
-        with self._pool.connection() as conn:
-            row = conn.execute(query, (sid, start_ms // w * w, end_ms), binary=True).fetchone()
-        c = decode_rollup(row[0] if row else None)
-        count = c["count"]
+        lo, hi = start_ms // w * w, (end_ms // w + 1) * w - 1
+        ts, value, stored, step_h = self._read(key, sid, lo, hi, step)
+        rows = bucket_rows(ts, value, w)
+        if stored.shape[0]:
+            rows = np.concatenate((stored, rows))
+        # a bucket that ended before the step's retention is gone, though raw points remain
+        rows = chunked.clip_rows(rows, max(lo, step_h), end_ms)
+        count = rows[:, 4].astype(np.int64)
         return SeriesFrame(
             key,
             step,
-            c["bucket"],
-            c["sum"] / np.maximum(count, 1),
-            c["min"],
-            c["max"],
+            rows[:, 0].astype(np.int64),
+            rows[:, 3] / np.maximum(count, 1),
+            rows[:, 1],
+            rows[:, 2],
             count,
-            c["sum"],
-            c["last"],
+            rows[:, 3],
+            rows[:, 5],
         )
+
+    def _read(
+        self, key: SeriesKey, sid: int, lo: int, hi: int, step: Step | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Raw points of a series in ``[lo, hi]`` (the head merged over the chunks) at or
+        above the raw horizon; for a rollup step kept as chunks, its stored bucket rows below
+        the horizon; and the step's horizon. A chunk that does not decode is counted, logged
+        and left out."""
+        tier = step.name if step is not None and step.name in ROLLUP_WINDOWS else ""
+        rwidth = ROLLUP_WINDOWS.get(tier, 1)
+        params = {
+            "sid": sid,
+            "lo": lo,
+            "hi": hi,
+            "clo": chunked.window_of(lo),
+            "tier": tier,
+            "rlo": lo // rwidth * rwidth,
+            "rhi": hi,
+            "step": (step or RAW).name,
+        }
+        with self._pool.connection() as conn:
+            rows = conn.execute(READ_SQL, params, binary=True).fetchall()
+        raw = [(int(start), bytes(data)) for kind, start, data in rows if kind == 0]
+        head = next((data for kind, _, data in rows if kind == 1), None)
+        tiers = [(int(start), bytes(data)) for kind, start, data in rows if kind == 2]
+        raw_h = next((int(start) for kind, start, _ in rows if kind == 3), INT64_MIN)
+        step_h = next((int(start) for kind, start, _ in rows if kind == 4), INT64_MIN)
+        ts, value, faults = chunked.decode_run(str(key), raw)
+        ts, value = chunked.clip(ts, value, max(lo, raw_h), hi)
+        hts, hvalue = decode_raw(head)
+        ts, value = chunked.merge_points(ts, value, hts, hvalue)
+        stored = empty_rows()
+        if tier and lo < raw_h:
+            stored, more = chunked.decode_rows_run(str(key), tiers, rwidth)
+            faults += more
+            stored = chunked.clip_rows(stored, lo, min(hi, raw_h - 1))
+        for fault in faults:
+            self.chunk_faults += 1
+            log.error("postgres: %s", fault.describe())
+        return ts, value, stored, step_h
 
     def ping(self) -> bool:
         """True when the server answers a trivial query."""
@@ -348,22 +468,86 @@ class PostgresStore:
         """Close the pool."""
         self._pool.close()
 
+    # --- sealing ---
+
+    def seal(self, *, batch_series: int = SEAL_BATCH, progress: SealProgress | None = None) -> dict:
+        """Move the head into chunks: each series' head points are merged into their windows'
+        chunks, which are re-encoded, in the transaction that deletes them from the head (a
+        batch of series a transaction). One sealer runs at a time per schema; another caller
+        returns at once. Returns ``{"series", "points", "chunks"}`` sealed."""
+        done = {"series": 0, "points": 0, "chunks": 0}
+        days: set[int] = set()
+        try:
+            self._seal_batches(batch_series, progress, done, days)
+        finally:
+            if days:  # the deleted head rows and the re-encoded chunks' old versions
+                self._vacuum_days(days)
+        return done
+
+    def _seal_batches(
+        self, batch_series: int, progress: SealProgress | None, done: dict, days: set[int]
+    ) -> None:
+        """The seal's transactions, a batch of series each; ``done`` and ``days`` (the days
+        whose partitions it changed) are filled in as it goes."""
+        after = 0
+        while True:
+            with self._pool.connection() as conn, conn.transaction():
+                got = conn.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, hashtext(current_schema()))",
+                    (SEAL_LOCK,),
+                ).fetchone()
+                if not got or not got[0]:
+                    return
+                ids = [r[0] for r in conn.execute(SEAL_SERIES_SQL, (after, batch_series))]
+                if not ids:
+                    return
+                after = ids[-1]
+                points, written = _seal_series(conn, ids, days=days)
+            done["series"] += len(ids)
+            done["points"] += points
+            done["chunks"] += written
+            self.sealed_points += points
+            if progress is not None:
+                progress(done)
+            time.sleep(0)  # under gevent: let the node's other greenlets run between batches
+
+    def _vacuum_days(self, days: set[int]) -> None:
+        """VACUUM the head and chunk partitions of ``days``: the space of the rows a seal
+        deleted or rewrote is reused at once (a plain VACUUM skips the pages it did not touch,
+        and gives an empty table's pages back to the file system)."""
+        names = [partition_name(d, t) for d in sorted(days) for t in ("points", "chunks")]
+        try:
+            with self._pool.connection() as conn:
+                present = [n for n in names if _exists(conn, n)]
+                if present:
+                    conn.execute(
+                        sql.SQL("VACUUM {}").format(
+                            sql.SQL(", ").join(sql.Identifier(n) for n in present)
+                        )
+                    )
+        except psycopg.Error as exc:  # the next seal vacuums again; autovacuum as well
+            log.warning("postgres: vacuum after the seal failed: %s", exc)
+
     # --- retention ---
 
     def retention(self, now_ms: int) -> dict[str, int]:
-        """Drop raw partitions and delete rollup rows past each tier's retention.
+        """Seal the head, then drop raw days (head and chunks) past the raw retention, each
+        day's 5m, 1h and 1d buckets sealed into rollup chunks first, and delete rollup chunks
+        whose window ended past their tier's retention.
 
-        Returns the number of rows removed per tier (``raw``, ``1m``, ``5m``, ``1h``, ``1d``);
-        an empty dict when another node is running retention on this schema right now.
+        Returns what was removed per tier (``raw``: points; the others: rollup chunks); an
+        empty dict when another node is running retention on this schema right now.
         """
-        cutoffs = retention_cutoffs(now_ms)
+        cutoffs = retention_cutoffs(now_ms, self.raw_retention_ms)
         with self._pool.connection() as conn:
             got = conn.execute(TRY_LOCK_SQL, (RETENTION_LOCK,)).fetchone()
             if not got or not got[0]:
                 return {}
             try:
-                dropped = self._trim_rollups(conn, cutoffs)
-                dropped["raw"] = self._drop_raw_partitions(conn, cutoffs["raw"])
+                self.seal()
+                dropped = {tier: 0 for tier in TIERS}
+                dropped["raw"] = self._drop_raw_days(conn, cutoffs["raw"])
+                dropped.update(self._trim_rollups(conn, cutoffs))
             finally:
                 conn.execute(UNLOCK_SQL, (RETENTION_LOCK,))
         self.ensure_partitions(days_around(now_ms))
@@ -371,54 +555,267 @@ class PostgresStore:
 
     @staticmethod
     def _trim_rollups(conn: psycopg.Connection, cutoffs: dict[str, int]) -> dict[str, int]:
-        """Raise the horizons and delete rollup rows below them, in one transaction; rows per
-        rollup tier."""
+        """Raise the rollup horizons and delete the rollup chunks whose window ended before
+        them, in one transaction; chunks per tier."""
         dropped = {}
         with conn.transaction():
             conn.execute("SET LOCAL lock_timeout = '5s'")
-            for tier, cutoff in cutoffs.items():
-                conn.execute(SET_HORIZON_SQL, (tier, cutoff))
             for step in ROLLUPS:
-                cur = conn.execute(
-                    sql.SQL(DELETE_ROLLUPS_SQL).format(sql.Identifier(rollup_table(step))),
-                    (cutoffs[step.name],),
-                )
-                dropped[step.name] = max(cur.rowcount, 0)
+                conn.execute(SET_HORIZON_SQL, (step.name, cutoffs[step.name]))
+            for tier, width in ROLLUP_WINDOWS.items():
+                cur = conn.execute(DELETE_ROLLUPS_SQL, (tier, width, cutoffs[tier]))
+                dropped[tier] = max(cur.rowcount, 0)
             oldest_kept = cutoffs[ROLLUPS[-1].name]
             conn.execute(TRIM_FIRST_TS_SQL, (oldest_kept, oldest_kept))
         return dropped
 
-    def _drop_raw_partitions(self, conn: psycopg.Connection, cutoff: int) -> int:
-        """Drop the raw partitions of days before ``cutoff``, one transaction each; rows dropped."""
-        rows = 0
+    def _drop_raw_days(self, conn: psycopg.Connection, cutoff: int) -> int:
+        """For each raw day before ``cutoff``, in one transaction: raise the raw horizon past
+        it, seal its buckets into rollup chunks, and drop its head and chunk partitions. The
+        points dropped."""
+        points = 0
         names = []
-        for day in self._existing_partitions(conn):
+        days = sorted(
+            set(self._existing_partitions(conn)) | set(self._existing_partitions(conn, "chunks"))
+        )
+        for day in days:
             if day >= cutoff:
                 continue
-            name = partition_name(day)
             with conn.transaction():
                 conn.execute("SET LOCAL lock_timeout = '5s'")
-                table = sql.Identifier(name)
-                conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(table))
-                row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table))
-                rows += int(row.fetchone()[0])  # type: ignore[index]
-                conn.execute(sql.SQL("DROP TABLE {}").format(table))
-            names.append(name)
+                conn.execute(SET_HORIZON_SQL, ("raw", day + PARTITION_WIDTH))
+                tables = [partition_name(day, t) for t in ("points", "chunks")]
+                present = [t for t in tables if _exists(conn, t)]
+                for table in present:
+                    ident = sql.Identifier(table)
+                    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(ident))
+                points += _seal_day_rollups(conn, present)
+                for table in present:
+                    conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+            names += present
             with self._lock:
                 self._partitions.discard(day)
         if names:
             log.info("postgres: retention dropped partitions %s", ", ".join(names))
-        return rows
+        return points
+
+    def vacuum(self) -> None:
+        """Give the space of sealed head rows back to the file system (after an upgrade's large
+        seal): each head partition found empty under an exclusive lock is truncated (its index
+        too), then the chunks are vacuumed (re-encoded chunks' old versions)."""
+        with self._pool.connection() as conn:
+            for day in self._existing_partitions(conn):
+                table = sql.Identifier(partition_name(day))
+                try:
+                    with conn.transaction():
+                        conn.execute("SET LOCAL lock_timeout = '2s'")
+                        conn.execute(
+                            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table)
+                        )
+                        if conn.execute(
+                            sql.SQL("SELECT 1 FROM {} LIMIT 1").format(table)
+                        ).fetchone():
+                            continue  # written meanwhile: the next seal takes it
+                        conn.execute(sql.SQL("TRUNCATE {}").format(table))
+                except psycopg.errors.LockNotAvailable:
+                    log.info("postgres: %s is busy; left for VACUUM", partition_name(day))
+            conn.execute("VACUUM (ANALYZE) points")
+            conn.execute("VACUUM (ANALYZE) chunks")
+
+    # --- what it holds ---
+
+    def stats(self) -> dict[str, float]:
+        """Series, head points, chunks and their points, rollup chunks, bytes on disk per part
+        (tables with their indexes and TOAST) and the raw compression ratio (16 bytes a point
+        over the chunks' bytes)."""
+        with self._pool.connection() as conn:
+            row = conn.execute(STATS_SQL).fetchone()
+        assert row is not None
+        keys = (
+            "series",
+            "head_points",
+            "chunks",
+            "chunk_points",
+            "rollup_chunks",
+            "head_bytes",
+            "chunk_bytes",
+            "rollup_bytes",
+            "series_bytes",
+        )
+        out = {k: float(v or 0) for k, v in zip(keys, row, strict=True)}
+        out["bytes"] = sum(out[k] for k in keys if k.endswith("_bytes"))
+        points = out["head_points"] + out["chunk_points"]
+        out["bytes_per_point"] = out["bytes"] / points if points else 0.0
+        out["compression_ratio"] = (
+            16 * out["chunk_points"] / out["chunk_bytes"] if out["chunk_bytes"] else 0.0
+        )
+        return out
 
 
-def _replace(conn: psycopg.Connection, bounds: dict[str, int]) -> None:
-    """Give stored points the staged value where it differs; recompute the touched buckets."""
-    row = conn.execute(REPLACE_SQL, bounds).fetchone()
-    if row is None or not row[0]:
-        return
-    touched = {"sids": row[0], "buckets": row[1]}
-    conn.execute(REFOLD_FINE_SQL, touched)
-    conn.execute(REFOLD_COARSE_SQL, touched)
+STATS_SQL = """
+SELECT (SELECT count(*) FROM series),
+       (SELECT count(*) FROM points),
+       (SELECT count(*) FROM chunks),
+       (SELECT coalesce(sum(count), 0) FROM chunks),
+       (SELECT count(*) FROM rollups),
+       (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'points'::regclass),
+       (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'chunks'::regclass),
+       pg_total_relation_size('rollups'),
+       pg_total_relation_size('series')
+"""
+
+
+def _above(
+    runs: dict[int, tuple[np.ndarray, np.ndarray]], horizon: int
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The runs' points at or above the raw horizon."""
+    out = {}
+    for sid, (ts, value) in runs.items():
+        keep = ts >= horizon
+        if keep.any():
+            out[sid] = (ts[keep], value[keep])
+    return out
+
+
+def _seal_series(
+    conn: psycopg.Connection,
+    ids: list[int],
+    extra: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+    days: set[int] | None = None,
+) -> tuple[int, int]:
+    """Seal the head of the series ``ids`` (inside the caller's transaction), with the points
+    of ``extra`` (by series id) written over it; points, chunks. The days of the sealed points
+    are added to ``days``."""
+    taken = conn.execute(TAKE_HEAD_SQL, (ids,), binary=True).fetchall()
+    heads = {int(sid): decode_raw(data) for sid, data in taken}
+    for sid, (ts, value) in (extra or {}).items():
+        heads[sid] = chunked.merge_points(*heads[sid], ts, value) if sid in heads else (ts, value)
+    if not heads:
+        return 0, 0
+    want_sid, want_start = [], []
+    for sid, (ts, _) in heads.items():
+        for start, _ in chunked.windows(ts):
+            want_sid.append(sid)
+            want_start.append(start)
+    old: dict[int, dict[int, bytes]] = {}
+    for sid, start, data in conn.execute(CHUNKS_AT_SQL, (want_sid, want_start), binary=True):
+        old.setdefault(int(sid), {})[int(start)] = bytes(data)
+    out_sid, out_start, out_count, out_data = [], [], [], []
+    points = 0
+    for sid, (ts, value) in heads.items():
+        points += int(ts.size)
+        if days is not None:
+            days.update(days_of(ts))
+        held = old.get(sid, {})
+        for start, count, data in chunked.seal(held, ts, value):
+            if held.get(start) == data:  # a replay: the chunk is unchanged, not rewritten
+                continue
+            out_sid.append(sid)
+            out_start.append(start)
+            out_count.append(count)
+            out_data.append(data)
+    if out_sid:
+        conn.execute(UPSERT_CHUNKS_SQL, (out_sid, out_start, out_count, out_data))
+    return points, len(out_sid)
+
+
+def _seal_day_rollups(conn: psycopg.Connection, tables: list[str]) -> int:
+    """Seal the 5m, 1h and 1d buckets of one raw day (its head and chunk partitions
+    ``tables``) into rollup chunks (inside the caller's transaction); the day's points. The
+    chunks stream through a server-side cursor in series order and are rolled up a batch of
+    series at a time, so a day never sits in memory whole. A chunk that does not decode is
+    logged and left out."""
+    heads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    chunk_table = next((t for t in tables if t.startswith("chunks")), None)
+    for table in tables:
+        if table != chunk_table:
+            query = sql.SQL(DAY_HEAD_SQL).format(sql.Identifier(table))
+            for sid, data in conn.execute(query, binary=True):
+                heads[int(sid)] = decode_raw(data)
+    points = 0
+    pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def roll(sid: int, run: list[tuple[int, bytes]]) -> None:
+        nonlocal points
+        ts, value, faults = chunked.decode_run(f"series {sid}", run)
+        for fault in faults:
+            log.error("postgres: retention: %s", fault.describe())
+        if sid in heads:
+            ts, value = chunked.merge_points(ts, value, *heads.pop(sid))
+        points += int(ts.size)
+        pending.append((sid, ts, value))
+        if len(pending) >= SEAL_BATCH:
+            _write_day_rollups(conn, pending)
+            pending.clear()
+
+    if chunk_table is not None:
+        query = sql.SQL(DAY_CHUNKS_SQL).format(sql.Identifier(chunk_table))
+        with conn.cursor(name="day_chunks", binary=True) as cur:
+            cur.itersize = 2000
+            run: list[tuple[int, bytes]] = []
+            current = -1
+            for sid, start, data in cur.execute(query):
+                if sid != current and run:
+                    roll(current, run)
+                    run = []
+                current = int(sid)
+                run.append((int(start), bytes(data)))
+            if run:
+                roll(current, run)
+    for sid in sorted(heads):  # series with head points only
+        roll(sid, [])
+    if pending:
+        _write_day_rollups(conn, pending)
+    return points
+
+
+def _write_day_rollups(
+    conn: psycopg.Connection, day: list[tuple[int, np.ndarray, np.ndarray]]
+) -> None:
+    """Write the 5m, 1h and 1d rollup chunks of some series' points of one day; a tier whose
+    window is wider than the day has that day's buckets merged into its stored chunk."""
+    by_tier: dict[str, list[tuple[int, int, np.ndarray]]] = {t: [] for t in ROLLUP_WINDOWS}
+    for sid, ts, value in day:
+        for tier, rows in chunked.day_rollups(ts, value).items():
+            for start, part in chunked.rows_windows(rows, ROLLUP_WINDOWS[tier]):
+                by_tier[tier].append((sid, start, part))
+    for tier, parts in by_tier.items():
+        if not parts:
+            continue
+        old: dict[tuple[int, int], np.ndarray] = {}
+        if ROLLUP_WINDOWS[tier] > PARTITION_WIDTH:
+            sids = [sid for sid, _, _ in parts]
+            starts = [start for _, start, _ in parts]
+            for sid, start, data in conn.execute(ROLLUPS_AT_SQL, (sids, starts, tier)):
+                try:
+                    old[(int(sid), int(start))] = chunked.decode_rows(bytes(data))
+                except ValueError as exc:
+                    log.error(
+                        "postgres: retention: rollup chunk %s/%s/%s: %s", sid, tier, start, exc
+                    )
+        out = []
+        for sid, start, rows in parts:
+            prior = old.get((sid, start))
+            merged = rows if prior is None else chunked.replace_rows(prior, rows)
+            out.append((sid, start, chunked.encode_rows(merged)))
+        _upsert_rollups(conn, tier, out)
+
+
+def _upsert_rollups(
+    conn: psycopg.Connection, tier: str, rows: list[tuple[int, int, bytes]]
+) -> None:
+    """Write rollup chunks ``(series_id, start, data)`` of one tier."""
+    if rows:
+        sids, starts, data = (list(c) for c in zip(*rows, strict=True))
+        conn.execute(UPSERT_ROLLUPS_SQL, (tier, sids, starts, data))
+
+
+def _exists(conn: psycopg.Connection, table: str) -> bool:
+    """True when ``table`` exists in the search path."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    return bool(row and row[0])
 
 
 def _horizon(conn: psycopg.Connection, tier: str) -> int:

@@ -1,8 +1,9 @@
 """The PostgreSQL store's SQL text and binary formats (pure: no psycopg, no connection).
 
-The statements the store runs, the names of its daily raw partitions and rollup tables, the
-retention cut-offs per tier, and the binary COPY payload of a write and the ``bytea`` records a
-query returns (``int8send``/``float8send``), encoded and decoded with numpy.
+The statements the store runs, the names of its daily partitions (the head ``points_p*`` and the
+raw chunks ``chunks_p*``), the retention cut-offs per tier, and the binary COPY payload of a
+write and the ``bytea`` records a read returns (``int8send``/``float8send``), encoded and
+decoded with numpy.
 
 The statements are f-strings of this module's constants only (table names, tier names, step
 widths, ``INT64_MIN``): no input ever reaches their text, values travel as parameters or in
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from dashboard.metrics.steps import DAY, RAW, ROLLUPS, STEPS, Step
+from dashboard.metrics.steps import DAY, RAW, STEPS, Step
 
 TIERS: tuple[str, ...] = tuple(s.name for s in STEPS)
 PARTITION_WIDTH = DAY
@@ -27,7 +28,7 @@ INT64_MIN = -(2**63)
 # Advisory lock class ids: partition creation ("dbpt") and retention ("dbrt").
 PARTITION_LOCK = 0x64627074
 RETENTION_LOCK = 0x64627274
-_PARTITION_RE = re.compile(r"^points_p(\d{8})$")
+_PARTITION_RE = re.compile(r"^(?:points|chunks)_p(\d{8})$")
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 _COPY_TRAILER = struct.pack("!h", -1)
 _COPY_ROW = np.dtype(
@@ -42,25 +43,15 @@ _COPY_ROW = np.dtype(
     ]
 )
 _RAW_ROW = np.dtype([("ts", ">i8"), ("value", ">f8")])
-_ROLLUP_ROW = np.dtype(
-    [
-        ("bucket", ">i8"),
-        ("min", ">f8"),
-        ("max", ">f8"),
-        ("sum", ">f8"),
-        ("count", ">i8"),
-        ("last", ">f8"),
-    ]
-)
-
 
 # --- names and cut-offs -----------------------------------------------------------------
 
 
-def partition_name(day_start_ms: int) -> str:
-    """The raw partition of the UTC day starting at ``day_start_ms``: ``points_pYYYYMMDD``."""
+def partition_name(day_start_ms: int, table: str = "points") -> str:
+    """The partition of ``table`` (``points``, the head, or ``chunks``) for the UTC day starting
+    at ``day_start_ms``: ``points_pYYYYMMDD``."""
     day = datetime.fromtimestamp(day_start_ms // 1000, UTC)
-    return f"points_p{day:%Y%m%d}"
+    return f"{table}_p{day:%Y%m%d}"
 
 
 def partition_day(name: str) -> int | None:
@@ -85,13 +76,15 @@ def days_around(now_ms: int, before: int = 1, after: int = 2) -> list[int]:
     return [today + i * PARTITION_WIDTH for i in range(-before, after + 1)]
 
 
-def retention_cutoffs(now_ms: int) -> dict[str, int]:
+def retention_cutoffs(now_ms: int, raw_retention_ms: int = RAW.retention_ms) -> dict[str, int]:
     """Per tier, the first kept unit start: a bucket (or a raw day) ending before the tier's
-    retention (``start + width <= now - retention``) is dropped; everything from here is kept."""
+    retention (``start + width <= now - retention``) is dropped; everything from here is kept.
+    Raw points are kept ``raw_retention_ms`` (a setting; one day by default)."""
     out = {}
     for step in STEPS:
         width = PARTITION_WIDTH if step == RAW else step.width_ms
-        out[step.name] = (now_ms - step.retention_ms) // width * width
+        keep = raw_retention_ms if step == RAW else step.retention_ms
+        out[step.name] = (now_ms - keep) // width * width
     return out
 
 
@@ -134,241 +127,119 @@ def decode_raw(data: bytes | None) -> tuple[np.ndarray, np.ndarray]:
     return rows["ts"].astype(np.int64), rows["value"].astype(np.float64)
 
 
-def decode_rollup(data: bytes | None) -> dict[str, np.ndarray]:
-    """Rollup columns (bucket, min, max, sum, count, last) from concatenated binary records."""
-    rows = np.frombuffer(data or b"", dtype=_ROLLUP_ROW)
-    out = {name: rows[name].astype(np.float64) for name in ("min", "max", "sum", "last")}
-    out["bucket"] = rows["bucket"].astype(np.int64)
-    out["count"] = rows["count"].astype(np.int64)
-    return out
-
-
 def rollup_table(step: Step) -> str:
     """The table holding one rollup step."""
     return f"rollup_{step.name}"
 
 
-_UPSERT = (
-    "ON CONFLICT (series_id, bucket) DO UPDATE SET"
-    " min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),"
-    " sum = r.sum + excluded.sum, count = r.count + excluded.count,"
-    " last = CASE WHEN excluded.last_ts > r.last_ts THEN excluded.last ELSE r.last END,"
-    " last_ts = greatest(r.last_ts, excluded.last_ts)"
-)
-_ROLLUP_COLUMNS = "(series_id, bucket, min, max, sum, count, last, last_ts)"
-
-
-def rollup_ctes() -> str:
-    """The write's upserts, one CTE per rollup table: the finest step takes the per-bucket
-    rows of ``m1`` as they are, each coarser step regroups them into its own buckets."""
-    first, *coarser = ROLLUPS
-    ctes = [
-        f"""r_{first.name} AS (
-    INSERT INTO {rollup_table(first)} AS r {_ROLLUP_COLUMNS}
-    SELECT series_id, bucket, mn, mx, sm, cnt, lst, lst_ts FROM m1, h
-    WHERE bucket >= h.h_{first.name} ORDER BY series_id, bucket
-    {_UPSERT}
-)"""  # nosec B608 # constants only
-    ]
-    for step in coarser:
-        w = step.width_ms
-        ctes.append(
-            f"""r_{step.name} AS (
-    INSERT INTO {rollup_table(step)} AS r {_ROLLUP_COLUMNS}
-    SELECT series_id, bucket - bucket %% {w}, min(mn), max(mx), sum(sm), sum(cnt)::bigint,
-           (array_agg(lst ORDER BY lst_ts DESC))[1], max(lst_ts)
-    FROM m1, h WHERE bucket >= h.h_{step.name}
-    GROUP BY 1, 2 ORDER BY 1, 2
-    {_UPSERT}
-)"""  # nosec B608 # constants only
-        )
-    return ",\n".join(ctes)
-
-
-def horizons_cte() -> str:
-    """The ``h`` CTE: one column ``h_<tier>`` per tier, its horizon (else the smallest int64)."""
-    columns = ",\n           ".join(
-        f"coalesce(max(horizon) FILTER (WHERE tier = '{t}'), {INT64_MIN}) AS h_{t}" for t in TIERS
-    )
-    return f"h AS (\n    SELECT {columns}\n    FROM retention_horizon\n)"  # nosec B608 # constants only
-
-
 def write_sql() -> str:
-    """The statement that inserts the new staged rows into points and folds them into rollups."""
-    rollups = rollup_ctes()
-    w1 = ROLLUPS[0].width_ms
+    """The statement that writes the staged rows into the head (the last value given wins; an
+    equal value rewrites nothing) above the raw horizon, but for the series in ``bulk`` (the
+    store seals those straight into chunks), and widens the series' spans; it returns the
+    points kept, the head rows written and the raw horizon."""
     return f"""
-WITH {horizons_cte()},
+WITH h AS (
+    SELECT coalesce(max(horizon) FILTER (WHERE tier = 'raw'), {INT64_MIN}) AS h_raw
+    FROM retention_horizon
+),
 ins AS (
-    INSERT INTO points (series_id, ts, value)
-    SELECT st.series_id, st.ts, st.value FROM pg_temp.staging st, h WHERE st.ts >= h.h_raw
-    ON CONFLICT DO NOTHING
-    RETURNING series_id, ts, value
+    INSERT INTO points AS p (series_id, ts, value)
+    SELECT st.series_id, st.ts, st.value FROM pg_temp.staging st, h
+    WHERE st.ts >= h.h_raw AND NOT st.series_id = ANY(%(bulk)s::integer[])
+    ORDER BY 1, 2
+    ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value
+    WHERE p.value IS DISTINCT FROM excluded.value
+    RETURNING series_id, ts
 ),
-m1 AS MATERIALIZED (
-    SELECT series_id, ts - ts %% {w1} AS bucket, min(value) AS mn, max(value) AS mx,
-           sum(value) AS sm, count(*) AS cnt,
-           (array_agg(value ORDER BY ts DESC))[1] AS lst, max(ts) AS lst_ts
-    FROM ins GROUP BY 1, 2
-),
-{rollups},
-span AS (SELECT series_id, min(ts) AS f, max(ts) AS l FROM ins GROUP BY 1),
+kept AS (SELECT st.series_id, st.ts FROM pg_temp.staging st, h WHERE st.ts >= h.h_raw),
+span AS (SELECT series_id, min(ts) AS f, max(ts) AS l FROM kept GROUP BY 1),
 upd AS (
     UPDATE series s SET first_ts = least(s.first_ts, span.f),
         last_ts = greatest(s.last_ts, span.l),
         unit = CASE WHEN u.unit <> '' THEN u.unit ELSE s.unit END
     FROM unnest(%(ids)s::integer[], %(units)s::text[]) AS u(id, unit)
     LEFT JOIN span ON span.series_id = u.id
-    WHERE s.id = u.id AND (span.f IS NOT NULL OR (u.unit <> '' AND u.unit <> s.unit))
+    WHERE s.id = u.id AND (
+        (span.f IS NOT NULL AND (s.first_ts IS NULL OR span.f < s.first_ts
+                                 OR span.l > s.last_ts))
+        OR (u.unit <> '' AND u.unit <> s.unit))
 )
-SELECT count(*) FROM ins
+SELECT (SELECT count(*) FROM kept), (SELECT count(*) FROM ins), (SELECT h_raw FROM h)
 """  # nosec B608 # constants only
 
 
 WRITE_SQL = write_sql()
 
-
-# --- replacing points ---------------------------------------------------------------------
-# When staged rows were already stored, REPLACE_SQL gives the points whose value differs the
-# new one (equal ones are neither written nor locked) and locks the rollup rows of their
-# buckets, so no writer folds into them until this one commits; REFOLD_FINE_SQL recomputes the
-# touched 1m and 5m buckets from raw (raw days are kept whole), REFOLD_COARSE_SQL the 1h and 1d
-# ones from the 5m rows (kept 7 days). Lookups are LATERAL: an index probe per row, always.
-
-_FINE, _COARSE = ROLLUPS[:2], ROLLUPS[2:]
-_REPLACE = (
-    "ON CONFLICT (series_id, bucket) DO UPDATE SET"
-    " min = excluded.min, max = excluded.max, sum = excluded.sum, count = excluded.count,"
-    " last = excluded.last, last_ts = excluded.last_ts"
-)
-_FOLD = (
-    "min(mn), max(mx), sum(sm), sum(cnt)::bigint, (array_agg(lst ORDER BY lst_ts DESC))[1],"
-    " max(lst_ts)"
-)
-_TOUCHED = """t AS (
-    SELECT DISTINCT sid AS series_id, b AS bucket
-    FROM unnest(%(sids)s::integer[], %(buckets)s::bigint[]) AS u(sid, b)
-)"""
-
-
-def _tier_buckets(step: Step) -> str:
-    """The touched buckets of ``step``, from the touched 1m buckets ``t``."""
-    w = step.width_ms
-    return f"SELECT DISTINCT series_id, bucket - bucket %% {w} AS bucket FROM t"  # nosec B608 # constants only
-
-
-def replace_sql() -> str:
-    """Replace changed points, lock their buckets' rollups; the touched 1m buckets (or NULLs)."""
-    w1 = ROLLUPS[0].width_ms
-    locks = ",\n".join(
-        f"""lock_{step.name} AS (
-    SELECT l.* FROM ({_tier_buckets(step)} ORDER BY 1, 2) x CROSS JOIN LATERAL (
-        SELECT 1 FROM {rollup_table(step)} r
-        WHERE r.series_id = x.series_id AND r.bucket = x.bucket FOR UPDATE
-    ) l
-)"""  # nosec B608 # constants only
-        for step in ROLLUPS
-    )
-    counts = " + ".join(
-        f"(SELECT count(*) FROM lock_{step.name})"  # nosec B608 # constants only
-        for step in ROLLUPS
-    )
-    return f"""
-WITH {horizons_cte()},
-chg AS (
-    SELECT st.series_id, st.ts, st.value FROM pg_temp.staging st, h CROSS JOIN LATERAL (
-        SELECT o.value FROM points o WHERE o.series_id = st.series_id AND o.ts = st.ts
-        AND o.ts BETWEEN %(lo)s AND %(hi)s LIMIT 1
-    ) o
-    WHERE st.ts >= h.h_raw AND o.value IS DISTINCT FROM st.value
-),
-upd AS (
-    INSERT INTO points AS p (series_id, ts, value)
-    SELECT series_id, ts, value FROM chg ORDER BY series_id, ts
-    ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value
-    WHERE p.value IS DISTINCT FROM excluded.value
-    RETURNING p.series_id, p.ts
-),
-t AS (SELECT DISTINCT series_id, ts - ts %% {w1} AS bucket FROM upd),
-{locks}
-SELECT array_agg(series_id ORDER BY series_id, bucket),
-       array_agg(bucket ORDER BY series_id, bucket), {counts}
-FROM t
+# A read: the series' raw chunks whose window overlaps the range (kind 0), its head points in the
+# range (kind 1, one bytea of int8send(ts) || float8send(value) records), the rollup chunks of a
+# tier (kind 2), the raw horizon (kind 3) and the step's (kind 4), in one statement, so in one
+# snapshot: a seal that commits meanwhile moves points from the head into a chunk without a
+# reader seeing both or none.
+READ_SQL = f"""
+SELECT 0 AS kind, start, data FROM chunks
+WHERE series_id = %(sid)s AND start BETWEEN %(clo)s AND %(hi)s
+UNION ALL
+SELECT 1, 0, string_agg(int8send(ts) || float8send(value), ''::bytea ORDER BY ts) FROM points
+WHERE series_id = %(sid)s AND ts BETWEEN %(lo)s AND %(hi)s
+UNION ALL
+SELECT 2, start, data FROM rollups
+WHERE series_id = %(sid)s AND tier = %(tier)s AND start BETWEEN %(rlo)s AND %(rhi)s
+UNION ALL
+SELECT 3, coalesce(max(horizon) FILTER (WHERE tier = 'raw'), {INT64_MIN}), NULL
+FROM retention_horizon
+UNION ALL
+SELECT 4, coalesce(max(horizon) FILTER (WHERE tier = %(step)s), {INT64_MIN}), NULL
+FROM retention_horizon
+ORDER BY 1, 2
 """  # nosec B608 # constants only
 
+# --- sealing --------------------------------------------------------------------------------
 
-def refold_fine_sql() -> str:
-    """Recompute the touched 1m buckets and their 5m buckets from the raw points."""
-    first, second = _FINE
-    w1, w2 = first.width_ms, second.width_ms
-    return f"""
-WITH {horizons_cte()},
-{_TOUCHED},
-f AS MATERIALIZED (
-    SELECT x.series_id, a.* FROM ({_tier_buckets(second)}) x CROSS JOIN LATERAL (
-        SELECT p.ts - p.ts %% {w1} AS bucket, min(p.value) AS mn, max(p.value) AS mx,
-               sum(p.value) AS sm, count(*) AS cnt,
-               (array_agg(p.value ORDER BY p.ts DESC))[1] AS lst, max(p.ts) AS lst_ts
-        FROM points p
-        WHERE p.series_id = x.series_id AND p.ts >= x.bucket AND p.ts < x.bucket + {w2}
-        GROUP BY 1
-    ) a
-),
-r_{first.name} AS (
-    INSERT INTO {rollup_table(first)} AS r {_ROLLUP_COLUMNS}
-    SELECT f.series_id, f.bucket, mn, mx, sm, cnt, lst, lst_ts
-    FROM f JOIN t ON t.series_id = f.series_id AND t.bucket = f.bucket, h
-    WHERE f.bucket >= h.h_{first.name} ORDER BY 1, 2
-    {_REPLACE}
-),
-r_{second.name} AS (
-    INSERT INTO {rollup_table(second)} AS r {_ROLLUP_COLUMNS}
-    SELECT series_id, bucket - bucket %% {w2}, {_FOLD}
-    FROM f, h WHERE bucket >= h.h_{second.name}
-    GROUP BY 1, 2 ORDER BY 1, 2
-    {_REPLACE}
+SEAL_LOCK = 0x64627365  # "dbse": one sealer at a time per schema
+# The ids of series (after a given id) with head points, a batch at a time.
+SEAL_SERIES_SQL = (
+    "SELECT s.id FROM series s WHERE s.id > %s"
+    " AND EXISTS (SELECT 1 FROM points p WHERE p.series_id = s.id) ORDER BY s.id LIMIT %s"
 )
-SELECT count(*) FROM f
-"""  # nosec B608 # constants only
-
-
-def refold_coarse_sql() -> str:
-    """Recompute the touched 1h and 1d buckets from the 5m rows (as REFOLD_FINE_SQL left them)."""
-    source = rollup_table(_FINE[-1])
-    ctes = [horizons_cte(), _TOUCHED]
-    for step in _COARSE:
-        w = step.width_ms
-        ctes.append(
-            f"""r_{step.name} AS (
-    INSERT INTO {rollup_table(step)} AS r {_ROLLUP_COLUMNS}
-    SELECT x.series_id, x.bucket, a.* FROM ({_tier_buckets(step)}) x CROSS JOIN LATERAL (
-        SELECT min(s.min), max(s.max), sum(s.sum), sum(s.count)::bigint,
-               (array_agg(s.last ORDER BY s.last_ts DESC))[1], max(s.last_ts)
-        FROM {source} s
-        WHERE s.series_id = x.series_id AND s.bucket >= x.bucket AND s.bucket < x.bucket + {w}
-        HAVING count(*) > 0
-    ) a, h
-    WHERE x.bucket >= h.h_{step.name} ORDER BY 1, 2
-    {_REPLACE}
-)"""  # nosec B608 # constants only
-        )
-    return "\nWITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM t\n"  # nosec B608 # constants only
-
-
-REPLACE_SQL = replace_sql()
-REFOLD_FINE_SQL = refold_fine_sql()
-REFOLD_COARSE_SQL = refold_coarse_sql()
-RAW_SQL = """
-SELECT string_agg(int8send(ts) || float8send(value), ''::bytea) FROM (
-    SELECT ts, value FROM points WHERE series_id = %s AND ts BETWEEN %s AND %s ORDER BY ts
-) p
+# Take the head of some series: delete its rows, one bytea of (ts, value) records a series.
+TAKE_HEAD_SQL = """
+WITH d AS (DELETE FROM points WHERE series_id = ANY(%s) RETURNING series_id, ts, value)
+SELECT series_id, string_agg(int8send(ts) || float8send(value), ''::bytea ORDER BY ts)
+FROM d GROUP BY series_id ORDER BY series_id
 """
-ROLLUP_SQL = """
-SELECT string_agg(int8send(bucket) || float8send(min) || float8send(max) || float8send(sum)
-                  || int8send(count) || float8send(last), ''::bytea) FROM (
-    SELECT * FROM {table} WHERE series_id = %s AND bucket BETWEEN %s AND %s ORDER BY bucket
-) r
-"""
+CHUNKS_AT_SQL = (
+    "SELECT c.series_id, c.start, c.data FROM chunks c"
+    " JOIN unnest(%s::integer[], %s::bigint[]) AS w(sid, start)"
+    " ON c.series_id = w.sid AND c.start = w.start"
+)
+UPSERT_CHUNKS_SQL = (
+    "INSERT INTO chunks (series_id, start, count, data)"
+    " SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::integer[], %s::bytea[])"
+    " ON CONFLICT (series_id, start) DO UPDATE SET count = excluded.count, data = excluded.data"
+)
+# Retention: a raw day's chunks and unsealed head, a series at a time, to seal its rollups.
+DAY_CHUNKS_SQL = "SELECT series_id, start, data FROM {} ORDER BY series_id, start"
+DAY_HEAD_SQL = (
+    "SELECT series_id, string_agg(int8send(ts) || float8send(value), ''::bytea ORDER BY ts)"
+    " FROM {} GROUP BY series_id"
+)
+ROLLUPS_AT_SQL = (
+    "SELECT r.series_id, r.start, r.data FROM rollups r"
+    " JOIN unnest(%s::integer[], %s::bigint[]) AS w(sid, start)"
+    " ON r.series_id = w.sid AND r.start = w.start WHERE r.tier = %s"
+)
+UPSERT_ROLLUPS_SQL = (
+    "INSERT INTO rollups (series_id, tier, start, data)"
+    " SELECT sid, %s, start, data FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+    " AS u(sid, start, data)"
+    " ON CONFLICT (series_id, tier, start) DO UPDATE SET data = excluded.data"
+)
+DELETE_ROLLUPS_SQL = "DELETE FROM rollups WHERE tier = %s AND start + %s <= %s"
+# Before chunks: rollup tables of row-per-bucket, converted into rollup chunks by the upgrade.
+OLD_ROLLUP_SQL = (
+    "SELECT series_id, bucket, min, max, sum, count, last FROM {}"
+    " WHERE bucket < %s ORDER BY series_id, bucket"
+)
 
 
 # --- the other statements -----------------------------------------------------------------
@@ -390,10 +261,12 @@ LIST_SERIES_SQL = (
 )
 PARTITIONS_SQL = (
     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-    " WHERE i.inhparent = 'points'::regclass"
+    " WHERE i.inhparent = %s::regclass"
 )
 # ``{}`` placeholders are identifiers and literals, composed by the store with psycopg.sql.
-CREATE_PARTITION_SQL = "CREATE TABLE {} PARTITION OF points FOR VALUES FROM ({}) TO ({})"
+CREATE_PARTITION_SQL = "CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+# chunks are compressed already: no pglz attempt, straight out of line when large
+CHUNK_STORAGE_SQL = "ALTER TABLE {} ALTER COLUMN data SET STORAGE EXTERNAL"
 XACT_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
 TRY_LOCK_SQL = "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))"
 UNLOCK_SQL = "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))"
@@ -403,7 +276,6 @@ SET_HORIZON_SQL = (
     " ON CONFLICT (tier) DO UPDATE"
     " SET horizon = greatest(retention_horizon.horizon, excluded.horizon)"
 )
-DELETE_ROLLUPS_SQL = "DELETE FROM {} WHERE bucket < %s"
 TRIM_FIRST_TS_SQL = "UPDATE series SET first_ts = %s WHERE first_ts < %s"
 # A family's metadata: the latest non-empty value of each field wins.
 UPSERT_METADATA_SQL = (

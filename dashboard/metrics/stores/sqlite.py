@@ -1,25 +1,33 @@
 """The embedded store: SQLite in WAL mode, batched and idempotent on (series, timestamp).
 
 Every point is kept at millisecond resolution; a point given again for a stored (series,
-timestamp) replaces its value, the last one given in a batch winning. Rollups are aggregated
-from the raw points by the query, so a replaced value can never leave a stale bucket behind.
+timestamp) replaces its value, the last one given in a batch winning. Writes land in the head
+(``points``, a row a point); :meth:`SQLiteStore.seal` moves it into compressed chunks
+(``chunks``, a row a series and hour, :mod:`dashboard.metrics.chunked`), and a read merges the
+head over the chunks. Rollups are aggregated from the raw points by the read, so a replaced
+value can never leave a stale bucket behind.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from dashboard.clock import now_ms as wall_ms
+from dashboard.metrics import chunked
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo, empty_frame
 from dashboard.metrics.metadata import MetricMetadata
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
+from dashboard.metrics.rollup import bucket_rows
 from dashboard.metrics.steps import RAW, Step
+from dashboard.metrics.stores.postgres_sql import stage_columns
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -37,6 +45,13 @@ CREATE TABLE IF NOT EXISTS points (
     value REAL NOT NULL,
     PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks (
+    series_id INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (series_id, start)
+);
 CREATE TABLE IF NOT EXISTS metric_metadata (
     name TEXT PRIMARY KEY,
     type TEXT NOT NULL DEFAULT 'unknown',
@@ -67,18 +82,8 @@ UPSERT_METADATA_SQL = (
     " unit = CASE WHEN excluded.unit != '' THEN excluded.unit ELSE unit END,"
     " updated_ms = excluded.updated_ms"
 )
-# Buckets of width ``w`` (given three times) in ``[lo, hi)``, each with its last point's value.
-ROLLUP_SQL = """
-WITH b AS (
-    SELECT ts / ? * ? AS start, min(value) AS mn, max(value) AS mx,
-           sum(value) AS sm, count(*) AS cnt, max(ts) AS last_ts
-    FROM points WHERE series_id = ? AND ts >= ? AND ts < ?
-    GROUP BY ts / ?
-)
-SELECT b.start, b.mn, b.mx, b.sm, b.cnt, p.value
-FROM b JOIN points p ON p.series_id = ? AND p.ts = b.last_ts
-ORDER BY b.start
-"""
+CHUNKS_SQL = "SELECT start, data FROM chunks WHERE series_id = ? AND start BETWEEN ? AND ?"
+SEAL_BATCH = 500
 
 
 def connect(path: str | Path, schema: str) -> sqlite3.Connection:
@@ -97,6 +102,9 @@ def connect(path: str | Path, schema: str) -> sqlite3.Connection:
     return conn
 
 
+log = logging.getLogger(__name__)
+
+
 class SQLiteStore:
     """Points in one SQLite file; rollups are computed by the query from raw points."""
 
@@ -108,6 +116,8 @@ class SQLiteStore:
         self._conn = connect(path, SCHEMA)
         self._lock = threading.Lock()
         self._ids: dict[SeriesKey, int] = {}
+        self.chunk_faults = 0  # stored chunks that did not decode, since start
+        self.sealed_points = 0  # head points sealed into chunks, since start
 
     def _series_id(self, key: SeriesKey, unit: str) -> int:
         """The id of a series, created on first use (caller holds the lock, in a transaction)."""
@@ -144,6 +154,32 @@ class SQLiteStore:
         row_ids = np.repeat(np.asarray(sids, dtype=np.int64), sizes).tolist()
         return zip(row_ids, times, values, strict=True), spans
 
+    def _bulk(
+        self, live: list[SeriesPoints]
+    ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], list[SeriesPoints]]:
+        """The series of a batch with at least ``BULK_POINTS`` points, as sorted points with
+        the last value given per timestamp (by series id; their spans recorded), and the
+        others (caller holds the lock, in a transaction)."""
+        sizes: dict[SeriesKey, int] = {}
+        for s in live:
+            sizes[s.key] = sizes.get(s.key, 0) + int(s.ts.size)
+        if not any(n >= chunked.BULK_POINTS for n in sizes.values()):
+            return {}, live
+        big = [s for s in live if sizes[s.key] >= chunked.BULK_POINTS]
+        sid, ts, value = stage_columns(
+            [(self._series_id(s.key, s.unit), s.ts, s.values) for s in big]
+        )
+        bulk = chunked.bulk_runs(sid, ts, value, 1)
+        units = {self._ids[s.key]: s.unit for s in big}
+        self._conn.executemany(
+            SPAN_SQL,
+            [
+                (int(t[0]), int(t[0]), int(t[-1]), int(t[-1]), units[i], units[i], i)
+                for i, (t, _) in bulk.items()
+            ],
+        )
+        return bulk, [s for s in live if sizes[s.key] < chunked.BULK_POINTS]
+
     def write(self, batch: Batch) -> int:
         """Store the batch in one transaction; a point given again replaces the one stored."""
         with self._lock:
@@ -153,10 +189,13 @@ class SQLiteStore:
                 # last of equal timestamps wins): a batch of many one-point series is one call
                 # (the arrays are joined once, not walked a series at a time)
                 live = [s for s in batch.series if s.ts.size]
+                bulk, live = self._bulk(live)
                 if live:
                     rows, spans = self._rows(live)
                     self._conn.executemany(UPSERT_SQL, rows)
                     self._conn.executemany(SPAN_SQL, spans)
+                if bulk:  # series with many points: sealed straight into chunks
+                    self._seal_series(sorted(bulk), bulk)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -198,36 +237,164 @@ class SQLiteStore:
         return {name: MetricMetadata(name, type_, help_, unit) for name, type_, help_, unit in rows}
 
     def query(self, key: SeriesKey, start_ms: int, end_ms: int, step: Step) -> SeriesFrame:
-        """Raw points, or buckets aggregated by SQL from the raw points."""
+        """Raw points (the head merged over the chunks), or buckets aggregated from them."""
+        if end_ms < start_ms:
+            return empty_frame(key, step)
+        if step == RAW:
+            lo, hi = start_ms, end_ms
+        else:
+            w = step.width_ms
+            lo, hi = start_ms // w * w, (end_ms // w + 1) * w - 1
         with self._lock:
             row = self._conn.execute("SELECT id FROM series WHERE key = ?", (str(key),)).fetchone()
             if row is None:
                 return empty_frame(key, step)
             sid = int(row[0])
-            if step == RAW:
-                rows = self._conn.execute(RAW_SQL, (sid, start_ms, end_ms)).fetchall()
-                if not rows:
-                    return empty_frame(key, step)
-                arr = np.asarray(rows, dtype=np.float64)
-                return SeriesFrame(key, step, arr[:, 0].astype(np.int64), arr[:, 1])
-            w = step.width_ms
-            lo, hi = start_ms // w * w, (end_ms // w + 1) * w
-            rows = self._conn.execute(ROLLUP_SQL, (w, w, sid, lo, hi, w, sid)).fetchall()
-        if not rows:
+            self._conn.execute("BEGIN")  # one snapshot for the chunks and the head
+            try:
+                run = self._conn.execute(
+                    CHUNKS_SQL + " ORDER BY start", (sid, chunked.window_of(lo), hi)
+                ).fetchall()
+                head = self._conn.execute(RAW_SQL, (sid, lo, hi)).fetchall()
+            finally:
+                self._conn.execute("COMMIT")
+        ts, value, faults = chunked.decode_run(str(key), run)
+        for fault in faults:
+            self.chunk_faults += 1
+            log.error("sqlite: %s", fault.describe())
+        ts, value = chunked.clip(ts, value, lo, hi)
+        if head:
+            arr = np.asarray(head, dtype=np.float64)
+            ts, value = chunked.merge_points(ts, value, arr[:, 0].astype(np.int64), arr[:, 1])
+        if step == RAW:
+            return SeriesFrame(key, step, ts, value) if ts.size else empty_frame(key, step)
+        rows = chunked.clip_rows(bucket_rows(ts, value, step.width_ms), lo, end_ms)
+        if not rows.shape[0]:
             return empty_frame(key, step)
-        arr = np.asarray(rows, dtype=np.float64)
-        count = arr[:, 4].astype(np.int64)
+        count = rows[:, 4].astype(np.int64)
         return SeriesFrame(
             key,
             step,
-            arr[:, 0].astype(np.int64),
-            arr[:, 3] / np.maximum(count, 1),
-            arr[:, 1],
-            arr[:, 2],
+            rows[:, 0].astype(np.int64),
+            rows[:, 3] / np.maximum(count, 1),
+            rows[:, 1],
+            rows[:, 2],
             count,
-            arr[:, 3],
-            arr[:, 5],
+            rows[:, 3],
+            rows[:, 5],
         )
+
+    def seal(
+        self, *, batch_series: int = SEAL_BATCH, progress: Callable[[dict], None] | None = None
+    ) -> dict:
+        """Move the head into chunks, a batch of series a transaction: each series' head
+        points are merged into their windows' chunks (re-encoded) in the transaction that
+        deletes them from the head. Returns ``{"series", "points", "chunks"}`` sealed."""
+        done = {"series": 0, "points": 0, "chunks": 0}
+        after = 0
+        while True:
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    ids = [
+                        r[0]
+                        for r in self._conn.execute(
+                            "SELECT DISTINCT series_id FROM points WHERE series_id > ?"
+                            " ORDER BY series_id LIMIT ?",
+                            (after, batch_series),
+                        )
+                    ]
+                    points, written = self._seal_series(ids) if ids else (0, 0)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            if not ids:
+                return done
+            after = ids[-1]
+            done["series"] += len(ids)
+            done["points"] += points
+            done["chunks"] += written
+            self.sealed_points += points
+            if progress is not None:
+                progress(done)
+            time.sleep(0)  # under gevent: let the node's other greenlets run between batches
+
+    def _seal_series(
+        self, ids: list[int], extra: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
+    ) -> tuple[int, int]:
+        """Seal the head of the series ``ids``, with the points of ``extra`` (by series id)
+        written over it (caller holds the lock, in a transaction); points, chunks."""
+        marks = ",".join("?" * len(ids))
+        rows = self._conn.execute(
+            f"SELECT series_id, ts, value FROM points WHERE series_id IN ({marks})"  # nosec B608 # placeholders only
+            " ORDER BY series_id, ts",
+            ids,
+        ).fetchall()
+        arr = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+        heads = chunked.bulk_runs(
+            arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2], 1
+        )
+        for sid, (ts, value) in (extra or {}).items():
+            heads[sid] = (
+                chunked.merge_points(*heads[sid], ts, value) if sid in heads else (ts, value)
+            )
+        out = []
+        points = 0
+        for sid, (ts, value) in heads.items():
+            points += int(ts.size)
+            starts = [start for start, _ in chunked.windows(ts)]
+            old = {
+                int(start): bytes(data)
+                for start, data in self._conn.execute(
+                    CHUNKS_SQL, (sid, starts[0], starts[-1])
+                ).fetchall()
+            }
+            for start, count, data in chunked.seal(old, ts, value):
+                if old.get(start) != data:  # a replay leaves its chunk as it is
+                    out.append((sid, start, count, data))
+        self._conn.executemany(
+            "INSERT INTO chunks (series_id, start, count, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (series_id, start) DO UPDATE SET count = excluded.count,"
+            " data = excluded.data",
+            out,
+        )
+        self._conn.execute(
+            f"DELETE FROM points WHERE series_id IN ({marks})",  # nosec B608 # placeholders only
+            ids,
+        )
+        return points, len(out)
+
+    def stats(self) -> dict[str, float]:
+        """Series, head points, chunks and their points, the file's bytes (pages in use and
+        free) and the raw compression ratio (16 bytes a point over the chunks' bytes)."""
+        with self._lock:
+            series, head, n_chunks, chunk_points, chunk_data = self._conn.execute(
+                "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM points),"
+                " (SELECT count(*) FROM chunks), (SELECT coalesce(sum(count), 0) FROM chunks),"
+                " (SELECT coalesce(sum(length(data)), 0) FROM chunks)"
+            ).fetchone()
+            page = self._conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+            free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+        points = head + chunk_points
+        size = float(page * pages)
+        return {
+            "series": float(series),
+            "head_points": float(head),
+            "chunks": float(n_chunks),
+            "chunk_points": float(chunk_points),
+            "chunk_data_bytes": float(chunk_data),
+            "bytes": size,
+            "free_bytes": float(page * free),
+            "bytes_per_point": size / points if points else 0.0,
+            "compression_ratio": 16 * chunk_points / chunk_data if chunk_data else 0.0,
+        }
+
+    def vacuum(self) -> None:
+        """Give the file's free pages back to the file system (after a large seal)."""
+        with self._lock:
+            self._conn.execute("VACUUM")
 
     def ping(self) -> bool:
         """True when a trivial query answers."""

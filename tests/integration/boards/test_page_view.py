@@ -154,6 +154,7 @@ def test_a_bookmarked_dashboard_comes_with_the_layout(client):
             ("view-filter", "value"),
             ("range-select", "value"),
             ("edit-drawn", "data"),
+            ("vars-bar", "children"),
         ]
     ]
     state = [

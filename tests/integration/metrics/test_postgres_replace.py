@@ -1,6 +1,6 @@
 """The PostgreSQL store's resolution rule on the real server: a replay writes nothing, a
 rewrite replaces the value (the last of a batch winning) and every rollup tier follows it, also
-while other writers fold into or rewrite the same buckets."""
+while other writers rewrite the same points, and after the head is sealed into chunks."""
 
 from __future__ import annotations
 
@@ -8,17 +8,10 @@ import threading
 
 import numpy as np
 import pytest
-from psycopg import sql
 
 from dashboard.metrics.model import Batch
 from dashboard.metrics.steps import DAY, HOUR, RAW, ROLLUPS, SECOND
 from dashboard.metrics.stores.postgres import PostgresStore
-from dashboard.metrics.stores.postgres_sql import (
-    COPY_STAGING_SQL,
-    STAGING_DDL,
-    WRITE_SQL,
-    encode_copy,
-)
 from tests.integration.metrics.test_postgres_store import (
     CPU,
     D,
@@ -39,17 +32,14 @@ def store(postgres_schema):
 
 
 def _versions(url: str, schema: str) -> list[tuple]:
-    """Every raw and rollup row with its creating transaction (``xmin``), in a stable order."""
+    """Every head and chunk row with its creating transaction (``xmin``), in a stable order."""
     with connect(url, schema) as conn:
         rows = conn.execute(
             "SELECT xmin::text, ctid::text, series_id, ts FROM points ORDER BY series_id, ts"
         ).fetchall()
-        for step in ROLLUPS:
-            rows += conn.execute(
-                sql.SQL(
-                    "SELECT xmin::text, ctid::text, series_id, bucket FROM {} ORDER BY 3, 4"
-                ).format(sql.Identifier(f"rollup_{step.name}"))
-            ).fetchall()
+        rows += conn.execute(
+            "SELECT xmin::text, ctid::text, series_id, start FROM chunks ORDER BY 3, 4"
+        ).fetchall()
     return rows
 
 
@@ -86,6 +76,23 @@ def test_a_replay_changes_nothing_and_a_rewrite_replaces_the_value(store, postgr
     assert (info.first_ts, info.last_ts) == (all_ts[0], all_ts[-1])
     assert store.write(Batch()) == 0
 
+    # sealed into chunks: the same answers; a replay of sealed points is not new, and once
+    # sealed again it leaves every chunk's points as they were
+    store.seal()
+    held = store.stats()
+    assert (held["head_points"], held["chunk_points"]) == (0, all_ts.size)
+    before = _versions(url, schema)
+    for step in (RAW, *ROLLUPS):
+        got = store.query(CPU, D, D + DAY, step)
+        if step == RAW:
+            np.testing.assert_array_equal(got.value, all_values)
+        else:
+            assert_matches(got, expected_rollup(all_ts, all_values, step))
+    assert store.write_counted(batch(CPU, all_ts, all_values)) == 0
+    store.seal()
+    np.testing.assert_array_equal(store.query(CPU, D, D + DAY, RAW).value, all_values)
+    assert len(_versions(url, schema)) == len(before)
+
 
 def test_concurrent_rewrites_of_the_same_buckets_leave_rollups_equal_to_raw(store):
     """Four threads writing other values for the same timestamps, with new points mixed in:
@@ -111,29 +118,5 @@ def test_concurrent_rewrites_of_the_same_buckets_leave_rollups_equal_to_raw(stor
         t.join()
     assert errors == []
     raw = store.query(CPU, D, D + DAY, RAW)
-    for step in ROLLUPS:
-        assert_matches(store.query(CPU, D, D + DAY, step), expected_rollup(raw.ts, raw.value, step))
-
-
-def test_a_rewrite_waits_for_a_writer_folding_into_its_bucket(store, postgres_schema):
-    """A rewrite recomputes its buckets only after a writer folding a new point into them has
-    committed, so the recomputed rollups include that point."""
-    url, schema = postgres_schema
-    ts = D + np.arange(0, 50) * SECOND
-    store.write(batch(CPU, ts, np.arange(50.0)))
-    with connect(url, schema) as other:
-        sid = other.execute("SELECT id FROM series").fetchone()[0]  # type: ignore[index]
-        other.execute(STAGING_DDL)
-        with other.transaction():  # another writer: a new point folded, not yet committed
-            with other.cursor().copy(COPY_STAGING_SQL) as copy:
-                copy.write(encode_copy(np.array([sid], np.int32), ts[-1:] + 1, np.array([-7.0])))
-            other.execute(WRITE_SQL, {"ids": [], "units": []})
-            rewrite = threading.Thread(target=store.write, args=(batch(CPU, ts[:1], [99.0]),))
-            rewrite.start()
-            rewrite.join(0.5)
-            assert rewrite.is_alive()  # waiting for the rollup rows the other writer holds
-        rewrite.join(10)
-    raw = store.query(CPU, D, D + DAY, RAW)
-    assert raw.value[0] == 99.0 and raw.value[-1] == -7.0 and raw.ts.size == 51
     for step in ROLLUPS:
         assert_matches(store.query(CPU, D, D + DAY, step), expected_rollup(raw.ts, raw.value, step))

@@ -30,6 +30,7 @@ from dashboard.metrics.steps import DAY, HOUR, MINUTE, RAW, ROLLUPS
 from dashboard.metrics.store_interface import MetricStore
 from dashboard.metrics.stores.hot import HotStore
 from dashboard.metrics.stores.sqlite import SQLiteStore
+from tests.integration.metrics.sealing import Sealed
 from tests.unit.metrics.streams import STREAMS, T0, Reference, batches, check_buckets, check_raw
 
 FUZZ_SCALE = float(os.environ.get("DASHBOARD_FUZZ_SCALE", "1"))
@@ -183,6 +184,20 @@ def test_sqlite_matches_the_reference(stream, fractions) -> None:
         store.close()
 
 
+@_settings(EXAMPLES["sqlite"])
+@given(STREAMS, FRACTIONS)
+def test_sealed_sqlite_matches_the_reference(stream, fractions) -> None:
+    """Random streams in SQLite sealed into chunks after every write (so late, replaced and
+    replayed points meet sealed chunks): raw and every rollup equal pandas'."""
+    store = SQLiteStore(":memory:")
+    key = SeriesKey.of("fuzz.sqlite.sealed")
+    try:
+        sealed = Sealed(store)
+        check_store(store, key, _write_stream([sealed], key, stream), fractions)  # type: ignore[list-item]
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def postgres_store(postgres_schema) -> Iterator[MetricStore]:
     """A PostgreSQL store in this test's own schema (each example writes its own series)."""
@@ -195,14 +210,27 @@ def postgres_store(postgres_schema) -> Iterator[MetricStore]:
 
 
 def test_postgres_matches_the_reference(postgres_store) -> None:
-    """Random streams in PostgreSQL (incremental rollups, replaced points recomputed): raw and
-    every rollup equal pandas'."""
+    """Random streams in PostgreSQL (read from its head): raw and every rollup equal pandas'."""
 
     @_settings(EXAMPLES["postgres"])
     @given(STREAMS, FRACTIONS)
     def run(stream: tuple, fractions: tuple) -> None:
         key = SeriesKey.of("fuzz.postgres", {"example": str(next(_keys))})
         check_store(postgres_store, key, _write_stream([postgres_store], key, stream), fractions)
+
+    run()
+
+
+def test_sealed_postgres_matches_the_reference(postgres_store) -> None:
+    """Random streams in PostgreSQL sealed into chunks after every write: raw and every rollup
+    equal pandas'."""
+    sealed = Sealed(postgres_store)
+
+    @_settings(EXAMPLES["postgres"])
+    @given(STREAMS, FRACTIONS)
+    def run(stream: tuple, fractions: tuple) -> None:
+        key = SeriesKey.of("fuzz.postgres.sealed", {"example": str(next(_keys))})
+        check_store(postgres_store, key, _write_stream([sealed], key, stream), fractions)  # type: ignore[list-item]
 
     run()
 

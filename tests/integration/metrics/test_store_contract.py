@@ -24,6 +24,7 @@ from dashboard.metrics.steps import BY_NAME, HOUR, MINUTE, RAW, ROLLUPS, SECOND
 from dashboard.metrics.store_interface import MetricStore
 from dashboard.metrics.stores.hot import HotStore
 from dashboard.metrics.stores.sqlite import SQLiteStore
+from tests.integration.metrics.sealing import Sealed
 
 Factory = Callable[[pytest.FixtureRequest, Path], MetricStore]
 
@@ -46,10 +47,22 @@ def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> MetricStore:
     return PostgresStore(url, schema=schema)
 
 
+def _sqlite_sealed(request: pytest.FixtureRequest, tmp_path: Path) -> MetricStore:
+    """SQLite with its head sealed into chunks after every write."""
+    return Sealed(_sqlite(request, tmp_path))  # type: ignore[return-value]
+
+
+def _postgres_sealed(request: pytest.FixtureRequest, tmp_path: Path) -> MetricStore:
+    """PostgreSQL with its head sealed into chunks after every write."""
+    return Sealed(_postgres(request, tmp_path))  # type: ignore[return-value]
+
+
 FACTORIES: dict[str, Factory] = {
     "hot": _hot,
     "sqlite": _sqlite,
+    "sqlite-sealed": _sqlite_sealed,
     "postgres": _postgres,
+    "postgres-sealed": _postgres_sealed,
 }
 
 CPU = SeriesKey.of("host.cpu", {"host": "a"})

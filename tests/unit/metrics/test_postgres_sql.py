@@ -7,19 +7,17 @@ import struct
 
 import numpy as np
 
-from dashboard.metrics.steps import BY_NAME, DAY, HOUR, MINUTE, RAW, ROLLUPS, STEPS
+from dashboard.metrics.steps import DAY, HOUR, MINUTE, RAW, ROLLUPS, STEPS
 from dashboard.metrics.stores.postgres_sql import (
     TIERS,
     WRITE_SQL,
     days_around,
     days_of,
     decode_raw,
-    decode_rollup,
     encode_copy,
     partition_day,
     partition_name,
     retention_cutoffs,
-    rollup_table,
     stage_columns,
 )
 
@@ -29,6 +27,8 @@ D = 1_700_006_400_000  # 2023-11-15 00:00 UTC
 def test_partition_names_are_utc_days_and_parse_back() -> None:
     """``points_pYYYYMMDD`` names the UTC day and gives its first millisecond back."""
     assert partition_name(D) == "points_p20231115"
+    assert partition_name(D, "chunks") == "chunks_p20231115"
+    assert partition_day("chunks_p20231115") == D
     assert partition_day("points_p20231115") == D
     assert partition_day("points") is None and partition_day("rollup_1m") is None
 
@@ -89,18 +89,13 @@ def test_query_records_decode_to_numpy_columns() -> None:
     raw = struct.pack("!qd", D, 1.5) + struct.pack("!qd", D + 1, -2.0)
     ts, value = decode_raw(raw)
     assert ts.tolist() == [D, D + 1] and value.tolist() == [1.5, -2.0] and ts.dtype == np.int64
-    rollup = struct.pack("!qdddqd", D, 1.0, 4.0, 10.0, 4, 3.0)
-    cols = decode_rollup(rollup)
-    assert cols["bucket"].tolist() == [D] and cols["count"].dtype == np.int64
-    assert [cols[c][0] for c in ("min", "max", "sum", "count", "last")] == [1, 4, 10, 4, 3]
-    assert decode_rollup(None)["bucket"].size == 0
+    assert decode_raw(None)[0].size == 0
 
 
-def test_the_write_statement_feeds_every_rollup_table_above_its_horizon() -> None:
-    """One upsert per rollup table, each filtered by its tier's horizon; raw by the raw one."""
-    assert rollup_table(BY_NAME["5m"]) == "rollup_5m"
-    for step in ROLLUPS:
-        assert f"INSERT INTO {rollup_table(step)} AS r" in WRITE_SQL
-        assert f"bucket >= h.h_{step.name}" in WRITE_SQL
+def test_the_write_statement_upserts_the_head_above_the_raw_horizon() -> None:
+    """A write lands in the head only (rollups are computed from raw), skipping points below
+    the raw horizon, and a point given again takes the new value."""
+    assert "INSERT INTO points" in WRITE_SQL and "rollup" not in WRITE_SQL
     assert f"st.ts >= h.h_{RAW.name}" in WRITE_SQL
-    assert "%%" in WRITE_SQL and "%(ids)s" in WRITE_SQL  # psycopg parameters, escaped modulo
+    assert "DO UPDATE SET value = excluded.value" in WRITE_SQL
+    assert "%(ids)s" in WRITE_SQL
