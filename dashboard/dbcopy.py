@@ -782,6 +782,9 @@ def copy_history(
             elif n > BATCH_POINTS:
                 width = max(width // 2, MIN_CHUNK_MS)
     flush()
+    seal = getattr(dest, "seal", None)
+    if seal is not None:  # the copied history leaves the head for compressed chunks at once
+        seal()
     if bar is not None:
         bar.finish()
     return result

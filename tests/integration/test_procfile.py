@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
 
+from dashboard.metrics.model import SeriesKey
+from dashboard.metrics.steps import RAW
+from dashboard.metrics.stores.postgres import PostgresStore
 from tests.conftest import ADMIN_PASSWORD, TOKEN
 from tests.postgres_server import private_postgres  # noqa: F401 - fixture
 from tests.redis_server import private_redis  # noqa: F401 - fixture
@@ -112,12 +114,13 @@ def test_procfile_web_and_worker_persist_a_point_a_second_web_reads_it(
         _healthy(f"http://127.0.0.1:{second_port}", tmp_path / "second.log")
 
         def stored() -> list[tuple]:
-            """The point's rows in PostgreSQL (the worker wrote them)."""
-            with psycopg.connect(private_postgres.url) as conn:
-                return conn.execute(
-                    "SELECT p.value FROM points p JOIN series s ON s.id = p.series_id"
-                    " WHERE s.name = 'procfile.point'"
-                ).fetchall()
+            """The point in PostgreSQL (the worker wrote it), in the head or sealed."""
+            store = PostgresStore(private_postgres.url, max_size=1)
+            try:
+                frame = store.query(SeriesKey.of("procfile.point"), ts - 1000, ts + 1000, RAW)
+            finally:
+                store.close()
+            return [(float(v),) for v in frame.value]
 
         deadline = time.monotonic() + 30
         while not stored() and time.monotonic() < deadline:

@@ -21,3 +21,12 @@ CREATE TABLE rollups (
     PRIMARY KEY (series_id, tier, start)
 );
 ALTER TABLE rollups ALTER COLUMN data SET STORAGE EXTERNAL;
+
+-- The head is append-only: a write COPYs its rows in (no unique check, no conflict handling);
+-- a point written again is a second row, the newer by ``seq`` winning when the head is read or
+-- sealed. Rows of earlier versions have no ``seq`` and count as older than any new one.
+CREATE SEQUENCE points_seq CACHE 1000;
+ALTER TABLE points DROP CONSTRAINT points_pkey;
+ALTER TABLE points ADD COLUMN seq bigint;
+ALTER TABLE points ALTER COLUMN seq SET DEFAULT nextval('points_seq');
+CREATE INDEX points_series_ts_idx ON points (series_id, ts);

@@ -34,7 +34,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from dashboard.clock import now_ms as wall_ms
 from dashboard.db import migrate
 from dashboard.metrics import chunked
-from dashboard.metrics.chunked import BULK_POINTS, ROLLUP_WINDOWS
+from dashboard.metrics.chunked import RAW_WINDOW, ROLLUP_WINDOWS
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo, empty_frame
 from dashboard.metrics.metadata import MetricMetadata, merge_all
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
@@ -43,7 +43,7 @@ from dashboard.metrics.steps import BY_NAME, RAW, ROLLUPS, Step
 from dashboard.metrics.stores.postgres_sql import (
     CHUNK_STORAGE_SQL,
     CHUNKS_AT_SQL,
-    COPY_STAGING_SQL,
+    COPY_HEAD_SQL,
     CREATE_PARTITION_SQL,
     DAY_CHUNKS_SQL,
     DAY_HEAD_SQL,
@@ -57,6 +57,7 @@ from dashboard.metrics.stores.postgres_sql import (
     PARTITION_LOCK,
     PARTITION_WIDTH,
     PARTITIONS_SQL,
+    RAW_HORIZON_SQL,
     READ_SQL,
     RETENTION_LOCK,
     ROLLUPS_AT_SQL,
@@ -65,7 +66,7 @@ from dashboard.metrics.stores.postgres_sql import (
     SERIES_ID_SQL,
     SERIES_IDS_SQL,
     SET_HORIZON_SQL,
-    STAGING_DDL,
+    SPANS_SQL,
     TAKE_HEAD_SQL,
     TIERS,
     TRIM_FIRST_TS_SQL,
@@ -74,7 +75,7 @@ from dashboard.metrics.stores.postgres_sql import (
     UPSERT_CHUNKS_SQL,
     UPSERT_METADATA_SQL,
     UPSERT_ROLLUPS_SQL,
-    WRITE_SQL,
+    WIDEN_SPANS_SQL,
     XACT_LOCK_SQL,
     days_around,
     days_of,
@@ -100,6 +101,10 @@ CONNECT_TIMEOUT_S = 3
 DOWN_HOLD_S = 1.0
 # A seal transaction's batch of series, and what a progress callback receives.
 SEAL_BATCH = 500
+# A write's series with at least this many points are merged straight into their chunks (a
+# backfill, a copy); fewer are appended to the head, which the seal merges a minute at a time
+# (a chunk re-encoded per write would cost more than the append).
+BULK_POINTS = 1024
 SealProgress = Callable[[dict], None]
 
 
@@ -127,6 +132,7 @@ class PostgresStore:
         self.url = url
         self.schema = schema
         self._ids: dict[SeriesKey, int] = {}
+        self._spans: dict[int, tuple[int, str]] = {}  # first_ts and unit stored, by series id
         self._partitions: set[int] = set()
         self._down_until = 0.0
         self.raw_retention_ms = raw_retention_days * PARTITION_WIDTH
@@ -157,11 +163,10 @@ class PostgresStore:
             raise
 
     def _configure(self, conn: psycopg.Connection) -> None:
-        """Per connection: the schema, no JIT (compiling costs more than these queries), staging."""
+        """Per connection: the schema, and no JIT (compiling costs more than these queries)."""
         if self.schema:
             conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         conn.execute("SET jit = off")
-        conn.execute(STAGING_DDL)
 
     # --- series and partitions ---
 
@@ -184,10 +189,13 @@ class PostgresStore:
                     ),
                 )
                 rows = conn.execute(SERIES_IDS_SQL, (texts,)).fetchall()
-            by_text: dict[str, int] = dict(rows)
+            by_text = {text: (sid, first, unit) for text, sid, first, unit in rows}
             with self._lock:
                 for key, text in zip(keys, texts, strict=True):
-                    known[key] = self._ids[key] = int(by_text[text])
+                    sid, first, unit = by_text[text]
+                    known[key] = self._ids[key] = int(sid)
+                    if first is not None:
+                        self._spans[int(sid)] = (int(first), unit)
         return known
 
     def _series_id(self, key: SeriesKey) -> int | None:
@@ -318,35 +326,74 @@ class PostgresStore:
             raise
 
     def _write_series(self, series: list[SeriesPoints]) -> int:
-        """Store non-empty series in one transaction; how many points were kept."""
+        """Store non-empty series in one transaction; how many points were kept (at or above
+        the raw horizon). The head takes them by binary COPY, appended; a series with
+        ``BULK_POINTS`` or more in the batch is merged straight into its chunks instead."""
         ids = self._series_ids(series)
         sid, ts, value = stage_columns([(ids[s.key], s.ts, s.values) for s in series])
-        self.ensure_partitions(days_of(ts))
-        payload = encode_copy(sid, ts, value)
         units = {ids[s.key]: s.unit for s in series}
-        bulk = chunked.bulk_runs(sid, ts, value, BULK_POINTS)
-        params = {"ids": list(units), "units": list(units.values()), "bulk": sorted(bulk)}
+        self.ensure_partitions(days_of(ts))
         for attempt in range(4):
             try:
                 with self._pool.connection(timeout=WRITE_WAIT_S) as conn, conn.transaction():
+                    row = conn.execute(RAW_HORIZON_SQL).fetchone()
+                    keep = ts >= (int(row[0]) if row else INT64_MIN)
+                    k_sid, k_ts, k_value = sid[keep], ts[keep], value[keep]
+                    bulk = chunked.bulk_runs(k_sid, k_ts, k_value, BULK_POINTS)
+                    if bulk:
+                        head = ~np.isin(k_sid, np.fromiter(bulk, dtype=np.int64))
+                        h_sid, h_ts, h_value = k_sid[head], k_ts[head], k_value[head]
+                    else:
+                        h_sid, h_ts, h_value = k_sid, k_ts, k_value
+                    if h_ts.size:
+                        with conn.cursor().copy(COPY_HEAD_SQL) as copy:
+                            copy.write(encode_copy(h_sid, h_ts, h_value))
+                    spans = self._widening(h_sid, h_ts, units)
+                    if spans[0]:
+                        conn.execute(SPANS_SQL, spans)
                     if bulk:  # sealed straight into chunks: one chunk writer at a time
                         conn.execute(
                             "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
                             (SEAL_LOCK,),
                         )
-                    with conn.cursor().copy(COPY_STAGING_SQL) as copy:
-                        copy.write(payload)
-                    row = conn.execute(WRITE_SQL, params).fetchone()
-                    assert row is not None
-                    if bulk:
-                        raw_h = int(row[2])
-                        _seal_series(conn, sorted(bulk), _above(bulk, raw_h))
-                return int(row[0])
+                        _seal_series(conn, sorted(bulk), bulk)
+                with self._lock:
+                    for i, first, unit in zip(spans[0], spans[1], spans[3], strict=True):
+                        old = self._spans.get(i)
+                        self._spans[i] = (
+                            first if old is None else min(first, old[0]),
+                            unit or (old[1] if old else ""),
+                        )
+                return int(k_ts.size)
             except _RETRYABLE:
                 if attempt == 3:
                     raise
                 log.info("postgres: write conflicted with another writer; retrying")
         raise AssertionError("unreachable")
+
+    def _widening(
+        self, sid: np.ndarray, ts: np.ndarray, units: dict[int, str]
+    ) -> tuple[list[int], list[int], list[int], list[str]]:
+        """Span rows ``(ids, firsts, lasts, units)`` of head points (sorted by series and time)
+        that change a series' row: a new series, a point older than its first, a new unit."""
+        out: tuple[list[int], list[int], list[int], list[str]] = ([], [], [], [])
+        if ts.size == 0:
+            return out
+        cut = np.flatnonzero(sid[1:] != sid[:-1]) + 1
+        starts = np.concatenate(([0], cut))
+        ends = np.concatenate((cut, [ts.size])) - 1
+        with self._lock:
+            for i, first, last in zip(
+                sid[starts].tolist(), ts[starts].tolist(), ts[ends].tolist(), strict=True
+            ):
+                known = self._spans.get(i)
+                unit = units.get(i, "")
+                if known is None or first < known[0] or (unit and unit != known[1]):
+                    out[0].append(i)
+                    out[1].append(first)
+                    out[2].append(last)
+                    out[3].append(unit)
+        return out
 
     def list_series(self) -> list[SeriesInfo]:
         """Every series with stored points, in key order."""
@@ -443,7 +490,7 @@ class PostgresStore:
         step_h = next((int(start) for kind, start, _ in rows if kind == 4), INT64_MIN)
         ts, value, faults = chunked.decode_run(str(key), raw)
         ts, value = chunked.clip(ts, value, max(lo, raw_h), hi)
-        hts, hvalue = decode_raw(head)
+        hts, hvalue = chunked.last_per_ts(*decode_raw(head))
         ts, value = chunked.merge_points(ts, value, hts, hvalue)
         stored = empty_rows()
         if tier and lo < raw_h:
@@ -489,7 +536,7 @@ class PostgresStore:
     ) -> None:
         """The seal's transactions, a batch of series each; ``done`` and ``days`` (the days
         whose partitions it changed) are filled in as it goes."""
-        after = 0
+        after = -(2**31)  # below every series id
         while True:
             with self._pool.connection() as conn, conn.transaction():
                 got = conn.execute(
@@ -667,18 +714,6 @@ SELECT (SELECT count(*) FROM series),
 """
 
 
-def _above(
-    runs: dict[int, tuple[np.ndarray, np.ndarray]], horizon: int
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """The runs' points at or above the raw horizon."""
-    out = {}
-    for sid, (ts, value) in runs.items():
-        keep = ts >= horizon
-        if keep.any():
-            out[sid] = (ts[keep], value[keep])
-    return out
-
-
 def _seal_series(
     conn: psycopg.Connection,
     ids: list[int],
@@ -689,25 +724,31 @@ def _seal_series(
     of ``extra`` (by series id) written over it; points, chunks. The days of the sealed points
     are added to ``days``."""
     taken = conn.execute(TAKE_HEAD_SQL, (ids,), binary=True).fetchall()
-    heads = {int(sid): decode_raw(data) for sid, data in taken}
+    heads = {int(sid): chunked.last_per_ts(*decode_raw(data)) for sid, data in taken}
     for sid, (ts, value) in (extra or {}).items():
         heads[sid] = chunked.merge_points(*heads[sid], ts, value) if sid in heads else (ts, value)
     if not heads:
         return 0, 0
     want_sid, want_start = [], []
     for sid, (ts, _) in heads.items():
-        for start, _ in chunked.windows(ts):
-            want_sid.append(sid)
-            want_start.append(start)
+        # the hours the points touch (a run of one hour: the common case, without a pass)
+        first, last = int(ts[0]) // RAW_WINDOW, int(ts[-1]) // RAW_WINDOW
+        hours = [first * RAW_WINDOW] if first == last else [s for s, _ in chunked.windows(ts)]
+        want_sid += [sid] * len(hours)
+        want_start += hours
     old: dict[int, dict[int, bytes]] = {}
     for sid, start, data in conn.execute(CHUNKS_AT_SQL, (want_sid, want_start), binary=True):
         old.setdefault(int(sid), {})[int(start)] = bytes(data)
+    if days is not None:
+        days.update(start // PARTITION_WIDTH * PARTITION_WIDTH for start in set(want_start))
     out_sid, out_start, out_count, out_data = [], [], [], []
     points = 0
+    spans: tuple[list[int], list[int], list[int]] = ([], [], [])
     for sid, (ts, value) in heads.items():
         points += int(ts.size)
-        if days is not None:
-            days.update(days_of(ts))
+        spans[0].append(sid)
+        spans[1].append(int(ts[0]))
+        spans[2].append(int(ts[-1]))
         held = old.get(sid, {})
         for start, count, data in chunked.seal(held, ts, value):
             if held.get(start) == data:  # a replay: the chunk is unchanged, not rewritten
@@ -718,6 +759,7 @@ def _seal_series(
             out_data.append(data)
     if out_sid:
         conn.execute(UPSERT_CHUNKS_SQL, (out_sid, out_start, out_count, out_data))
+    conn.execute(WIDEN_SPANS_SQL, spans)
     return points, len(out_sid)
 
 
@@ -733,7 +775,7 @@ def _seal_day_rollups(conn: psycopg.Connection, tables: list[str]) -> int:
         if table != chunk_table:
             query = sql.SQL(DAY_HEAD_SQL).format(sql.Identifier(table))
             for sid, data in conn.execute(query, binary=True):
-                heads[int(sid)] = decode_raw(data)
+                heads[int(sid)] = chunked.last_per_ts(*decode_raw(data))
     points = 0
     pending: list[tuple[int, np.ndarray, np.ndarray]] = []
 

@@ -132,43 +132,18 @@ def rollup_table(step: Step) -> str:
     return f"rollup_{step.name}"
 
 
-def write_sql() -> str:
-    """The statement that writes the staged rows into the head (the last value given wins; an
-    equal value rewrites nothing) above the raw horizon, but for the series in ``bulk`` (the
-    store seals those straight into chunks), and widens the series' spans; it returns the
-    points kept, the head rows written and the raw horizon."""
-    return f"""
-WITH h AS (
-    SELECT coalesce(max(horizon) FILTER (WHERE tier = 'raw'), {INT64_MIN}) AS h_raw
-    FROM retention_horizon
-),
-ins AS (
-    INSERT INTO points AS p (series_id, ts, value)
-    SELECT st.series_id, st.ts, st.value FROM pg_temp.staging st, h
-    WHERE st.ts >= h.h_raw AND NOT st.series_id = ANY(%(bulk)s::integer[])
-    ORDER BY 1, 2
-    ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value
-    WHERE p.value IS DISTINCT FROM excluded.value
-    RETURNING series_id, ts
-),
-kept AS (SELECT st.series_id, st.ts FROM pg_temp.staging st, h WHERE st.ts >= h.h_raw),
-span AS (SELECT series_id, min(ts) AS f, max(ts) AS l FROM kept GROUP BY 1),
-upd AS (
-    UPDATE series s SET first_ts = least(s.first_ts, span.f),
-        last_ts = greatest(s.last_ts, span.l),
-        unit = CASE WHEN u.unit <> '' THEN u.unit ELSE s.unit END
-    FROM unnest(%(ids)s::integer[], %(units)s::text[]) AS u(id, unit)
-    LEFT JOIN span ON span.series_id = u.id
-    WHERE s.id = u.id AND (
-        (span.f IS NOT NULL AND (s.first_ts IS NULL OR span.f < s.first_ts
-                                 OR span.l > s.last_ts))
-        OR (u.unit <> '' AND u.unit <> s.unit))
-)
-SELECT (SELECT count(*) FROM kept), (SELECT count(*) FROM ins), (SELECT h_raw FROM h)
+COPY_HEAD_SQL = "COPY points (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
+RAW_HORIZON_SQL = f"""
+SELECT coalesce(max(horizon) FILTER (WHERE tier = 'raw'), {INT64_MIN}) FROM retention_horizon
 """  # nosec B608 # constants only
-
-
-WRITE_SQL = write_sql()
+# A write's spans that change a series' row: a new series, a point older than its first, a new
+# unit (a newer point widens the span when it is sealed; LIST_SERIES_SQL adds the head's span).
+SPANS_SQL = """
+UPDATE series s SET first_ts = least(s.first_ts, u.f), last_ts = greatest(s.last_ts, u.l),
+    unit = CASE WHEN u.unit <> '' THEN u.unit ELSE s.unit END
+FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::text[]) AS u(id, f, l, unit)
+WHERE s.id = u.id
+"""
 
 # A read: the series' raw chunks whose window overlaps the range (kind 0), its head points in the
 # range (kind 1, one bytea of int8send(ts) || float8send(value) records), the rollup chunks of a
@@ -179,7 +154,8 @@ READ_SQL = f"""
 SELECT 0 AS kind, start, data FROM chunks
 WHERE series_id = %(sid)s AND start BETWEEN %(clo)s AND %(hi)s
 UNION ALL
-SELECT 1, 0, string_agg(int8send(ts) || float8send(value), ''::bytea ORDER BY ts) FROM points
+SELECT 1, 0, string_agg(int8send(ts) || float8send(value), ''::bytea
+                        ORDER BY ts, seq NULLS FIRST) FROM points
 WHERE series_id = %(sid)s AND ts BETWEEN %(lo)s AND %(hi)s
 UNION ALL
 SELECT 2, start, data FROM rollups
@@ -203,25 +179,27 @@ SEAL_SERIES_SQL = (
 )
 # Take the head of some series: delete its rows, one bytea of (ts, value) records a series.
 TAKE_HEAD_SQL = """
-WITH d AS (DELETE FROM points WHERE series_id = ANY(%s) RETURNING series_id, ts, value)
-SELECT series_id, string_agg(int8send(ts) || float8send(value), ''::bytea ORDER BY ts)
+WITH d AS (DELETE FROM points WHERE series_id = ANY(%b::integer[])
+           RETURNING series_id, ts, value, seq)
+SELECT series_id, string_agg(int8send(ts) || float8send(value), ''::bytea
+                             ORDER BY ts, seq NULLS FIRST)
 FROM d GROUP BY series_id ORDER BY series_id
 """
 CHUNKS_AT_SQL = (
     "SELECT c.series_id, c.start, c.data FROM chunks c"
-    " JOIN unnest(%s::integer[], %s::bigint[]) AS w(sid, start)"
+    " JOIN unnest(%b::integer[], %b::bigint[]) AS w(sid, start)"
     " ON c.series_id = w.sid AND c.start = w.start"
 )
 UPSERT_CHUNKS_SQL = (
     "INSERT INTO chunks (series_id, start, count, data)"
-    " SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::integer[], %s::bytea[])"
+    " SELECT * FROM unnest(%b::integer[], %b::bigint[], %b::integer[], %b::bytea[])"
     " ON CONFLICT (series_id, start) DO UPDATE SET count = excluded.count, data = excluded.data"
 )
 # Retention: a raw day's chunks and unsealed head, a series at a time, to seal its rollups.
 DAY_CHUNKS_SQL = "SELECT series_id, start, data FROM {} ORDER BY series_id, start"
 DAY_HEAD_SQL = (
-    "SELECT series_id, string_agg(int8send(ts) || float8send(value), ''::bytea ORDER BY ts)"
-    " FROM {} GROUP BY series_id"
+    "SELECT series_id, string_agg(int8send(ts) || float8send(value), ''::bytea"
+    " ORDER BY ts, seq NULLS FIRST) FROM {} GROUP BY series_id"
 )
 ROLLUPS_AT_SQL = (
     "SELECT r.series_id, r.start, r.data FROM rollups r"
@@ -230,7 +208,7 @@ ROLLUPS_AT_SQL = (
 )
 UPSERT_ROLLUPS_SQL = (
     "INSERT INTO rollups (series_id, tier, start, data)"
-    " SELECT sid, %s, start, data FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+    " SELECT sid, %s, start, data FROM unnest(%s::integer[], %s::bigint[], %b::bytea[])"
     " AS u(sid, start, data)"
     " ON CONFLICT (series_id, tier, start) DO UPDATE SET data = excluded.data"
 )
@@ -244,21 +222,27 @@ OLD_ROLLUP_SQL = (
 
 # --- the other statements -----------------------------------------------------------------
 
-STAGING_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS staging"
-    " (series_id integer, ts bigint, value double precision) ON COMMIT DELETE ROWS"
-)
-COPY_STAGING_SQL = "COPY pg_temp.staging (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
 INSERT_SERIES_SQL = (
     "INSERT INTO series (key, name, labels, unit)"
     " SELECT k, n, l::jsonb, u FROM unnest(%s::text[], %s::text[], %s::text[],"
     " %s::text[]) AS t(k, n, l, u) ORDER BY k ON CONFLICT (key) DO NOTHING"
 )
-SERIES_IDS_SQL = "SELECT key, id FROM series WHERE key = ANY(%s)"
+SERIES_IDS_SQL = "SELECT key, id, first_ts, unit FROM series WHERE key = ANY(%s)"
 SERIES_ID_SQL = "SELECT id FROM series WHERE key = %s"
-LIST_SERIES_SQL = (
-    "SELECT name, labels, unit, first_ts, last_ts FROM series WHERE last_ts IS NOT NULL"
-)
+# Every series with points, its span widened by its head's points (not sealed yet).
+LIST_SERIES_SQL = """
+SELECT s.name, s.labels, s.unit, least(s.first_ts, h.f), greatest(s.last_ts, h.l)
+FROM series s LEFT JOIN (
+    SELECT series_id, min(ts) AS f, max(ts) AS l FROM points GROUP BY series_id
+) h ON h.series_id = s.id
+WHERE s.last_ts IS NOT NULL OR h.l IS NOT NULL
+"""
+# The seal widens the spans of the series it sealed.
+WIDEN_SPANS_SQL = """
+UPDATE series s SET first_ts = least(s.first_ts, u.f), last_ts = greatest(s.last_ts, u.l)
+FROM unnest(%b::integer[], %b::bigint[], %b::bigint[]) AS u(id, f, l)
+WHERE s.id = u.id AND (s.first_ts IS NULL OR u.f < s.first_ts OR u.l > s.last_ts)
+"""
 PARTITIONS_SQL = (
     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
     " WHERE i.inhparent = %s::regclass"

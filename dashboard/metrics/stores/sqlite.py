@@ -82,6 +82,20 @@ UPSERT_METADATA_SQL = (
     " unit = CASE WHEN excluded.unit != '' THEN excluded.unit ELSE unit END,"
     " updated_ms = excluded.updated_ms"
 )
+# Every series with points, its span widened by its head's points (not sealed yet).
+LIST_SERIES_SQL = """
+SELECT s.name, s.labels, s.unit,
+       min(coalesce(s.first_ts, h.f), coalesce(h.f, s.first_ts)),
+       max(coalesce(s.last_ts, h.l), coalesce(h.l, s.last_ts))
+FROM series s LEFT JOIN (
+    SELECT series_id, min(ts) AS f, max(ts) AS l FROM points GROUP BY series_id
+) h ON h.series_id = s.id
+WHERE s.last_ts IS NOT NULL OR h.l IS NOT NULL
+"""
+WIDEN_SQL = (
+    "UPDATE series SET first_ts = min(coalesce(first_ts, ?), ?),"
+    " last_ts = max(coalesce(last_ts, ?), ?) WHERE id = ?"
+)
 CHUNKS_SQL = "SELECT start, data FROM chunks WHERE series_id = ? AND start BETWEEN ? AND ?"
 SEAL_BATCH = 500
 
@@ -116,6 +130,7 @@ class SQLiteStore:
         self._conn = connect(path, SCHEMA)
         self._lock = threading.Lock()
         self._ids: dict[SeriesKey, int] = {}
+        self._spans: dict[int, tuple[int, str]] = {}  # first_ts and unit stored, by series id
         self.chunk_faults = 0  # stored chunks that did not decode, since start
         self.sealed_points = 0  # head points sealed into chunks, since start
 
@@ -128,9 +143,30 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO series (key, name, labels, unit) VALUES (?, ?, ?, ?)",
                 (text, key.name, json.dumps(key.label_dict, sort_keys=True), unit),
             )
-            row = self._conn.execute("SELECT id FROM series WHERE key = ?", (text,)).fetchone()
+            row = self._conn.execute(
+                "SELECT id, first_ts, unit FROM series WHERE key = ?", (text,)
+            ).fetchone()
             sid = self._ids[key] = int(row[0])
+            if row[1] is not None:
+                self._spans[sid] = (int(row[1]), row[2])
         return sid
+
+    def _widening(self, spans: list[tuple]) -> list[tuple]:
+        """The span rows that change a series' row: a new series, a point older than its
+        first, or a new unit (a newer point widens the span when it is sealed, so live writes
+        do not rewrite the series' rows); the known spans are updated (caller holds the lock,
+        in a transaction)."""
+        out = []
+        for row in spans:
+            first, unit, sid = row[0], row[4], row[6]
+            known = self._spans.get(sid)
+            if known is None or first < known[0] or (unit and unit != known[1]):
+                out.append(row)
+                self._spans[sid] = (
+                    first if known is None else min(first, known[0]),
+                    unit or (known[1] if known else ""),
+                )
+        return out
 
     def _rows(self, live: list[SeriesPoints]) -> tuple[Iterable[tuple], list[tuple]]:
         """The point rows and span rows of non-empty series, in batch order (caller holds the
@@ -173,10 +209,12 @@ class SQLiteStore:
         units = {self._ids[s.key]: s.unit for s in big}
         self._conn.executemany(
             SPAN_SQL,
-            [
-                (int(t[0]), int(t[0]), int(t[-1]), int(t[-1]), units[i], units[i], i)
-                for i, (t, _) in bulk.items()
-            ],
+            self._widening(
+                [
+                    (int(t[0]), int(t[0]), int(t[-1]), int(t[-1]), units[i], units[i], i)
+                    for i, (t, _) in bulk.items()
+                ]
+            ),
         )
         return bulk, [s for s in live if sizes[s.key] < chunked.BULK_POINTS]
 
@@ -193,7 +231,7 @@ class SQLiteStore:
                 if live:
                     rows, spans = self._rows(live)
                     self._conn.executemany(UPSERT_SQL, rows)
-                    self._conn.executemany(SPAN_SQL, spans)
+                    self._conn.executemany(SPAN_SQL, self._widening(spans))
                 if bulk:  # series with many points: sealed straight into chunks
                     self._seal_series(sorted(bulk), bulk)
                 self._conn.execute("COMMIT")
@@ -205,10 +243,7 @@ class SQLiteStore:
     def list_series(self) -> list[SeriesInfo]:
         """Every series with stored points."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT name, labels, unit, first_ts, last_ts FROM series"
-                " WHERE last_ts IS NOT NULL ORDER BY key"
-            ).fetchall()
+            rows = self._conn.execute(LIST_SERIES_SQL).fetchall()
         infos = [
             SeriesInfo(SeriesKey.of(name, json.loads(labels)), unit, first, last)
             for name, labels, unit, first, last in rows
@@ -291,7 +326,7 @@ class SQLiteStore:
         points are merged into their windows' chunks (re-encoded) in the transaction that
         deletes them from the head. Returns ``{"series", "points", "chunks"}`` sealed."""
         done = {"series": 0, "points": 0, "chunks": 0}
-        after = 0
+        after = -(2**31)  # below every series id
         while True:
             with self._lock:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -341,8 +376,10 @@ class SQLiteStore:
             )
         out = []
         points = 0
+        spans = []
         for sid, (ts, value) in heads.items():
             points += int(ts.size)
+            spans.append((int(ts[0]), int(ts[0]), int(ts[-1]), int(ts[-1]), sid))
             starts = [start for start, _ in chunked.windows(ts)]
             old = {
                 int(start): bytes(data)
@@ -363,6 +400,7 @@ class SQLiteStore:
             f"DELETE FROM points WHERE series_id IN ({marks})",  # nosec B608 # placeholders only
             ids,
         )
+        self._conn.executemany(WIDEN_SQL, spans)
         return points, len(out)
 
     def stats(self) -> dict[str, float]:

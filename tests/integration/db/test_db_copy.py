@@ -115,12 +115,17 @@ def _populate(settings: Settings, t0: int) -> dict:
 
 
 def _counts(url: str) -> dict[str, int]:
-    """Rows per app table, the series and the points of a PostgreSQL schema."""
+    """Rows per app table, the series, and the points of a PostgreSQL schema (in its head and
+    in its chunks)."""
     with psycopg.connect(url) as conn:
-        return {
+        counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-            for table in (*APP_TABLES, "series", "points")
+            for table in (*APP_TABLES, "series")
         }
+        counts["points"] = conn.execute(
+            "SELECT (SELECT count(*) FROM points) + (SELECT coalesce(sum(count), 0) FROM chunks)"
+        ).fetchone()[0]
+        return counts
 
 
 def _summary(out: str) -> dict[str, str]:

@@ -91,7 +91,7 @@ def test_a_replay_changes_nothing_and_a_rewrite_replaces_the_value(store, postgr
     assert store.write_counted(batch(CPU, all_ts, all_values)) == 0
     store.seal()
     np.testing.assert_array_equal(store.query(CPU, D, D + DAY, RAW).value, all_values)
-    assert len(_versions(url, schema)) == len(before)
+    assert _versions(url, schema) == before  # no chunk was rewritten
 
 
 def test_concurrent_rewrites_of_the_same_buckets_leave_rollups_equal_to_raw(store):

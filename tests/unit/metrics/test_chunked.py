@@ -75,6 +75,11 @@ def test_a_corrupt_stored_chunk_is_reported_and_sealing_goes_on() -> None:
     assert [f.describe() for f in faults] == [
         f'chunk of cpu{{host="a"}} at [{T0}, {T0 + HOUR}) is unreadable: not a version-1 chunk'
     ]
+    # a header claiming four billion points is reported, never allocated
+    lying = bytearray(run[1][1])
+    lying[4:8] = b"\xff\xff\xff\xff"
+    got_ts, _, faults = chunked.decode_run("s", [run[0], (run[1][0], bytes(lying))])
+    assert got_ts.size == 0 and [f.start for f in faults] == [T0, T0 + HOUR]
     resealed = chunked.seal({T0: b"\x01garbage"}, ts[:3], np.zeros(3))
     assert chunks.decode(resealed[0][2])[0].tolist() == ts[:3].tolist()
 

@@ -7,10 +7,13 @@ import struct
 
 import numpy as np
 
-from dashboard.metrics.steps import DAY, HOUR, MINUTE, RAW, ROLLUPS, STEPS
+from dashboard.metrics.steps import DAY, HOUR, MINUTE, ROLLUPS, STEPS
 from dashboard.metrics.stores.postgres_sql import (
+    COPY_HEAD_SQL,
+    DAY_HEAD_SQL,
+    READ_SQL,
+    TAKE_HEAD_SQL,
     TIERS,
-    WRITE_SQL,
     days_around,
     days_of,
     decode_raw,
@@ -92,10 +95,10 @@ def test_query_records_decode_to_numpy_columns() -> None:
     assert decode_raw(None)[0].size == 0
 
 
-def test_the_write_statement_upserts_the_head_above_the_raw_horizon() -> None:
-    """A write lands in the head only (rollups are computed from raw), skipping points below
-    the raw horizon, and a point given again takes the new value."""
-    assert "INSERT INTO points" in WRITE_SQL and "rollup" not in WRITE_SQL
-    assert f"st.ts >= h.h_{RAW.name}" in WRITE_SQL
-    assert "DO UPDATE SET value = excluded.value" in WRITE_SQL
-    assert "%(ids)s" in WRITE_SQL
+def test_the_head_is_appended_and_read_newest_last() -> None:
+    """A write appends to the head by COPY; every statement that reads the head orders a
+    timestamp's rows by ``seq`` (rows of earlier versions, without one, first), so the store
+    keeps the last row of each timestamp: the newest value."""
+    assert COPY_HEAD_SQL.startswith("COPY points (series_id, ts, value)")
+    for statement in (READ_SQL, TAKE_HEAD_SQL, DAY_HEAD_SQL):
+        assert "ORDER BY ts, seq NULLS FIRST" in " ".join(statement.split())
