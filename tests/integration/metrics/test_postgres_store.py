@@ -434,3 +434,25 @@ def test_greenlets_share_the_pool_without_blocking_the_loop(postgres_schema):
     ticks_during_sleep, stored = map(int, done.stdout.split())
     assert stored == 1200
     assert ticks_during_sleep >= 10  # ~50 expected; a blocked loop gives 0
+
+
+def test_raw_retention_is_a_setting(postgres_schema, monkeypatch):
+    """``DASHBOARD_RAW_RETENTION_DAYS=3`` keeps three days of raw points (whole UTC days);
+    older days leave only their rollups."""
+    url, schema = postgres_schema
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", url_with_schema(url, schema))
+    monkeypatch.setenv("DASHBOARD_RAW_RETENTION_DAYS", "3")
+    from dashboard.settings import Settings
+
+    store = open_store(Settings())
+    try:
+        ts = D + np.arange(0, 6 * DAY, HOUR, dtype=np.int64)
+        store.write(batch(CPU, ts, np.arange(ts.size, dtype=float)))
+        now = D + 6 * DAY + HOUR
+        store.retention(now)  # type: ignore[attr-defined]
+        raw = store.query(CPU, D, now, RAW)
+        assert raw.ts[0] == D + 3 * DAY and raw.ts[-1] == ts[-1]  # three days back, and today
+        hourly = store.query(CPU, D, now, BY_NAME["1h"])
+        np.testing.assert_array_equal(hourly.ts, ts)  # the older days' buckets remain
+    finally:
+        store.close()

@@ -114,3 +114,21 @@ def test_series_with_many_points_in_a_write_go_straight_to_chunks() -> None:
     assert sorted(runs) == [1, 3]
     assert runs[3][0].tolist() == [1, 2, 3, 4] and runs[3][1].tolist() == [4, 5, 6, 7]
     assert chunked.bulk_runs(sid, ts, value, 9) == {}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(-2 * DAY, 2 * DAY), min_size=1, max_size=400, unique=True),
+    st.sampled_from([1000, MINUTE, 5 * MINUTE, HOUR, DAY]),
+)
+def test_bucket_rows_equal_a_plain_groupby_sparse_or_dense(offsets, width) -> None:
+    """Buckets (start, min, max, sum, count, last) of sorted points, whether the buckets hold
+    many points (found by binary search over the edges) or few, equal a plain group-by."""
+    ts = np.array(sorted(T0 + o for o in offsets), dtype=np.int64)
+    values = np.sin(ts.astype(np.float64))
+    rows = bucket_rows(ts, values, width)
+    groups: dict[int, list[float]] = {}
+    for t, v in zip(ts.tolist(), values.tolist(), strict=True):
+        groups.setdefault(t // width * width, []).append(v)
+    want = [[s, min(g), max(g), sum(g), len(g), g[-1]] for s, g in sorted(groups.items())]
+    np.testing.assert_allclose(rows, np.array(want), rtol=1e-12, atol=1e-9)
