@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# pytest-xdist workers of `make test` (the suite is sized for a 2-core machine)
+TEST_WORKERS ?= 2
 # security lint of the product code; findings print on stdout and fail the target, bandit's own
 # warnings (one per sub-expression of a `# nosec`-marked multi-line SQL string) only on failure
 BANDIT = $(VENV)/bin/bandit -c pyproject.toml -q -r dashboard ingest layouts callbacks \
@@ -25,7 +27,9 @@ run: $(STAMP)
 	DASHBOARD_DEMO=$${DASHBOARD_DEMO:-1} $(VENV)/bin/dashboard serve
 
 ## lint, the layer rules, types of the pure core, the security lint (bandit), then every test:
-## unit, integration (real SQLite, PostgreSQL, Redis), browser
+## unit, integration (real SQLite, PostgreSQL, Redis), browser; on TEST_WORKERS pytest-xdist
+## workers (a test file per worker at a time), then the `serial` tests alone (they restart the
+## shared PostgreSQL); fails when either part fails
 test: $(STAMP)
 	$(PYTHON) tools/preflight.py
 	$(VENV)/bin/ruff check .
@@ -33,7 +37,9 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(BANDIT)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"; parallel=$$?; \
+	$(PY) -m pytest -m serial; serial=$$?; \
+	[ $$parallel -eq 0 ] && [ $$serial -eq 0 ]
 
 ## the API fuzz tests at 10x the examples of `make test` (DASHBOARD_FUZZ_SCALE)
 fuzz: $(STAMP)

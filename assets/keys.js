@@ -159,6 +159,23 @@
     setSearch(drillSearch(spec.slice(0, at), spec.slice(at + 1)));
   });
 
+  // the dashboards' list (a <details>): Escape closes it, back on its toggle, even from its
+  // search box; opening a dashboard from it closes it too
+  document.addEventListener("keydown", function (ev) {
+    var open = ev.key === "Escape" && document.querySelector("details.finder[open]");
+    if (!open || document.querySelector(".modal.open")) { return; }
+    open.removeAttribute("open");
+    var toggle = open.querySelector("summary");
+    if (toggle) { toggle.focus(); }
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+  }, true);
+  document.addEventListener("click", function (ev) {
+    var link = ev.target && ev.target.closest && ev.target.closest("details.finder .finder-link");
+    var open = link && link.closest("details.finder");
+    if (open) { open.removeAttribute("open"); }
+  });
+
   function typing(el) {
     var tag = el && el.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (el && el.isContentEditable);

@@ -87,6 +87,42 @@
         params.set("dashboard", value);
         return "?" + params.toString();
       },
+      copyLink: function (clicks, values, controls, current) {
+        // the page's URL with its dashboard, range and every variable's value (those still at
+        // their defaults are not in the URL yet), put on the clipboard
+        if (!clicks) { return window.dash_clientside.no_update; }
+        var params = new URLSearchParams(window.location.search);
+        if (!params.has("dashboard") && current) { params.set("dashboard", current); }
+        (controls || []).forEach(function (control, i) {
+          var key = "var-" + control.name;
+          var value = values[i];
+          if (params.has(key) || value === null || value === undefined) { return; }
+          (Array.isArray(value) ? value : [value]).forEach(function (v) { params.append(key, v); });
+        });
+        var link = window.location.origin + window.location.pathname + "?" + params.toString();
+        copyText(link);
+        return ["Link copied", link];
+      },
     },
   });
+
+  function copyText(text) {
+    // the Clipboard API where the page may use it, else a selected text area and "copy"
+    function fallback() {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      try { document.execCommand("copy"); } catch (e) { /* the link is still in the title */ }
+      document.body.removeChild(area);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).catch(fallback);
+    } else {
+      fallback();
+    }
+  }
 })();

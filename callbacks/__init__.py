@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import alerts, edit_boards, edit_widgets, live, time_range, variables, widgets
+from callbacks import (
+    alerts,
+    edit_boards,
+    edit_widgets,
+    finder,
+    live,
+    time_range,
+    variables,
+    widgets,
+)
 from dashboard.runtime import Runtime
 
 
@@ -17,3 +26,4 @@ def register_all(app: Dash, rt: Runtime) -> None:
     variables.register(app, rt)
     edit_widgets.register(app, rt)
     edit_boards.register(app, rt)
+    finder.register(app, rt)

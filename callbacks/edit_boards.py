@@ -15,7 +15,7 @@ from dashboard.metrics.model import ValidationError
 from dashboard.runtime import Runtime
 from layouts import ids
 from layouts.editing import export_href
-from layouts.header import dashboard_options
+from layouts.finder import dashboard_options
 
 EXPORT_HREF = """
 function (search) {

@@ -11,6 +11,7 @@ from flask import has_request_context, request
 from dashboard import auth
 from dashboard.alerts import service as alerts
 from dashboard.auth.guard import current_user
+from dashboard.boards import prefs
 from dashboard.boards import service as boards
 from dashboard.boards.models import DEFAULT_ID, default_dashboard
 from dashboard.boards.variables import Picked
@@ -127,4 +128,5 @@ def page_data(rt: Runtime) -> page.PageData:
         else read_board(rt, dashboard, dashboard["range"], True, picked=picked),
         view=render_view(rt, search, user) if search else None,
         variables=variables,
+        finder=prefs.list_for(store=store, username=user.username) if user is not None else None,
     )

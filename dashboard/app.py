@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         server.register_blueprint(bp)
     server.register_error_handler(HTTPException, json_http_errors)
     init_auth(server, settings, rt.users)
+    server.before_request(boards_views.open_home)  # after the guard: it knows the user
     # after the guard (a limit keyed by user sees the user) and after the blueprints (ingest's
     # after_app_request puts back the Retry-After the limiter's headers rewrite)
     init_limits(server, settings)
@@ -82,6 +83,7 @@ def blueprints() -> list[Blueprint]:
         alerts_views.bp,
         export_views.bp,
         boards_views.bp,
+        boards_views.me,
         openapi.bp,
     ]
 

@@ -2,8 +2,9 @@
 PostgreSQL, usually) and keep everything.
 
 - **The app's tables** (users with their password hashes, tokens with their hashes and scopes,
-  revoked sessions, dashboards, alert rules with their snoozes, alert events, metric metadata,
-  and any table a later version adds to both schemas) are copied row by row in one transaction,
+  revoked sessions, dashboards with each user's stars and home dashboard, alert rules with their
+  snoozes, alert events, metric metadata, and any table a later version adds to both schemas)
+  are copied row by row in one transaction,
   each row matched on its natural key (a user by name, a token by name, an event by rule,
   series, state and time, else the table's primary key). Surrogate numeric ids are not copied:
   the destination numbers its rows itself, and nothing refers to them.

@@ -20,7 +20,7 @@ EDIT_BUTTONS = (
     ("wider", "+", "Wider"),
     ("shorter", "⤒", "Shorter"),
     ("taller", "⤓", "Taller"),
-    ("duplicate", "Copy", "Duplicate"),
+    ("duplicate", "Copy", "Copy (duplicate)"),  # the name holds the visible word
     ("remove", "✕", "Remove"),
 )
 

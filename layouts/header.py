@@ -10,6 +10,7 @@ from dash import dcc, html
 from dashboard.boards.variables import ALL
 from dashboard.metrics.timerange import DEFAULT_PRESET, PRESETS
 from layouts import ids, navigation
+from layouts.finder import copy_link, finder
 
 
 def header(dashboard: dict[str, Any], user: Any = None, firing: int = 0) -> html.Header:
@@ -143,23 +144,16 @@ def variables_bar(views: list[dict[str, Any]] | None) -> list[Any]:
     return out
 
 
-def dashboard_options(boards: list[dict[str, Any]] | None) -> list[dict[str, str]]:
-    """The dashboard picker's options: each dashboard's title, by id."""
-    return [{"label": b["title"], "value": b["id"]} for b in boards or []]
-
-
-def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "default") -> html.Nav:
-    """The dashboard, and the time range: presets that follow now, a custom from/to, live."""
+def range_bar(
+    boards: list[dict[str, Any]] | None = None,
+    current: str = "default",
+    listing: dict[str, Any] | None = None,
+) -> html.Nav:
+    """The dashboards' list (``finder``: search, tags, stars, home, the quick picker), the time
+    range (presets that follow now, a custom from/to, live), the filter and "Copy link"."""
     return html.Nav(
         [
-            html.Label("Dashboard", htmlFor=ids.DASHBOARD_SELECT, className="range-label"),
-            dcc.Dropdown(
-                id=ids.DASHBOARD_SELECT,
-                options=dashboard_options(boards),
-                value=current,
-                clearable=False,
-                className="range-select",
-            ),
+            finder(listing, boards, current),
             html.Label("Time range", htmlFor=ids.RANGE_SELECT, className="range-label"),
             dcc.Dropdown(
                 id=ids.RANGE_SELECT,
@@ -185,6 +179,7 @@ def range_bar(boards: list[dict[str, Any]] | None = None, current: str = "defaul
                 className="small-button",
             ),
             *navigation.filter_controls(),
+            *copy_link(),
         ],
         className="range-bar",
         **{"aria-label": "Time range"},

@@ -58,6 +58,7 @@ class PageData:
     board: BoardView | None = None
     view: tuple[Any, ...] | None = None
     variables: list[dict[str, Any]] = field(default_factory=list)  # the variables' dropdowns
+    finder: dict[str, Any] | None = None  # the user's list of dashboards (boards.prefs.list_for)
 
 
 def describe(rng: dict[str, Any], live: bool, now: int) -> str:
@@ -160,7 +161,7 @@ def serve_layout(data: PageData) -> html.Div:
             header(dashboard, data.user, data.firing),
             # shown by assets/live.js while the node's bus or database is unreachable
             html.Div(id=ids.LIVE_BANNER, className="live-banner", hidden=True),
-            range_bar(data.boards, dashboard["id"]),
+            range_bar(data.boards, dashboard["id"], data.finder),
             html.Div(
                 variables_bar(data.variables),
                 id=ids.VARS_BAR,

@@ -23,6 +23,10 @@ POSTGRES_URL = os.environ.get(
     "DASHBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("DASHBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# what went untested: noted by _missing in the process that runs the test, carried on its report
+# (a pytest-xdist worker sends reports to the controller), collected where the summary is printed
+_UNTESTED = "untested"
+_pending: list[str] = []
 _untested: list[str] = []
 
 
@@ -31,8 +35,23 @@ def _missing(service: str, reason: str, nodeid: str) -> None:
     message = f"{service} unavailable ({reason})"
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} and DASHBOARD_REQUIRE_SERVICES=1")
-    _untested.append(f"{nodeid}: {message}")
+    _pending.append(f"{nodeid}: {message}")
     pytest.skip(message)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:  # noqa: ARG001
+    """Carry what _missing noted on the report of the phase that skipped."""
+    outcome = yield
+    if _pending:
+        report = outcome.get_result()
+        report.user_properties = [*report.user_properties, *((_UNTESTED, m) for m in _pending)]
+        _pending.clear()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the untested notes, from this process or from an xdist worker."""
+    _untested.extend(value for name, value in report.user_properties if name == _UNTESTED)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from dashboard.metrics.frame import SeriesFrame
 
 COLORS = ["#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16"]
 GRAPH_CONFIG = {
+    "displayModeBar": "hover",  # the mode bar only over the chart the pointer is on
     "displaylogo": False,
     "responsive": True,
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],

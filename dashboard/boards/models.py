@@ -8,6 +8,7 @@ from typing import Any
 
 from dashboard.boards.annotations import valid_notes
 from dashboard.boards.exprs import entry_selector, is_expr, valid_entry
+from dashboard.boards.finding import valid_tags
 from dashboard.boards.variables import expr_checker, valid_variables
 from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, Selector, ValidationError
 from dashboard.metrics.timerange import resolve_range
@@ -166,6 +167,9 @@ def validate_dashboard(body: Any) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
     }
     out["range"] = _range(body.get("range", {"from": "now-24h", "to": "now"}))
+    tags = valid_tags(body.get("tags"))
+    if tags:
+        out["tags"] = tags
     notes = valid_notes(body.get("annotations"))
     if notes:
         out["annotations"] = notes

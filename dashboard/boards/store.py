@@ -19,6 +19,17 @@ CREATE TABLE IF NOT EXISTS dashboards (
     body TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dashboard_stars (
+    username TEXT NOT NULL,
+    dashboard_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (username, dashboard_id)
+);
+CREATE TABLE IF NOT EXISTS user_home (
+    username TEXT PRIMARY KEY,
+    dashboard_id TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 """
 
 
@@ -36,11 +47,21 @@ class DashboardStore:
             self.put(default_dashboard(), owner=None)
 
     def list(self) -> list[dict[str, Any]]:
-        """Id, title, owner and update time of every dashboard."""
+        """Id, title, tags, owner and update time of every dashboard."""
         rows = self._db.execute(
-            "SELECT id, title, owner, updated_at FROM dashboards ORDER BY title, id"
+            "SELECT id, title, owner, updated_at, CAST(body AS TEXT) FROM dashboards"
+            " ORDER BY title, id"
         ).rows
-        return [{"id": i, "title": t, "owner": o, "updated_at": u} for i, t, o, u in rows]
+        return [
+            {
+                "id": i,
+                "title": t,
+                "tags": json.loads(b).get("tags", []),
+                "owner": o,
+                "updated_at": u,
+            }
+            for i, t, o, u, b in rows
+        ]
 
     def get(self, dashboard_id: str) -> dict[str, Any] | None:
         """A dashboard by id."""
@@ -68,7 +89,51 @@ class DashboardStore:
 
     def delete(self, dashboard_id: str) -> bool:
         """Delete a dashboard; False when there was none."""
+        # nothing points at a deleted dashboard
+        self._db.execute("DELETE FROM dashboard_stars WHERE dashboard_id = ?", (dashboard_id,))
+        self._db.execute("DELETE FROM user_home WHERE dashboard_id = ?", (dashboard_id,))
         return self._db.execute("DELETE FROM dashboards WHERE id = ?", (dashboard_id,)).rowcount > 0
+
+    def stars(self, username: str) -> set[str]:
+        """The ids of the dashboards ``username`` starred."""
+        rows = self._db.execute(
+            "SELECT dashboard_id FROM dashboard_stars WHERE username = ?", (username,)
+        ).rows
+        return {row[0] for row in rows}
+
+    def star(self, username: str, dashboard_id: str) -> None:
+        """Star a dashboard for a user (again is harmless)."""
+        self._db.execute(
+            "INSERT INTO dashboard_stars (username, dashboard_id, created_at) VALUES (?,?,?)"
+            " ON CONFLICT (username, dashboard_id) DO NOTHING",
+            (username, dashboard_id, int(time.time() * 1000)),
+        )
+
+    def unstar(self, username: str, dashboard_id: str) -> None:
+        """Take a user's star off a dashboard (none is harmless)."""
+        self._db.execute(
+            "DELETE FROM dashboard_stars WHERE username = ? AND dashboard_id = ?",
+            (username, dashboard_id),
+        )
+
+    def home(self, username: str) -> str | None:
+        """The id of a user's home dashboard, None when they chose none."""
+        row = self._db.execute(
+            "SELECT dashboard_id FROM user_home WHERE username = ?", (username,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def set_home(self, username: str, dashboard_id: str | None) -> None:
+        """Choose a user's home dashboard (None: back to the default one)."""
+        if dashboard_id is None:
+            self._db.execute("DELETE FROM user_home WHERE username = ?", (username,))
+            return
+        self._db.execute(
+            "INSERT INTO user_home (username, dashboard_id, updated_at) VALUES (?,?,?)"
+            " ON CONFLICT (username) DO UPDATE SET dashboard_id = excluded.dashboard_id,"
+            " updated_at = excluded.updated_at",
+            (username, dashboard_id, int(time.time() * 1000)),
+        )
 
     def close(self) -> None:
         """Close the database when this store opened it."""

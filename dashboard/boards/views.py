@@ -1,21 +1,26 @@
-"""``/api/v1/dashboards``: list, export and import as JSON (versioned schema), edit, delete."""
+"""``/api/v1/dashboards``: list (searched, by tag, starred), export and import as JSON
+(versioned schema), edit, delete, star; ``/api/v1/users/me/home``: the user's home dashboard."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from dashboard.api.errors import error
 from dashboard.auth.guard import current_user, require_role
 from dashboard.auth.limits import api_limit, user_key
-from dashboard.boards import service
+from dashboard.boards import prefs, service
+from dashboard.boards.models import DEFAULT_ID
 from dashboard.extensions import current_runtime, limiter
 from dashboard.metrics.model import ValidationError
 
 bp = Blueprint("dashboards", __name__, url_prefix="/api/v1/dashboards")
 limiter.limit(api_limit, key_func=user_key)(bp)
+me = Blueprint("dashboard_home", __name__, url_prefix="/api/v1/users/me")
+limiter.limit(api_limit, key_func=user_key)(me)
 
 
 def _mapped(exc: Exception) -> ResponseReturnValue:
@@ -37,10 +42,85 @@ SERVICE_ERRORS = (
 )
 
 
+def _username() -> str:
+    """The signed-in user's name (the guard let only signed-in users through)."""
+    user = current_user()
+    assert user is not None  # the guard refuses anonymous requests
+    return str(user.username)
+
+
 @bp.get("")
 def list_dashboards() -> ResponseReturnValue:
-    """Every dashboard's id and title."""
-    return {"dashboards": service.list_dashboards(store=current_runtime().dashboards)}
+    """The dashboards (id, title, tags, starred, home), narrowed by ``search`` (words of the
+    title), ``tag`` and ``starred=1``; starred ones first; every tag in use; the user's home."""
+    return prefs.list_for(
+        store=current_runtime().dashboards,
+        username=_username(),
+        search=request.args.get("search", "")[:200],
+        tag=request.args.get("tag", "")[:40],
+        starred_only=request.args.get("starred", "") in ("1", "true"),
+    )
+
+
+@bp.put("/<dashboard_id>/star")
+def star_dashboard(dashboard_id: str) -> ResponseReturnValue:
+    """Star a dashboard for the signed-in user (any role)."""
+    return _set_star(dashboard_id, starred=True)
+
+
+@bp.delete("/<dashboard_id>/star")
+def unstar_dashboard(dashboard_id: str) -> ResponseReturnValue:
+    """Take the signed-in user's star off a dashboard (any role)."""
+    return _set_star(dashboard_id, starred=False)
+
+
+def _set_star(dashboard_id: str, *, starred: bool) -> ResponseReturnValue:
+    """Star or unstar, answering ``{"id", "starred"}``."""
+    try:
+        prefs.set_star(
+            store=current_runtime().dashboards,
+            username=_username(),
+            dashboard_id=dashboard_id,
+            starred=starred,
+        )
+    except service.DashboardNotFound as exc:
+        return _mapped(exc)
+    return {"id": dashboard_id, "starred": starred}
+
+
+def open_home() -> ResponseReturnValue | None:
+    """``/`` without a query opens the signed-in user's home dashboard, when they chose one (a
+    redirect, so the URL names it and range changes keep it)."""
+    user = current_user()
+    if request.method != "GET" or request.path != "/" or request.query_string or user is None:
+        return None
+    home = prefs.home_dashboard(store=current_runtime().dashboards, username=user.username)
+    if home is None or home == DEFAULT_ID:
+        return None
+    return redirect("/?dashboard=" + quote(home, safe=""))
+
+
+@me.get("/home")
+def get_home() -> ResponseReturnValue:
+    """The signed-in user's home dashboard (``null``: the default one)."""
+    return {"home": prefs.home_dashboard(store=current_runtime().dashboards, username=_username())}
+
+
+@me.put("/home")
+def put_home() -> ResponseReturnValue:
+    """Choose the signed-in user's home dashboard, the one ``/`` opens (any role);
+    ``{"dashboard": null}`` goes back to the default one."""
+    body = request.get_json(silent=True)
+    wanted = body.get("dashboard", "") if isinstance(body, dict) else ""
+    if wanted is not None and (not isinstance(wanted, str) or not wanted):
+        return error(400, "invalid body", {"field": "dashboard", "message": "an id or null"})
+    try:
+        prefs.set_home(
+            store=current_runtime().dashboards, username=_username(), dashboard_id=wanted
+        )
+    except service.DashboardNotFound as exc:
+        return _mapped(exc)
+    return {"home": wanted}
 
 
 @bp.get("/<dashboard_id>")

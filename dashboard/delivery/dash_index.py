@@ -65,7 +65,8 @@ class LeanDash(Dash):
         kwargs["scripts"] = POLYFILL_SCRIPT.sub(lambda _: self._regenerator_tag(), scripts, 1)
         if self.preload:  # after the stylesheets: the first paint waits for those, not these
             kwargs["css"] = kwargs["css"] + "\n" + self._preload_tags()
-        return super().interpolate_index(**kwargs)
+        page = super().interpolate_index(**kwargs)
+        return page.replace("<html>", '<html lang="en">', 1)  # what screen readers speak it as
 
 
 def finish_setup(server: Flask, dash_app: Dash) -> None:

@@ -30,6 +30,16 @@ return gd && gd.data ? gd.data.length : 0;
 SCROLL_TO = "document.getElementById(arguments[0]).scrollIntoView()"
 
 
+def type_title(dash_br, selector: str, text: str) -> None:
+    """Type into a field once a dropdown picked just before has closed its menu (an open menu
+    can swallow the first keys on a loaded machine), and wait until the field holds the text."""
+    if dash_br.driver.find_elements("css selector", ".dash-dropdown-options"):
+        dash_br.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+        dash_br.wait_for_no_elements(".dash-dropdown-options", timeout=5)
+    dash_br.find_element(selector).send_keys(text)
+    wait_until(lambda: dash_br.find_element(selector).get_attribute("value") == text, timeout=5)
+
+
 def test_add_move_and_remove_a_widget_and_find_it_so_after_a_reload(dash_br, live_server):
     """An editor builds the dashboard in the page; every change is saved."""
     open_dashboard(dash_br, live_server)
@@ -37,7 +47,7 @@ def test_add_move_and_remove_a_widget_and_find_it_so_after_a_reload(dash_br, liv
     dash_br.wait_for_text_to_equal("#edit-toggle", "Done editing", timeout=5)
     dash_br.select_dcc_dropdown("#add-kind", value="bar")
     dash_br.select_dcc_dropdown("#add-metric", value="demo.error_rate")
-    dash_br.find_element("#add-title").send_keys("Errors by hour")
+    type_title(dash_br, "#add-title", "Errors by hour")
     dash_br.find_element("#add-submit").click()
     dash_br.wait_for_contains_text("#edit-status", "Added Errors by hour", timeout=10)
     # added below the others, so drawn once scrolled to
@@ -255,7 +265,7 @@ def test_a_dashboard_built_from_nothing_in_the_page(dash_br, live_server):
     wait_until(lambda: "dashboard=ops-board" in dash_br.driver.current_url)
     dash_br.wait_for_text_to_equal("#header-title", "Ops board", timeout=10)
     dash_br.select_dcc_dropdown("#add-metric", value="demo.active_users")
-    dash_br.find_element("#add-title").send_keys("Users now")
+    type_title(dash_br, "#add-title", "Users now")
     dash_br.find_element("#add-submit").click()
     dash_br.wait_for_element("#widget-users-now-graph .main-svg", timeout=10)
     dash_br.driver.refresh()

@@ -136,6 +136,7 @@ def test_an_imported_dashboard_opens_from_the_switcher_and_its_link(dash_br, liv
     created = session.post(live_server.url + "/api/v1/dashboards", json=board, headers=csrf)
     assert created.status_code == 201, created.text
     open_dashboard(dash_br, live_server)
+    dash_br.find_element("#finder > summary").click()  # the quick picker is in the list's panel
     dash_br.select_dcc_dropdown("#dashboard-select", value="Errors only")
     wait_until(lambda: "dashboard=errors-only" in dash_br.driver.current_url)
     dash_br.wait_for_text_to_equal("#header-title", "Errors only", timeout=10)

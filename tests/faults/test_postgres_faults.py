@@ -25,6 +25,9 @@ from tests.faults.harness import Producer, api_points, assert_stored_exactly_onc
 from tests.integration.metrics.test_postgres_store import CPU, MEM, D, url_with_schema
 from tests.servers import LiveServer
 
+# restarts the PostgreSQL every other test uses: `make test` runs this alone, after the rest
+pytestmark = pytest.mark.serial
+
 
 def _cluster() -> list[str] | None:
     """The pg_ctlcluster command of the local server, when this process may use it."""

@@ -72,6 +72,28 @@ def test_dashboards(db):
     assert DashboardStore(db).get(DEFAULT_ID) is not None  # a second open adds nothing
 
 
+def test_stars_and_homes(db):
+    """Stars and homes are per user; a deleted dashboard takes its own with it."""
+    store = DashboardStore(db)
+    store.put({**default_dashboard(), "id": "ops", "title": "Ops", "tags": ["infra"]}, owner="ada")
+    assert [d["tags"] for d in store.list()] == [["infra"], []]
+    store.star("ada", "ops")
+    store.star("ada", "ops")  # twice is fine
+    store.star("bob", DEFAULT_ID)
+    assert store.stars("ada") == {"ops"} and store.stars("bob") == {DEFAULT_ID}
+    store.unstar("ada", "ops")
+    assert store.stars("ada") == set()
+    store.star("ada", "ops")
+    store.set_home("ada", DEFAULT_ID)
+    store.set_home("ada", "ops")
+    assert store.home("ada") == "ops" and store.home("bob") is None
+    assert store.delete("ops")
+    assert store.stars("ada") == set() and store.home("ada") is None
+    store.set_home("bob", DEFAULT_ID)
+    store.set_home("bob", None)
+    assert store.home("bob") is None
+
+
 def test_alert_rules_and_events(db):
     """An event is stored once whoever reports it; the latest firing pair is listed; a rule
     can be snoozed and an event acknowledged."""

@@ -76,6 +76,8 @@ def _populate(settings: Settings, t0: int) -> dict:
             tokens[scope] = response.get_json()["token"]
         board = {**default_dashboard(), "id": "ops", "title": "Operations"}
         assert admin.post("/api/v1/dashboards", json=board).status_code == 201
+        assert admin.put("/api/v1/dashboards/ops/star").status_code == 200
+        assert admin.put("/api/v1/users/me/home", json={"dashboard": "ops"}).status_code == 200
         assert admin.post("/api/v1/alerts/rules", json=RULE).status_code == 201
         snoozed = admin.post("/api/v1/alerts/rules/errors-high/snooze", json={"minutes": 60})
         assert snoozed.status_code == 200
@@ -180,6 +182,7 @@ def test_an_embedded_install_moves_to_postgres_whole(
     assert lines["dashboards"] == "2 new, 0 unchanged", out  # the default one and "ops"
     assert lines["alert_rules"] == lines["alert_events"] == "1 new, 0 unchanged", out
     assert lines["revoked_tokens"] == "2 new, 0 unchanged", out  # the access and refresh ids
+    assert lines["dashboard_stars"] == lines["user_home"] == "1 new, 0 unchanged", out
     assert f"opened with {old_dir / 'secret_key'}, sealed again with DASHBOARD_SECRET_KEY" in out
     assert "history: 3 series, 10 points copied (10 new in the destination)" in out
     assert "history:" in err and "100.0%" in err  # the progress line
@@ -209,6 +212,7 @@ def test_an_embedded_install_moves_to_postgres_whole(
         assert ada.get("/api/v1/auth/me").get_json()["user"]["role"] == "editor"
         assert ada.get("/api/v1/dashboards/ops").get_json() == made["board"]
         rt = app.extensions["dashboard"]
+        assert rt.dashboards.stars("admin") == {"ops"} and rt.dashboards.home("admin") == "ops"
         rule = rt.alerts.store.get_rule("errors-high")
         assert rule is not None and rule.webhook == WEBHOOK
         assert rt.alerts.store.snoozed_until("errors-high") > t0
