@@ -348,7 +348,7 @@ class PostgresStore:
                     if h_ts.size:
                         with conn.cursor().copy(COPY_HEAD_SQL) as copy:
                             copy.write(encode_copy(h_sid, h_ts, h_value))
-                    spans = self._widening(h_sid, h_ts, units)
+                    spans = self._widening(k_sid, k_ts, units)
                     if spans[0]:
                         conn.execute(SPANS_SQL, spans)
                     if bulk:  # sealed straight into chunks: one chunk writer at a time
@@ -374,8 +374,9 @@ class PostgresStore:
     def _widening(
         self, sid: np.ndarray, ts: np.ndarray, units: dict[int, str]
     ) -> tuple[list[int], list[int], list[int], list[str]]:
-        """Span rows ``(ids, firsts, lasts, units)`` of head points (sorted by series and time)
-        that change a series' row: a new series, a point older than its first, a new unit."""
+        """Span rows ``(ids, firsts, lasts, units)`` of a write's points (sorted by series and
+        time) that change a series' row: a new series, a point older than its first, a new
+        unit."""
         out: tuple[list[int], list[int], list[int], list[str]] = ([], [], [], [])
         if ts.size == 0:
             return out

@@ -402,3 +402,24 @@ def test_sqlite_keeps_data_across_reopening(tmp_path):
         assert np.asarray(again.query(CPU, t0, t0 + HOUR, BY_NAME["1m"]).count).tolist() == [50]
     finally:
         again.close()
+
+
+def test_a_unit_given_later_is_kept_whichever_way_the_points_come(store):
+    """A series first written without a unit takes the unit a later write gives, whether that
+    write goes through the head (a few points) or straight into chunks (a bulk write)."""
+    few, many = SeriesKey.of("unit.few"), SeriesKey.of("unit.many")
+    d = _base()
+    store.write(Batch([SeriesPoints(k, np.array([d]), np.array([1.0])) for k in (few, many)]))
+    ts = d + SECOND + np.arange(2000, dtype=np.int64) * SECOND
+    store.write(
+        Batch(
+            [
+                SeriesPoints(few, ts[:3], np.ones(3), "ms"),
+                SeriesPoints(many, ts, np.ones(ts.size), "bytes"),
+            ]
+        )
+    )
+    units = {i.key: i.unit for i in store.list_series()}
+    assert units == {few: "ms", many: "bytes"}
+    spans = {i.key: (i.first_ts, i.last_ts) for i in store.list_series()}
+    assert spans[many] == (d, int(ts[-1])) and spans[few] == (d, int(ts[2]))
