@@ -341,6 +341,13 @@ class PostgresStore:
                     k_sid, k_ts, k_value = sid[keep], ts[keep], value[keep]
                     bulk = chunked.bulk_runs(k_sid, k_ts, k_value, BULK_POINTS)
                     if bulk:
+                        # merged straight into chunks: one chunk writer at a time, the lock
+                        # taken first (as the sealer does, before any series row), so the two
+                        # never wait on each other in a cycle
+                        conn.execute(
+                            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
+                            (SEAL_LOCK,),
+                        )
                         head = ~np.isin(k_sid, np.fromiter(bulk, dtype=np.int64))
                         h_sid, h_ts, h_value = k_sid[head], k_ts[head], k_value[head]
                     else:
@@ -351,11 +358,7 @@ class PostgresStore:
                     spans = self._widening(k_sid, k_ts, units)
                     if spans[0]:
                         conn.execute(SPANS_SQL, spans)
-                    if bulk:  # sealed straight into chunks: one chunk writer at a time
-                        conn.execute(
-                            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
-                            (SEAL_LOCK,),
-                        )
+                    if bulk:
                         _seal_series(conn, sorted(bulk), bulk)
                 with self._lock:
                     for i, first, unit in zip(spans[0], spans[1], spans[3], strict=True):
