@@ -29,7 +29,7 @@ run: $(STAMP)
 ## lint, the layer rules, types of the pure core, the security lint (bandit), then every test:
 ## unit, integration (real SQLite, PostgreSQL, Redis), browser; on TEST_WORKERS pytest-xdist
 ## workers (a test file per worker at a time), then the `serial` tests alone (they restart the
-## shared PostgreSQL); fails when either part fails
+## shared PostgreSQL, or time a fault's detection); fails when either part fails
 test: $(STAMP)
 	$(PYTHON) tools/preflight.py
 	$(VENV)/bin/ruff check .

@@ -107,21 +107,21 @@ class Metrics:
         )
         self.db_stored = Gauge(
             "dashboard_db_stored",
-            "What the database holds, as of the last seal: series, head_points, chunks,"
-            " chunk_points, rollup_chunks",
+            "What the database holds: series, head_points, chunks,"
+            " chunk_points, rollup_chunks (read every 10 minutes by the sealer)",
             ["what"],
             registry=r,
         )
         self.db_bytes = Gauge(
             "dashboard_db_bytes",
             "Bytes on disk by part (head, chunks, rollups, series; sqlite: the whole file),"
-            " as of the last seal",
+            " read every 10 minutes by the sealer",
             ["part"],
             registry=r,
         )
         self.db_compression_ratio = Gauge(
             "dashboard_db_compression_ratio",
-            "Raw chunks: 16 bytes a point over the chunks' bytes, as of the last seal",
+            "Raw chunks: 16 bytes a point over the chunks' bytes, read every 10 minutes",
             registry=r,
         )
         self.alert_events = Counter(

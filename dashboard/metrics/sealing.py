@@ -1,5 +1,6 @@
-"""The periodic seal: moves the database store's head into compressed chunks, then records what
-the database holds (``/metrics``: ``dashboard_db_*``, ``dashboard_sealed_points_total``).
+"""The periodic seal: moves the database store's head into compressed chunks, and every ten
+minutes records what the database holds (``/metrics``: ``dashboard_db_*``,
+``dashboard_sealed_points_total``).
 
 Like retention, it receives the store and the counters it works with, so it imports neither the
 runtime nor the ingest side. Every node and worker may run it: the store lets one sealer at a
@@ -18,6 +19,8 @@ from dashboard.telemetry import Metrics
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 60.0
+# what the database holds is read less often than the seal runs: it counts every chunk row
+STATS_EVERY_S = 600.0
 STORED_KEYS = ("series", "head_points", "chunks", "chunk_points", "rollup_chunks")
 
 
@@ -51,15 +54,16 @@ def record_stats(store: SealingStore, metrics: Metrics) -> dict[str, float]:
     return stats
 
 
-def seal_once(*, store: SealingStore, metrics: Metrics) -> dict:
-    """Seal the head once and record the stats; a failure is logged (the next pass retries:
-    the head keeps every point until its chunk is committed)."""
+def seal_once(*, store: SealingStore, metrics: Metrics, stats: bool = True) -> dict:
+    """Seal the head once and (with ``stats``) record what the database holds; a failure is
+    logged (the next pass retries: the head keeps every point until its chunk is committed)."""
     started = time.perf_counter()
     try:
         done = store.seal()
         metrics.sealed_points.inc(done["points"])
         metrics.seal_seconds.observe(time.perf_counter() - started)
-        record_stats(store, metrics)
+        if stats:
+            record_stats(store, metrics)
     except Exception:  # the job must outlive a database outage
         log.exception("seal failed; trying again at the next pass")
         return {}
@@ -74,8 +78,15 @@ def run_sealer(
     metrics: Metrics,
     sleep: Callable[[float], Any],
     interval_s: float = INTERVAL_S,
+    stats_every_s: float = STATS_EVERY_S,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Every ``interval_s`` seconds, seal the head; runs until killed."""
+    """Every ``interval_s`` seconds, seal the head; every ``stats_every_s`` (and at the first
+    pass) also read what the database holds, which counts every chunk; runs until killed."""
+    last_stats: float | None = None
     while True:
         sleep(interval_s)
-        seal_once(store=store, metrics=metrics)
+        now = clock()
+        due = last_stats is None or now - last_stats >= stats_every_s
+        if seal_once(store=store, metrics=metrics, stats=due) and due:
+            last_stats = now

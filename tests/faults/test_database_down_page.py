@@ -17,7 +17,8 @@ from tests.conftest import REDIS_URL
 from tests.faults.harness import WorkerProcess, redis_env, web_node
 from tests.postgres_server import private_postgres  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.browser
+# serial: it times the banner (within 5 s), which another test's load on the 2 cores can delay
+pytestmark = [pytest.mark.browser, pytest.mark.serial]
 
 DOWN = "Database unreachable: live updates go on; saving and history wait."
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import requests
 
 from dashboard.metrics.stores.postgres import PostgresStore
@@ -17,6 +18,10 @@ from tests.conftest import TOKEN
 from tests.faults.harness import Producer, assert_stored_exactly_once
 from tests.postgres_server import private_postgres  # noqa: F401 - fixture
 from tests.servers import LiveServer
+
+# serial: it times every probe (within 1 s) and the 503 (within 5 s), which another test's
+# load on the 2 cores can delay
+pytestmark = pytest.mark.serial
 
 
 class Prober(threading.Thread):

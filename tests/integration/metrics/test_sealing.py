@@ -70,6 +70,35 @@ def test_the_sealer_task_seals_at_each_interval(tmp_path: Path) -> None:
     assert metrics.registry.get_sample_value("dashboard_sealed_points_total") == 16
 
 
+def test_the_database_stats_are_read_every_ten_minutes_not_at_every_seal(tmp_path: Path) -> None:
+    """Reading what the database holds counts every chunk: the sealer does it at its first pass
+    and then once ``stats_every_s`` has passed, not at every seal."""
+    store = SQLiteStore(tmp_path / "d.db")
+    metrics = Metrics()
+    reads: list[int] = []
+    stats = store.stats
+
+    def counted() -> dict:
+        reads.append(1)
+        return stats()
+
+    store.stats = counted  # type: ignore[method-assign]
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 60 * 25:
+            raise SystemExit
+
+    try:
+        run_sealer(store=store, metrics=metrics, sleep=sleep, interval_s=60.0, clock=lambda: now[0])
+    except SystemExit:
+        pass
+    finally:
+        store.close()
+    assert len(reads) == 3  # minutes 1, 11 and 21 of 25 passes
+
+
 def test_db_stats_prints_what_the_database_holds(tmp_path: Path, monkeypatch, capsys) -> None:
     path = tmp_path / "d.db"
     store = SQLiteStore(path)
