@@ -96,6 +96,24 @@ def write_day(store: PostgresStore | SQLiteStore, data: list[SeriesPoints], end:
     return time.perf_counter() - started
 
 
+def _day_figures(
+    store: PostgresStore | SQLiteStore, data: list[SeriesPoints], end: int, chunk: str, extra: str
+) -> dict[str, float]:
+    """Write the day as it arrives (``write_day``) and read the store's bytes: all in, the
+    chunks' (stats key ``chunk``), and one more stats figure ``extra`` as it is."""
+    points = sum(len(s) for s in data)
+    seconds = write_day(store, data, end)
+    stats = store.stats()
+    return {
+        "points": float(points),
+        "write_and_seal_points_per_s": points / seconds,
+        "bytes_per_point": stats["bytes"] / points,
+        "chunk_bytes_per_point": stats[chunk] / points,
+        extra: stats[extra],
+        "compression_ratio": stats["compression_ratio"],
+    }
+
+
 @contextmanager
 def _pg_store() -> Iterator[tuple[PostgresStore, psycopg.Connection]]:
     """A PostgreSQL store in a fresh schema, and a connection using it; both gone afterwards."""
@@ -140,16 +158,7 @@ def postgres_disk(shape: str = "1000x15s", divisor: int = 1) -> dict[str, float]
     data = dataset(series, every_s, jitter, end)
     points = sum(len(s) for s in data)
     with _pg_store() as (store, conn):
-        seconds = write_day(store, data, end)
-        stats = store.stats()
-        out = {
-            "points": float(points),
-            "write_and_seal_points_per_s": points / seconds,
-            "bytes_per_point": stats["bytes"] / points,
-            "chunk_bytes_per_point": stats["chunk_bytes"] / points,
-            "head_bytes": stats["head_bytes"],
-            "compression_ratio": stats["compression_ratio"],
-        }
+        out = _day_figures(store, data, end, "chunk_bytes", "head_bytes")
         store.vacuum()
         conn.execute("VACUUM rollups, series")
         out["bytes_per_point_vacuumed"] = store.stats()["bytes"] / points
@@ -186,16 +195,7 @@ def sqlite_disk(shape: str = "1000x15s", divisor: int = 1) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         store = SQLiteStore(Path(folder) / "bench.db")
         try:
-            seconds = write_day(store, data, end)
-            stats = store.stats()
-            out = {
-                "points": float(points),
-                "write_and_seal_points_per_s": points / seconds,
-                "bytes_per_point": stats["bytes"] / points,
-                "chunk_bytes_per_point": stats["chunk_data_bytes"] / points,
-                "free_bytes": stats["free_bytes"],
-                "compression_ratio": stats["compression_ratio"],
-            }
+            out = _day_figures(store, data, end, "chunk_data_bytes", "free_bytes")
             store.vacuum()
             out["bytes_per_point_vacuumed"] = store.stats()["bytes"] / points
         finally:

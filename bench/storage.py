@@ -52,6 +52,23 @@ def _schema() -> Iterator[tuple[psycopg.Connection, str]]:
         conn.close()
 
 
+def _write_then_seal(schema: str, made: list[Batch]) -> tuple[float, float]:
+    """Seconds to write ``made[1:]`` (after an untimed warm-up batch, sealed), then to seal."""
+    store = PostgresStore(URL, schema=schema, max_size=2)
+    try:
+        store.write(made[0])
+        store.seal()
+        started = time.perf_counter()
+        for batch in made[1:]:
+            store.write(batch)
+        written = time.perf_counter() - started
+        started = time.perf_counter()
+        store.seal()
+        return written, time.perf_counter() - started
+    finally:
+        store.close()
+
+
 def postgres_write(batches: int = 100, batch_points: int = 10_000, series: int = 100) -> dict:
     """Points/s persisted by ``PostgresStore.write`` (COPY, idempotent upsert into the head)
     and sealed into chunks by ``PostgresStore.seal`` (``points_per_s``: both; the other two
@@ -71,19 +88,7 @@ def postgres_write(batches: int = 100, batch_points: int = 10_000, series: int =
         ts = t0 + (b * per_series + np.arange(per_series, dtype=np.int64)) * SECOND
         made.append(Batch([SeriesPoints(k, ts, rng.normal(size=per_series)) for k in keys]))
     with _schema() as (conn, schema):
-        store = PostgresStore(URL, schema=schema, max_size=2)
-        try:
-            store.write(made[0])
-            store.seal()
-            started = time.perf_counter()
-            for batch in made[1:]:
-                store.write(batch)
-            elapsed = time.perf_counter() - started
-            started = time.perf_counter()
-            store.seal()
-            sealing = time.perf_counter() - started
-        finally:
-            store.close()
+        elapsed, sealing = _write_then_seal(schema, made)
         payloads = []
         for batch in made[1:]:
             cols = stage_columns([(i, s.ts, s.values) for i, s in enumerate(batch.series)])
@@ -124,19 +129,7 @@ def postgres_write_live(series: int = 10_000, batches: int = 30) -> dict:
         for b in range(batches + 1)
     ]
     with _schema() as (_, schema):
-        store = PostgresStore(URL, schema=schema, max_size=2)
-        try:
-            store.write(made[0])
-            store.seal()
-            started = time.perf_counter()
-            for batch in made[1:]:
-                store.write(batch)
-            head = time.perf_counter() - started
-            started = time.perf_counter()
-            store.seal()
-            sealing = time.perf_counter() - started
-        finally:
-            store.close()
+        head, sealing = _write_then_seal(schema, made)
     points = series * batches
     return {
         "points_per_s": points / (head + sealing),
