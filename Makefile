@@ -74,5 +74,10 @@ bench-viewers: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m bench.soak $(SOAK_ARGS)
 
+## the README's screenshots (docs/*.png), retaken in headless Chromium at 1280x800 from the demo
+.PHONY: screenshots
+screenshots: $(STAMP)
+	DASHBOARD_SCREENSHOTS=docs $(PY) -m pytest tests/browser/test_screenshots.py -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -15,10 +15,15 @@
     var gd = ev.node && ev.node.closest ? ev.node.closest(".js-plotly-plot") : null;
     gd = gd || (this && this.data ? this : null);
     if (!gd || !window.Plotly) { return true; }
+    isolate(gd, ev.curveNumber, ev.event && (ev.event.shiftKey || ev.event.metaKey || ev.event.ctrlKey));
+    return false;  // not Plotly's own toggle
+  }
+
+  /* Series `picked` of chart `gd` alone (when it already is: all of them), or with `shift` that
+   * one shown or hidden; also what a table legend's row does (assets/legend.js). */
+  function isolate(gd, picked, shift) {
     var n = gd.data.length;
-    var picked = ev.curveNumber;
     var visible = gd.data.map(function (t) { return t.visible !== "legendonly" && t.visible !== false; });
-    var shift = ev.event && (ev.event.shiftKey || ev.event.metaKey || ev.event.ctrlKey);
     var next;
     if (shift) {  // toggle the one series
       next = visible.slice();
@@ -29,8 +34,8 @@
       for (var i = 0; i < n; i++) { next.push(alone ? true : i === picked); }  // again: all
     }
     window.Plotly.restyle(gd, { visible: next.map(function (v) { return v ? true : "legendonly"; }) });
-    return false;  // not Plotly's own toggle
   }
+  window.dashCharts = { isolate: isolate };
 
   var syncing = false;
 

@@ -62,16 +62,18 @@
 
   // A tile's text and class go straight to its element: a set_props re-renders every widget of
   // Dash's tree, for each tile. React keeps that same text node, so a later render still updates it.
-  function setTile(id, text, className) {
+  function setTile(id, text, className, title) {
     var el = document.getElementById(id);
     if (!el) { return; } // gone with a dashboard switched meanwhile: Dash would throw on it
     var node = el.childNodes.length === 1 && el.firstChild.nodeType === 3 ? el.firstChild : null;
     if (!node) {
-      setProps(id, { children: text, className: className });
+      setProps(id, title === undefined ? { children: text, className: className }
+        : { children: text, className: className, title: title });
       return;
     }
     if (node.nodeValue !== text) { node.nodeValue = text; }
     if (el.className !== className) { el.className = className; }
+    if (title !== undefined && el.title !== title) { el.title = title; } // what the colour means
   }
 
   function parseCursor(text) {
@@ -97,31 +99,79 @@
     setProps(IDS.retry, { hidden: mode !== "offline" });
   }
 
-  /* ---- formatting, kept in step with layouts/stat.py and layouts/status.py ---- */
+  /* ---- formatting, kept in step with dashboard/boards/units.py (format_number) and
+   * dashboard/boards/thresholds.py (reached, level_title); layouts/widgets/status.py for the
+   * pills. The server sends each number's format resolved (percent, si, iec, duration, prefix,
+   * suffix; decimals null: as many as the number needs) and its threshold steps with their level
+   * and meaning, so no unit id, colour name or hue is known here. ---- */
+
+  var SI = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  var IEC = [[Math.pow(2, 40), "Ti"], [Math.pow(2, 30), "Gi"], [Math.pow(2, 20), "Mi"], [1024, "Ki"]];
+  var DURATIONS = [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"], [1e-3, "ms"]];
+  var SECONDS = { s: 1, ms: 1e-3 };
+
+  function number(v, decimals) {
+    var auto = decimals === null, size = Math.abs(v);
+    var d = auto ? (size >= 100 || size === 0 ? 0 : size >= 10 ? 1 : size >= 1 ? 2 : 3)
+      : Math.max(0, Math.min(decimals || 0, 6));
+    return v.toLocaleString("en-US", { minimumFractionDigits: auto ? 0 : d, maximumFractionDigits: d });
+  }
+
+  function scaled(v, steps) {
+    for (var i = 0; i < steps.length; i++) {
+      if (Math.abs(v) >= steps[i][0]) { return [v / steps[i][0], steps[i][1]]; }
+    }
+    return [v, ""];
+  }
+
+  function duration(v, unit, decimals) {  // 350 ms, 1.2 s, 3.5 min
+    var seconds = v * SECONDS[unit];
+    if (seconds === 0) { return "0 " + unit; }
+    var s = scaled(seconds, DURATIONS);
+    if (!s[1]) { s = [seconds * 1e6, "\u00b5s"]; }
+    return number(s[0], decimals) + " " + s[1];
+  }
 
   function formatValue(v, fmt) {
     fmt = fmt || {};
-    var d = fmt.decimals || 0;
-    var opts = { minimumFractionDigits: d, maximumFractionDigits: d };
+    var d = fmt.decimals === undefined ? 0 : fmt.decimals;
     if (fmt.percent) {
-      return (v * 100).toLocaleString("en-US", opts) + "%";
+      return number(v * 100, d) + "%";
     }
-    var body = v.toLocaleString("en-US", opts);
-    if (fmt.si) {  // 1.2k, 3.4M (dashboard/boards/units.py)
-      var steps = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
-      for (var i = 0; i < steps.length; i++) {
-        if (Math.abs(v) >= steps[i][0]) {
-          body = (v / steps[i][0]).toLocaleString("en-US", opts) + steps[i][1];
-          break;
-        }
-      }
+    var body;
+    if (Object.prototype.hasOwnProperty.call(SECONDS, fmt.duration)) {
+      body = duration(v, fmt.duration, d);
+    } else if (fmt.si || fmt.iec) {  // 1.2k, 3.4M; 1.5Ki(B)
+      var s = scaled(v, fmt.iec ? IEC : SI);
+      body = number(s[0], d) + s[1];
+    } else {
+      body = number(v, d);
     }
     return (fmt.prefix || "") + body + (fmt.suffix || "");
   }
 
-  function valueClass(v, thresholds) {
-    var breach = (thresholds || []).some(function (t) { return v >= t.value; });
-    return breach ? "stat-value stat-breach" : "stat-value";
+  // the threshold step a value takes its colour from: the highest it reaches, else the base
+  function levelOf(v, steps) {
+    var best = null;
+    (steps || []).forEach(function (s) {
+      if (s.value === null) {
+        if (!best) { best = s; }
+      } else if (v >= s.value && (!best || best.value === null || s.value >= best.value)) {
+        best = s;
+      }
+    });
+    return best;
+  }
+
+  function valueClass(v, target) {
+    var step = levelOf(v, target.steps);
+    if (!step) { return "stat-value"; }
+    return "stat-value level-" + step.level + (step.level === "bad" ? " stat-breach" : "");
+  }
+
+  function levelTitle(v, target) {
+    var step = levelOf(v, target.steps);
+    return step ? target.name + ": " + step.note + " (" + target.scale + ")" : undefined;
   }
 
   function statusOf(v) {
@@ -383,7 +433,7 @@
         if (t.type === "text") {
           if (t.lastTs !== undefined && last[0] < t.lastTs) { return; } // an older point: keep the newer
           t.lastTs = last[0];
-          setTile(t.id, formatValue(last[1], t.format), valueClass(last[1], t.thresholds));
+          setTile(t.id, formatValue(last[1], t.format), valueClass(last[1], t), levelTitle(last[1], t));
           drewAny = true;
         } else if (t.type === "status") {
           if (t.lastTs !== undefined && last[0] < t.lastTs) { return; }
@@ -758,5 +808,8 @@
     cursor: function () { return st.cursor; },
     stats: stats,
     socket: function () { return st.socket; },
+    // the number format and the threshold step of live values (tests compare them with Python's)
+    format: formatValue,
+    valueClass: valueClass,
   };
 })();

@@ -7,6 +7,7 @@ from dash import Dash
 from callbacks import (
     alerts,
     edit_boards,
+    edit_variables,
     edit_widgets,
     finder,
     live,
@@ -26,4 +27,5 @@ def register_all(app: Dash, rt: Runtime) -> None:
     variables.register(app, rt)
     edit_widgets.register(app, rt)
     edit_boards.register(app, rt)
+    edit_variables.register(app, rt)
     finder.register(app, rt)

@@ -14,6 +14,8 @@ from dashboard.auth.guard import current_user
 from dashboard.boards import service as boards
 from dashboard.boards.exprs import expr_error
 from dashboard.boards.models import configure_widget, edit_widget, new_widget, place_widget
+from dashboard.boards.thresholds import parse_steps, steps_text
+from dashboard.boards.units import edited_format, resolved, unit_of
 from dashboard.clock import now_ms
 from dashboard.metrics.metadata import type_of
 from dashboard.metrics.model import SeriesKey, ValidationError, parse_key
@@ -23,7 +25,7 @@ from dashboard.query.complete import completions
 from dashboard.query.suggest import suggest_expression
 from dashboard.runtime import Runtime
 from layouts import ids
-from layouts.editing import series_options
+from layouts.editing import FROM_SERIES, series_options
 from layouts.page import VIEW_OUTPUTS
 
 REFUSED = "Only editors and admins can change dashboards."
@@ -58,6 +60,11 @@ FORM_FIELDS = (
     (ids.CONFIG_STEP, "value"),
     (ids.CONFIG_SERIES, "options"),
     (ids.CONFIG_SERIES, "value"),
+    (ids.CONFIG_UNIT, "value"),
+    (ids.CONFIG_DECIMALS, "value"),
+    (ids.CONFIG_THRESHOLDS, "value"),
+    (ids.CONFIG_THRESHOLDS_ERROR, "children"),
+    (ids.CONFIG_LEGEND, "value"),
 )
 
 
@@ -402,7 +409,46 @@ def form_values(rt: Runtime, widget: dict[str, Any]) -> tuple[Any, ...]:
         widget.get("step", "auto"),
         chosen,
         picked,
+        unit_of(widget.get("format")) or FROM_SERIES,
+        # a format saved before units had ids shows its implied 0 decimals, not auto
+        resolved(widget["format"]).get("decimals", 0) if widget.get("format") else None,
+        steps_text(widget.get("thresholds")),
+        "",
+        (widget.get("legend") or {}).get("mode", "list"),
     )
+
+
+def with_number_settings(
+    dash: dict[str, Any],
+    widget_id: str,
+    *,
+    unit: str | None,
+    decimals: Any,
+    thresholds: str | None,
+    legend: str | None,
+) -> dict[str, Any]:
+    """A copy of the dashboard with one widget's format, thresholds and legend as the settings
+    form has them (not yet validated; FormError when the thresholds do not read)."""
+    try:
+        steps = parse_steps(thresholds)
+    except ValueError as exc:
+        raise FormError(f"Thresholds: {exc}") from None
+    widgets = []
+    for widget in dash["widgets"]:
+        if widget["id"] == widget_id:
+            chosen = None if unit in (None, FROM_SERIES) else unit
+            fmt = edited_format(widget.get("format"), chosen, decimals)
+            widget = {
+                k: v for k, v in widget.items() if k not in ("format", "thresholds", "legend")
+            }
+            if fmt is not None:
+                widget["format"] = fmt
+            if steps:
+                widget["thresholds"] = steps
+            if legend and legend != "list":
+                widget["legend"] = {"mode": legend}
+        widgets.append(widget)
+    return {**dash, "widgets": widgets}
 
 
 def register_form(app: Dash, rt: Runtime) -> None:
@@ -442,6 +488,7 @@ def register_save(app: Dash, rt: Runtime) -> None:
     @app.callback(
         *_grid_and_status(),
         Output(ids.CONFIG_FORM, "hidden", allow_duplicate=True),
+        Output(ids.CONFIG_THRESHOLDS_ERROR, "children", allow_duplicate=True),
         Input(ids.CONFIG_SAVE, "n_clicks"),
         State(ids.CONFIG_WIDGET, "data"),
         State(ids.CONFIG_TITLE, "value"),
@@ -450,6 +497,10 @@ def register_save(app: Dash, rt: Runtime) -> None:
         State(ids.CONFIG_STEP, "value"),
         State(ids.CONFIG_SERIES, "value"),
         State(ids.PAGE_URL, "search"),
+        State(ids.CONFIG_UNIT, "value"),
+        State(ids.CONFIG_DECIMALS, "value"),
+        State(ids.CONFIG_THRESHOLDS, "value"),
+        State(ids.CONFIG_LEGEND, "value"),
         prevent_initial_call=True,
     )
     def save_config(
@@ -461,15 +512,30 @@ def register_save(app: Dash, rt: Runtime) -> None:
         step: str | None,
         series: list[str] | None,
         search: str | None,
+        unit: str | None,
+        decimals: Any,
+        thresholds: str | None,
+        legend: str | None,
     ) -> tuple[Any, ...]:
         """Save the form's settings for its widget, validated, and draw the grid again."""
         if not clicks:
-            return (no_update,) * 4
+            return (no_update,) * 5
         dash = _editable_dashboard(rt, search)
         if dash == REFUSED:
-            return no_update, no_update, REFUSED, no_update
+            return no_update, no_update, REFUSED, no_update, no_update
         if isinstance(dash, str) or not widget_id:
-            return no_update, no_update, "Pick a widget's Edit button first.", no_update
+            return no_update, no_update, "Pick a widget's Edit button first.", no_update, no_update
+        try:
+            dash = with_number_settings(
+                dash,
+                widget_id,
+                unit=unit,
+                decimals=decimals,
+                thresholds=thresholds,
+                legend=legend,
+            )
+        except FormError as exc:
+            return no_update, no_update, f"Not saved: {exc}", no_update, str(exc)
         try:
             keys = [parse_key(text) for text in series or []]
             changed = configure_widget(
@@ -482,6 +548,6 @@ def register_save(app: Dash, rt: Runtime) -> None:
                 series=[{"name": k.name, "labels": k.label_dict} for k in keys],
             )
         except ValueError as exc:  # ValidationError too
-            return no_update, no_update, f"Not saved: {exc}", no_update
+            return no_update, no_update, f"Not saved: {exc}", no_update, ""
         saved = _saved_view(rt, search, changed, f"Saved {title}")
-        return (*saved, True if saved[0] is not no_update else no_update)
+        return (*saved, True if saved[0] is not no_update else no_update, "")

@@ -13,7 +13,7 @@ from dashboard.boards import prefs
 from dashboard.boards.service import DashboardNotFound
 from dashboard.runtime import Runtime
 from layouts import ids
-from layouts.finder import finder_items, tag_options
+from layouts.finder import TAG_CHIP, finder_items, tag_options
 
 
 def _username() -> str | None:
@@ -67,6 +67,19 @@ def register(app: Dash, rt: Runtime) -> None:
         found = len(listing["dashboards"])
         note = f"{found} dashboard{'' if found == 1 else 's'}"
         return finder_items(listing["dashboards"]), tag_options(listing["tags"]), note
+
+    @app.callback(
+        Output(ids.FINDER_TAG, "value"),
+        Input({"type": TAG_CHIP, "tag": ALL, "dashboard": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def pick_tag(_clicks: list[int | None]) -> Any:
+        """A tag chip pressed: the tag filter set to its tag (the list follows)."""
+        trigger = ctx.triggered_id
+        clicked = bool(ctx.triggered and ctx.triggered[0].get("value"))  # not a redrawn list
+        if not isinstance(trigger, dict) or not clicked:
+            return no_update
+        return str(trigger["tag"])
 
     @app.callback(
         Output({"type": ids.FINDER_STAR, "dashboard": MATCH}, "children"),

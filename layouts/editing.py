@@ -7,10 +7,13 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard.boards.models import AGGREGATIONS, KINDS, STEP_NAMES
+from dashboard.boards.models import AGGREGATIONS, KINDS, LEGEND_MODES, STEP_NAMES
+from dashboard.boards.units import MAX_DECIMALS, unit_options
 from dashboard.metrics.model import SeriesKey
 from layouts import ids
+from layouts.variables_form import variables_section
 
+FROM_SERIES = "from-series"  # the Unit field's "From the series": the widget keeps no format
 EDIT_BUTTONS = (
     ("left", "←", "Move left"),
     ("right", "→", "Move right"),
@@ -59,8 +62,61 @@ def _choice(control_id: str, options: tuple[str, ...]) -> dcc.Dropdown:
     )
 
 
+def number_fields() -> list[html.Div]:
+    """The form's unit (from the series by default), decimals (empty: as many as the number
+    needs), thresholds (``0.02 amber, 0.05 red``, with its inline error) and legend fields."""
+    return [
+        _field(
+            "Unit",
+            ids.CONFIG_UNIT,
+            dcc.Dropdown(
+                id=ids.CONFIG_UNIT,
+                options=[{"label": "From the series", "value": FROM_SERIES}, *unit_options()],
+                value=FROM_SERIES,
+                clearable=False,
+                searchable=False,
+                className="add-kind config-unit",
+            ),
+        ),
+        _field(
+            "Decimals",
+            ids.CONFIG_DECIMALS,
+            dcc.Input(
+                id=ids.CONFIG_DECIMALS,
+                type="number",
+                min=0,
+                max=MAX_DECIMALS,
+                step=1,
+                placeholder="auto",
+                className="config-input config-decimals",
+            ),
+        ),
+        html.Div(
+            [
+                html.Label("Thresholds", htmlFor=ids.CONFIG_THRESHOLDS, className="range-label"),
+                dcc.Input(
+                    id=ids.CONFIG_THRESHOLDS,
+                    type="text",
+                    placeholder="0.02 amber, 0.05 red",
+                    className="config-input",
+                    spellCheck=False,
+                    autoComplete="off",
+                ),
+                html.Span(
+                    id=ids.CONFIG_THRESHOLDS_ERROR,
+                    role="alert",
+                    className="range-text level-bad config-error",
+                ),
+            ],
+            className="config-field",
+        ),
+        _field("Legend", ids.CONFIG_LEGEND, _choice(ids.CONFIG_LEGEND, LEGEND_MODES)),
+    ]
+
+
 def config_form() -> html.Section:
-    """The settings of one widget: title, kind, aggregation, step and its series."""
+    """The settings of one widget: title, kind, aggregation, step, its series, and how its
+    numbers read (unit, decimals, thresholds) and its legend."""
     return html.Section(
         [
             html.H3("Edit widget", id=ids.CONFIG_HEADING, className="config-heading"),
@@ -86,6 +142,7 @@ def config_form() -> html.Section:
                 ),
                 wide=True,
             ),
+            *number_fields(),
             html.Button("Save", id=ids.CONFIG_SAVE, type="button", className="small-button"),
             html.Button("Cancel", id=ids.CONFIG_CANCEL, type="button", className="small-button"),
             dcc.Store(id=ids.CONFIG_WIDGET),
@@ -195,6 +252,7 @@ def edit_panel(names: list[str], editor: bool, dashboard_id: str = "default") ->
                     *add_controls(names),
                     *transfer_controls(dashboard_id),
                     html.Span(id=ids.EDIT_STATUS, role="status", className="range-text"),
+                    variables_section(),
                 ],
                 id=ids.EDIT_FORM,
                 className="edit-form",

@@ -13,6 +13,8 @@ from dash import dcc, html
 
 from layouts import ids
 
+TAG_CHIP = "finder-tag-chip"  # {"type": TAG_CHIP, "tag": t, "dashboard": id}: a row's tag
+
 
 def finder(
     listing: dict[str, Any] | None, boards: list[dict[str, Any]] | None, current: str
@@ -98,6 +100,19 @@ def tag_options(tags: list[str]) -> list[dict[str, str]]:
     return [{"label": t, "value": t} for t in tags]
 
 
+def tag_chip(tag: str, dashboard_id: str) -> html.Button:
+    """A dashboard's tag: a button that narrows the list to that tag (Enter, Space or a
+    click; ``callbacks/finder.py`` sets the tag filter)."""
+    return html.Button(
+        tag,
+        id={"type": TAG_CHIP, "tag": tag, "dashboard": dashboard_id},
+        type="button",
+        className="finder-tag-chip",
+        title=f"Show the dashboards tagged {tag}",
+        **{"aria-label": f"Tag {tag}: show the dashboards tagged {tag}"},
+    )
+
+
 def finder_items(boards: list[dict[str, Any]]) -> list[Any]:
     """One row per dashboard: its star toggle, its link, its tags and its home toggle."""
     if not boards:
@@ -123,7 +138,7 @@ def _item(board: dict[str, Any]) -> html.Li:
                 title, href="/?dashboard=" + quote(board["id"], safe=""), className="finder-link"
             ),
             html.Span(
-                [html.Span(t, className="finder-tag-chip") for t in board.get("tags", [])],
+                [tag_chip(t, board["id"]) for t in board.get("tags", [])],
                 className="finder-tags",
             ),
             html.Button(

@@ -154,7 +154,7 @@ def range_bar(
     return html.Nav(
         [
             finder(listing, boards, current),
-            html.Label("Time range", htmlFor=ids.RANGE_SELECT, className="range-label"),
+            html.Label("Range", htmlFor=ids.RANGE_SELECT, className="range-label"),
             dcc.Dropdown(
                 id=ids.RANGE_SELECT,
                 options=[{"label": text, "value": key} for key, text in PRESETS.items()],
@@ -172,11 +172,13 @@ def range_bar(
                 "Live: follows now", id=ids.RANGE_TEXT, className="range-text", role="status"
             ),
             html.Button(
-                "Back to live",
+                "▶ Live",
                 id=ids.RANGE_LIVE,
                 type="button",
                 hidden=True,
                 className="small-button",
+                title="Back to live: the range follows now again",
+                **{"aria-label": "Back to live"},
             ),
             *navigation.filter_controls(),
             *copy_link(),

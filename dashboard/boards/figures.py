@@ -13,6 +13,8 @@ import numpy as np
 
 from dashboard.boards.annotations import mark_shapes
 from dashboard.boards.exprs import EXPR_PREFIX, expr_name, legend_of, widget_exprs
+from dashboard.boards.models import LEGEND_MODES
+from dashboard.boards.thresholds import line_color
 from dashboard.boards.units import axis_format, hover_value, plotly_text
 from dashboard.boards.view import slice_label, varying_labels
 from dashboard.metrics.frame import SeriesFrame
@@ -26,6 +28,7 @@ GRAPH_CONFIG = {
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 SPARK_CONFIG = {"staticPlot": True, "responsive": True}
+TICK_CHAR_PX = 7  # the width of a tick text's character at the charts' 12 px font
 
 
 def series_label(frame: SeriesFrame, widget: dict[str, Any] | None = None) -> str:
@@ -41,6 +44,20 @@ def series_label(frame: SeriesFrame, widget: dict[str, Any] | None = None) -> st
         found = [e for e in widget_exprs(widget) if expr_name(e) == frame.key.name]
         return plotly_text(found[0] if found else frame.key.name)
     return plotly_text(frame.key.name)
+
+
+def legend_mode(widget: dict[str, Any] | None) -> str:
+    """The widget's legend mode: ``list``, ``table`` or ``hidden`` (``list`` when absent or
+    not one of those)."""
+    legend = (widget or {}).get("legend")
+    mode = legend.get("mode") if isinstance(legend, dict) else None
+    return mode if mode in LEGEND_MODES else "list"
+
+
+def shows_plotly_legend(widget: dict[str, Any] | None, series: int) -> bool:
+    """Whether the chart shows Plotly's own legend: in ``list`` mode, for two series or more
+    (``table`` draws a table under the chart instead, ``hidden`` none)."""
+    return legend_mode(widget) == "list" and series > 1
 
 
 def base_layout(**overrides: Any) -> dict[str, Any]:
@@ -109,7 +126,7 @@ def threshold_shapes(thresholds: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "x1": 1,
             "y0": t["value"],
             "y1": t["value"],
-            "line": {"color": t.get("color", "red"), "width": 1, "dash": "dash"},
+            "line": {"color": line_color(t.get("color")), "width": 1, "dash": "dash"},
         }
         for t in thresholds
     ]
@@ -121,8 +138,15 @@ def widget_format(widget: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def with_axis_format(layout: dict[str, Any], widget: dict[str, Any]) -> dict[str, Any]:
-    """The layout with the y axis formatted by the widget's unit (15%, $1,200/h, 3.4M)."""
-    layout["yaxis"] = {**layout["yaxis"], **axis_format(widget_format(widget))}
+    """The layout with the y axis formatted by the widget's unit (15%, $1,200/h, 3.4M), its
+    left margin wide enough for the tick texts' prefix and suffix (``1.5k req/s``): the margin
+    is fixed, not measured by Plotly at each draw."""
+    axis = axis_format(widget_format(widget))
+    layout["yaxis"] = {**layout["yaxis"], **axis}
+    extra = len(axis.get("tickprefix", "")) + len(axis.get("ticksuffix", ""))
+    if extra > 1 and "margin" in layout:
+        margin = layout["margin"]
+        layout["margin"] = {**margin, "l": margin["l"] + TICK_CHAR_PX * (extra - 1)}
     return layout
 
 
@@ -134,7 +158,7 @@ def line_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, 
             base_layout(
                 shapes=threshold_shapes(widget.get("thresholds", []))
                 + mark_shapes(widget.get("marks", [])),
-                showlegend=len(frames) > 1,
+                showlegend=shows_plotly_legend(widget, len(frames)),
                 legend={"orientation": "h", "y": -0.15},
             ),
             widget,
@@ -158,7 +182,12 @@ def bar_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, A
         }
         for i, f in enumerate(frames)
     ]
-    layout = base_layout(bargap=0.15, hovermode="closest")
+    layout = base_layout(
+        bargap=0.15,
+        hovermode="closest",
+        showlegend=shows_plotly_legend(widget, len(frames)),
+        legend={"orientation": "h", "y": -0.15},
+    )
     return {"data": data, "layout": with_axis_format(layout, widget)}
 
 
@@ -187,7 +216,9 @@ def pie_figure(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, A
                 "sort": False,
                 "customdata": [slice_label(f.key.label_dict, varying) for f in frames],
                 "textinfo": "percent",
-                "hovertemplate": "%{label}: %{value:,.1f}<extra></extra>",
+                "hovertemplate": (
+                    f"%{{label}}: {hover_value(widget_format(widget), 'value')}<extra></extra>"
+                ),
             }
         ],
         "layout": {
@@ -241,9 +272,13 @@ CHARTS: dict[str, Callable[[dict[str, Any], list[SeriesFrame]], dict[str, Any]]]
 
 
 def static_chart(widget: dict[str, Any], frames: list[SeriesFrame]) -> dict[str, Any] | None:
-    """The chart a widget shows as an image: its kind's, a tile's sparkline, or None (a table)."""
+    """The chart a widget shows as an image: its kind's, a tile's sparkline, or None (a table).
+    An image has no table under it: a table legend's chart keeps Plotly's legend there (the
+    PDF report prints each series' numbers in its own table)."""
     chart = CHARTS.get(widget["kind"])
     if chart is not None:
+        if legend_mode(widget) == "table":
+            widget = {**widget, "legend": {"mode": "list"}}
         return chart(widget, frames)
     if widget["kind"] == "stat" and frames:
         return spark_figure(frames[0])

@@ -9,6 +9,8 @@ from typing import Any
 from dashboard.boards.annotations import valid_notes
 from dashboard.boards.exprs import entry_selector, is_expr, valid_entry
 from dashboard.boards.finding import valid_tags
+from dashboard.boards.thresholds import valid_thresholds
+from dashboard.boards.units import valid_format
 from dashboard.boards.variables import expr_checker, valid_variables
 from dashboard.metrics.model import LABEL_KEY_RE, NAME_RE, Selector, ValidationError
 from dashboard.metrics.timerange import resolve_range
@@ -39,6 +41,10 @@ def _widget(
     }
 
 
+# the demo's error rate: green below 2 %, amber from 2 %, red from 5 %
+ERROR_STEPS = ({"value": 0.02, "color": "amber"}, {"value": 0.05, "color": "red"})
+
+
 def default_dashboard() -> dict[str, Any]:
     """The dashboard shown out of the box: KPIs, health, history, revenue and traffic."""
     users = [{"name": "demo.active_users", "labels": {}}]
@@ -64,7 +70,12 @@ def default_dashboard() -> dict[str, Any]:
         ],
         "widgets": [
             _widget(
-                "kpi-users", "stat", "Active users", users, (0, 0, 3, 2), format={"decimals": 0}
+                "kpi-users",
+                "stat",
+                "Active users",
+                users,
+                (0, 0, 3, 2),
+                format={"unit": "none", "decimals": 0},  # the whole count: 98,765, not 98.8k
             ),
             _widget(
                 "kpi-revenue",
@@ -72,7 +83,7 @@ def default_dashboard() -> dict[str, Any]:
                 "Revenue",
                 revenue,
                 (3, 0, 3, 2),
-                format={"prefix": "$", "suffix": "/h", "decimals": 0},
+                format={"unit": "currencyUSD", "suffix": "/h", "decimals": 0},
             ),
             _widget(
                 "kpi-errors",
@@ -80,22 +91,43 @@ def default_dashboard() -> dict[str, Any]:
                 "Error rate",
                 errors,
                 (6, 0, 3, 2),
-                format={"percent": True, "decimals": 2},
-                thresholds=[{"value": 0.05, "color": "red"}],
+                format={"unit": "percentunit", "decimals": 2},
+                thresholds=[dict(s) for s in ERROR_STEPS],
             ),
             _widget("status-health", "status", "System health", health, (9, 0, 3, 2)),
-            _widget("line-users", "line", "Active users, 24 h", users, (0, 2, 6, 4)),
+            _widget(
+                "line-users",
+                "line",
+                "Active users, 24 h",
+                users,
+                (0, 2, 6, 4),
+                format={"unit": "short"},
+            ),
             _widget(
                 "line-errors",
                 "line",
                 "Error rate, 24 h",
                 errors,
                 (6, 2, 6, 4),
-                thresholds=[{"value": 0.05, "color": "red"}],
+                format={"unit": "percentunit", "decimals": 1},
+                thresholds=[dict(s) for s in ERROR_STEPS],
             ),
-            _widget("line-requests", "line", "Requests per second: $route", by_route, (0, 6, 6, 4)),
             _widget(
-                "bar-revenue", "bar", "Revenue per hour (USD)", revenue, (6, 6, 3, 4), step="1h"
+                "line-requests",
+                "line",
+                "Requests per second: $route",
+                by_route,
+                (0, 6, 6, 4),
+                format={"unit": "short", "suffix": " req/s"},
+            ),
+            _widget(
+                "bar-revenue",
+                "bar",
+                "Revenue per hour (USD)",
+                revenue,
+                (6, 6, 3, 4),
+                step="1h",
+                format={"unit": "currencyUSD", "suffix": "/h", "decimals": 0},
             ),
             _widget(
                 "pie-requests",
@@ -104,6 +136,7 @@ def default_dashboard() -> dict[str, Any]:
                 requests,
                 (9, 6, 3, 4),
                 range={"from": "now-1h", "to": "now"},
+                format={"unit": "short", "suffix": " req/s"},
             ),
         ],
     }
@@ -122,6 +155,7 @@ def selectors(dashboard: dict[str, Any]) -> list[Selector]:
 KINDS = ("line", "bar", "pie", "stat", "status", "table")
 AGGREGATIONS = ("avg", "min", "max", "sum", "last")
 STEP_NAMES = ("auto", "raw", "1m", "5m", "1h", "1d")
+LEGEND_MODES = ("list", "table", "hidden")
 ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 MAX_WIDGETS = 200
 
@@ -187,15 +221,16 @@ def validate_dashboard(body: Any) -> dict[str, Any]:
     return out
 
 
-def _range(rng: Any) -> dict[str, Any]:
-    """A dashboard's time range: ``{"from", "to"}``, each relative (``now-24h``) or absolute."""
+def _range(rng: Any, where: str = "range") -> dict[str, Any]:
+    """A dashboard's (or a widget's) time range: ``{"from", "to"}``, each relative
+    (``now-24h``) or absolute."""
 
     if not isinstance(rng, dict):
-        raise ValidationError("range", 'must be {"from", "to"}')
+        raise ValidationError(where, 'must be {"from", "to"}')
     try:
         resolve_range(rng, 10**13)
     except ValueError as exc:
-        raise ValidationError("range", str(exc)) from None
+        raise ValidationError(where, str(exc)) from None
     return {"from": rng.get("from", "now-24h"), "to": rng.get("to", "now")}
 
 
@@ -225,10 +260,23 @@ def _valid_widget(
         "step": step,
         "layout": layout,
     }
-    for optional in ("format", "thresholds", "range"):
-        if optional in w:
-            widget[optional] = w[optional]
+    if "format" in w:
+        widget["format"] = valid_format(w["format"], f"{where}.format")
+    if "thresholds" in w:
+        widget["thresholds"] = valid_thresholds(w["thresholds"], f"{where}.thresholds")
+    if "legend" in w:
+        widget["legend"] = _legend(w["legend"], f"{where}.legend")
+    if "range" in w:
+        widget["range"] = _range(w["range"], f"{where}.range")
     return widget
+
+
+def _legend(legend: Any, where: str) -> dict[str, str]:
+    """A widget's legend: ``{"mode": "list" | "table" | "hidden"}``."""
+
+    if not isinstance(legend, dict) or set(legend) != {"mode"}:
+        raise ValidationError(where, '{"mode": "list" | "table" | "hidden"}')
+    return {"mode": _one_of(legend["mode"], LEGEND_MODES, f"{where}.mode")}
 
 
 def _one_of(value: Any, allowed: tuple[str, ...], where: str) -> str:

@@ -458,7 +458,7 @@ def with_unit_format(
     widget: dict[str, Any], units: dict[SeriesKey, str], known: list[SeriesKey]
 ) -> dict[str, Any]:
     """The widget with a ``format`` from its first series' unit when it has none of its own
-    (a ratio shows as 15 %, a price with its currency, bytes with SI prefixes)."""
+    (a ratio shows as 15 %, a price with its currency, bytes as KiB/MiB, seconds as 350 ms)."""
     if widget.get("format") or not units:
         return widget
     selectors = [

@@ -20,9 +20,9 @@ HOST_ID_PREFIX = "host-"
 WINDOW = "5m"
 # filesystems that are no disk: in memory, the container's layers, kernel views
 VIRTUAL_FS = "tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|autofs|fuse.lxcfs"
-PERCENT = {"unit": "percent", "suffix": "%", "decimals": 1}
-BYTES_PER_S = {"unit": "bytes/s", "suffix": " B/s", "decimals": 0}
-LOAD = {"unit": "load", "decimals": 2}
+PERCENT = {"unit": "percent", "decimals": 1}
+BYTES_PER_S = {"unit": "Bps", "decimals": 1}  # 12.3kB/s
+LOAD = {"unit": "none", "decimals": 2}
 
 
 def is_node_exporter(names: Iterable[str]) -> bool:

@@ -220,6 +220,70 @@ def valid_variables(body: Any) -> list[dict[str, Any]]:
     return out
 
 
+# --- the editor's form ---------------------------------------------------------------------------
+
+
+def split_options(text: str | None) -> list[str]:
+    """The options of ``"prod, staging"``: split at commas, trimmed, empty ones dropped."""
+    return [o.strip() for o in (text or "").split(",") if o.strip()]
+
+
+def definition_text(var: Mapping[str, Any]) -> str:
+    """What the editor's definition field holds for ``var``: a query variable's
+    ``label_values(...)``, else its options joined by ", "."""
+    if var.get("type", "query") == "query":
+        return str(var.get("query", ""))
+    return ", ".join(str(o) for o in var.get("options") or [])
+
+
+def form_variable(
+    *,
+    name: str | None,
+    kind: str | None,
+    definition: str | None,
+    multi: bool = False,
+    include_all: bool = False,
+) -> dict[str, Any]:
+    """A variable's stored form from the editor's fields (``definition``: the query of a query
+    variable, comma-separated values otherwise), or ValidationError whose field is
+    ``variable.name``, ``variable.type``, ``variable.query`` or ``variable.options``."""
+    body: dict[str, Any] = {
+        "name": (name or "").strip(),
+        "type": kind or "query",
+        "multi": bool(multi),
+        "include_all": bool(include_all),
+    }
+    if body["type"] == "query":
+        body["query"] = (definition or "").strip()
+    else:
+        body["options"] = split_options(definition)
+    return valid_variable(body, "variable")
+
+
+def put_variable(
+    variables: Sequence[Mapping[str, Any]], var: Mapping[str, Any], replacing: str | None = None
+) -> list[dict[str, Any]]:
+    """The variables with ``var`` in the place of the one named ``replacing`` (its name may
+    change), or added last when ``replacing`` names none; ValidationError (``variable.name``)
+    when another variable has its name, or when there would be more than MAX_VARIABLES."""
+    others = [dict(v) for v in variables if v["name"] != replacing]
+    if any(v["name"] == var["name"] for v in others):
+        raise ValidationError("variable.name", f"another variable is named {var['name']!r}")
+    names = [v["name"] for v in variables]
+    if replacing in names:
+        out = [dict(v) for v in variables]
+        out[names.index(replacing)] = dict(var)
+        return out
+    if len(others) >= MAX_VARIABLES:
+        raise ValidationError("variable", f"a dashboard has at most {MAX_VARIABLES} variables")
+    return [*others, dict(var)]
+
+
+def drop_variable(variables: Sequence[Mapping[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The variables without the one named ``name``."""
+    return [dict(v) for v in variables if v["name"] != name]
+
+
 # --- what a page picks ---------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Any
 from xml.sax.saxutils import escape  # nosec B406 # escapes text for reportlab; parses no XML
 
 from reportlab.lib import colors
@@ -24,6 +25,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from dashboard.boards.units import format_number
+
 
 @dataclass
 class Section:
@@ -33,10 +36,14 @@ class Section:
     image: bytes | None = None
     rows: list[tuple[str, float, float, float, float]] = field(default_factory=list)
     note: str = ""
+    fmt: dict[str, Any] = field(default_factory=dict)  # the widget's number format
 
 
-def _fmt(value: float) -> str:
-    """A number for the summary tables."""
+def _fmt(value: float, fmt: dict[str, Any] | None = None) -> str:
+    """A number for the summary tables: in the widget's format (15.3%, $1,234/h) when it has
+    one, else with 4 significant digits."""
+    if fmt:
+        return format_number(value, fmt)
     return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
@@ -112,7 +119,7 @@ def _section_page(section: Section, width: float, styles: StyleSheet1) -> list[o
             _table(
                 ["Series", "Min", "Max", "Mean", "Last"],
                 [
-                    [name, _fmt(mn), _fmt(mx), _fmt(mean), _fmt(last)]
+                    [name, *(_fmt(v, section.fmt) for v in (mn, mx, mean, last))]
                     for name, mn, mx, mean, last in section.rows
                 ],
             ),

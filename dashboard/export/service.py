@@ -203,9 +203,10 @@ def plan_csv(
 def csv_lines(*, rt: Runtime, export: CsvExport) -> Iterator[str]:
     """The header, then every series' rows (tidy long format), read as they are sent; an
     expression's series (their ``name`` is the expression) after the stored ones."""
-    yield export_csv.header(export.step != RAW)
+    yield export_csv.header(export.step != RAW, units=True)
+    units = {info.key: info.unit for info in rt.series_list()} if export.keys else {}
     for key in export.keys:
-        yield from _series_rows(rt=rt, key=key, export=export)
+        yield from _series_rows(rt=rt, key=key, export=export, unit=units.get(key, ""))
     for expr in export.exprs:
         yield from _expr_rows(rt=rt, expr=expr, export=export)
 
@@ -217,7 +218,7 @@ def _expr_rows(*, rt: Runtime, expr: str, export: CsvExport) -> Iterator[str]:
     )
     chunk = max(CHUNK_MS, step_ms * 1000) // step_ms * step_ms
     at = -(-export.start // step_ms) * step_ms
-    pad = 0 if export.step == RAW else 3
+    pad = (0 if export.step == RAW else 3) + 1  # the rollup's columns, then the unit
     while at <= export.end:
         stop = min(at + chunk - step_ms, export.end)
         try:
@@ -239,8 +240,11 @@ def _expr_rows(*, rt: Runtime, expr: str, export: CsvExport) -> Iterator[str]:
         at = stop + step_ms
 
 
-def _series_rows(*, rt: Runtime, key: SeriesKey, export: CsvExport) -> Iterator[str]:
-    """One series, read a chunk of time at a time so a long range never sits in memory."""
+def _series_rows(
+    *, rt: Runtime, key: SeriesKey, export: CsvExport, unit: str = ""
+) -> Iterator[str]:
+    """One series (its ``unit`` in the last column), read a chunk of time at a time so a long
+    range never sits in memory."""
     step, end = export.step, export.end
     chunk = max(CHUNK_MS, step.width_ms * 1000)
     at = export.start // step.width_ms * step.width_ms if step != RAW else export.start
@@ -252,7 +256,13 @@ def _series_rows(*, rt: Runtime, key: SeriesKey, export: CsvExport) -> Iterator[
             frame = frame.take(keep.nonzero()[0])
         if len(frame):
             extra = None if step == RAW else (frame.min, frame.max, frame.count)
-            yield from export_csv.rows(key, frame.ts, frame.value, extra)  # type: ignore[arg-type]
+            yield from export_csv.rows(
+                key,
+                frame.ts,
+                frame.value,
+                extra,  # type: ignore[arg-type]
+                unit=unit,
+            )
         at = stop + 1
 
 
@@ -330,6 +340,7 @@ def _section(
 ) -> tuple[Section, dict[str, Any] | None]:
     """A widget's page (its summary rows) and the chart to render onto it (None: a table)."""
     plain = {k: v for k, v in widget.items() if k != "range"}  # the report's range, not its own
+    fmt = dict(widget.get("format") or {})  # the numbers of its tables as its tiles show them
     frames: list[SeriesFrame]
     exprs = any(is_expr(s) for s in widget["series"])
     if exprs:  # evaluated over the report's range (a tile's over all of it, as a line)
@@ -344,7 +355,7 @@ def _section(
                 label_filter=label_filter,
             )
         except QueryError as exc:
-            section = Section(title=widget["title"])
+            section = Section(title=widget["title"], fmt=fmt)
             section.note = f"The query failed: {exc}"
             return section, None
     elif widget["kind"] in ("stat", "status"):  # over the whole range, not the tile's last hour
@@ -361,7 +372,7 @@ def _section(
             now=now,
             known=known,
         )
-    section = Section(title=widget["title"])
+    section = Section(title=widget["title"], fmt=fmt)
     chart = static_chart(plain, frames)
     if chart is None:
         section.note = "Shown as a table: this widget has no chart."

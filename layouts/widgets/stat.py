@@ -8,7 +8,8 @@ from dash import dcc, html
 
 from dashboard.boards.exprs import live_entries
 from dashboard.boards.figures import SPARK_CONFIG, spark_figure
-from dashboard.boards.units import format_number
+from dashboard.boards.thresholds import level_class, level_title, live_steps, scale_note
+from dashboard.boards.units import format_number, resolved
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.steps import HOUR
 from layouts import ids
@@ -20,9 +21,26 @@ def format_value(value: float | None, fmt: dict[str, Any]) -> str:
 
 
 def value_class(value: float | None, thresholds: list[dict[str, Any]]) -> str:
-    """``stat-value``, plus ``stat-breach`` when the value reaches a threshold."""
-    breached = value is not None and any(value >= t["value"] for t in thresholds)
-    return "stat-value stat-breach" if breached else "stat-value"
+    """``stat-value``, plus the level of the threshold step the value reaches (``level-ok``
+    below the first, ``level-warn`` for amber…) and ``stat-breach`` for a red one
+    (``assets/live.js`` ``valueClass`` gives the same)."""
+    level = level_class(value, thresholds)
+    if not level:
+        return "stat-value"
+    return f"stat-value {level} stat-breach" if level == "level-bad" else f"stat-value {level}"
+
+
+def live_text(
+    element_id: str, name: str, fmt: dict[str, Any], thresholds: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The live target of a number (a tile's, a table cell's): assets/live.js writes each new
+    value with the resolved format, and its class and title from the steps."""
+    target: dict[str, Any] = {"type": "text", "id": element_id, "format": resolved(fmt)}
+    if thresholds:
+        target.update(
+            steps=live_steps(thresholds, fmt), scale=scale_note(thresholds, fmt), name=name
+        )
+    return target
 
 
 def delta_line(widget: dict[str, Any], delta: dict[str, str] | None) -> Any:
@@ -40,11 +58,9 @@ def delta_line(widget: dict[str, Any], delta: dict[str, str] | None) -> Any:
 
 
 def threshold_note(thresholds: list[dict[str, Any]], fmt: dict[str, Any]) -> str:
-    """What the value's colour means, for the tile's title (hover) and its accessible name."""
-    if not thresholds:
-        return ""
-    limit = min(t["value"] for t in thresholds)
-    return f"turns red at {format_value(limit, {**fmt, 'prefix': '', 'suffix': ''})} or more"
+    """What the value's colours mean (``green below 2.00%, amber from 2.00%, red from
+    5.00%``), for the tile's title (hover) and its accessible description."""
+    return scale_note(thresholds, fmt)
 
 
 def spark(widget: dict[str, Any], frame: SeriesFrame | None) -> dcc.Graph:
@@ -70,14 +86,13 @@ def render(
     fmt = widget.get("format", {})
     thresholds = widget.get("thresholds", [])
     vid, sid = ids.value(widget["id"]), ids.spark(widget["id"])
-    note = threshold_note(thresholds, fmt)
     body = html.Div(
         [
             html.Div(
                 format_value(last, fmt),
                 id=vid,
                 className=value_class(last, thresholds),
-                title=f"{widget['title']}: {note}" if note else None,
+                title=level_title(widget["title"], last, thresholds, fmt),
                 **{"aria-live": "off"},
             ),
             delta_line(widget, delta),
@@ -87,7 +102,7 @@ def render(
     )
     targets: dict[str, list[dict[str, Any]]] = {}
     live = [
-        {"type": "text", "id": vid, "format": fmt, "thresholds": thresholds},
+        live_text(vid, widget["title"], fmt, thresholds),
         {"type": "trace", "graph": sid, "trace": 0, "window": HOUR},
     ]
     if frame is not None:

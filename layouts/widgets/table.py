@@ -6,14 +6,16 @@ from typing import Any
 
 from dash import html
 
+from dashboard.boards.thresholds import level_title
 from dashboard.boards.view import slice_label, varying_labels
 from dashboard.metrics.frame import SeriesFrame
 from dashboard.metrics.summary import frame_summary
 from layouts import ids
-from layouts.widgets.stat import format_value, value_class
+from layouts.widgets.stat import format_value, live_text, value_class
 
 COLUMNS = (("last", "Last"), ("min", "Min"), ("max", "Max"), ("avg", "Avg"))
 DEFAULT_FORMAT = {"decimals": 2}
+COLORED = ("last", "min", "max", "avg")  # the cells the thresholds colour (not a sum)
 
 
 def series_name(frame: SeriesFrame) -> str:
@@ -70,17 +72,17 @@ def rows(widget: dict[str, Any], frames: list[SeriesFrame]) -> list[Any]:
     for i, frame in enumerate(frames):
         summary = frame_summary(frame)
         cells = [html.Th(row_head(widget, frame, varying), scope="row", className="table-series")]
-        for key, _ in cols:
+        for key, label in cols:
             value = summary[key]
-            text = format_value(value, fmt)
-            if key == "last":  # the live feed rewrites this span with each new point
-                content: Any = html.Span(
-                    text,
-                    id=ids.table_last(widget["id"], i),
-                    className=value_class(value, thresholds),
-                )
-            else:
-                content = text
+            steps = thresholds if key in COLORED else []
+            # the live feed rewrites the last value's span with each new point
+            live = {"id": ids.table_last(widget["id"], i)} if key == "last" else {}
+            content = html.Span(
+                format_value(value, fmt),
+                className=value_class(value, steps),
+                title=level_title(f"{series_name(frame)}, {label}", value, steps, fmt),
+                **live,
+            )
             cells.append(html.Td(content, className="table-agg" if key == how else None))
         body.append(html.Tr(cells))
     return [
@@ -105,12 +107,7 @@ def render(
     )
     targets = {
         str(f.key): [
-            {
-                "type": "text",
-                "id": ids.table_last(widget["id"], i),
-                "format": fmt,
-                "thresholds": thresholds,
-            }
+            live_text(ids.table_last(widget["id"], i), f"{series_name(f)}, Last", fmt, thresholds)
         ]
         for i, f in enumerate(frames)
     }

@@ -1,11 +1,12 @@
-"""Looks, in a browser: the header on one line in a 1280-px window with the dashboard's title
-once, Plotly's mode bar only over the chart the pointer is on, and an axe-core run (the script
-vendored in tests/browser/vendor, axe-core 4.14.1 from npm) over the sign-in page, the default
-dashboard and the editor with no serious or critical violation."""
+"""Looks, in a browser: the header and the range bar each on one line in a 1280-px window with
+the dashboard's title once, Plotly's mode bar only over the chart the pointer is on, and an
+axe-core run (the script vendored in tests/browser/vendor, axe-core 4.14.1 from npm) over the
+sign-in page, the default dashboard and the editor with no serious or critical violation."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,22 @@ var mids = items.map(function (c) {
 return {height: h.getBoundingClientRect().height, scroll: h.scrollWidth, width: h.clientWidth,
         spread: Math.max.apply(null, mids) - Math.min.apply(null, mids),
         text: h.innerText, barText: document.querySelector('.range-bar').innerText};
+"""
+RANGE_BAR = """
+var bar = document.querySelector('nav.range-bar');
+var items = Array.from(bar.children).filter(function (c) { return c.offsetParent !== null; });
+var boxes = items.map(function (c) {
+  var r = c.getBoundingClientRect();
+  return {top: r.top, bottom: r.bottom, right: r.right, mid: (r.top + r.bottom) / 2,
+          what: c.id || c.className || c.tagName};
+});
+var mids = boxes.map(function (b) { return b.mid; });
+var vars = document.querySelector('#vars-bar');
+var box = bar.getBoundingClientRect();
+return {height: box.height, scroll: bar.scrollWidth, width: bar.clientWidth, right: box.right,
+        spread: Math.max.apply(null, mids) - Math.min.apply(null, mids),
+        lastRight: Math.max.apply(null, boxes.map(function (b) { return b.right; })),
+        boxes: boxes, variables: vars ? vars.querySelectorAll('.vars-item').length : 0};
 """
 MODEBAR_OPACITY = """
 // the groups of the mode bar fade (the bar itself stays, empty, at opacity 1)
@@ -72,6 +89,26 @@ def test_the_header_is_one_line_at_1280_px_with_the_title_once(wide, live_server
     assert got["scroll"] <= got["width"], got  # nothing cut off on the right
     assert got["text"].count("SaaS overview") == 1
     assert "SaaS overview" not in got["barText"]  # the quick picker is in the closed list
+
+
+def test_the_range_bar_is_one_line_at_1280_px_with_the_variables_bar(wide, live_server):
+    """The finder, the range picker, from/to, the filter and "Copy link" on one row that
+    nothing overflows, with the demo's variable in its bar below; a fixed range's long text
+    too (it is cut short, not wrapped)."""
+    open_dashboard(wide, live_server)
+    got = wide.driver.execute_script(RANGE_BAR)
+    print(f"range bar at 1280 px: {got['height']:.0f} px tall, {got['scroll']} of {got['width']}")
+    assert got["variables"] == 1, got  # the demo's route
+    assert got["spread"] < 6, got["boxes"]  # every item's middle on one line
+    assert got["height"] <= 52, got
+    assert got["scroll"] <= got["width"], got  # nothing pushed out on the right
+    assert got["lastRight"] <= got["right"] + 1, got
+    end = int(time.time() * 1000) // 60_000 * 60_000
+    wide.driver.get(live_server.url + f"/?from={end - 3_600_000}&to={end}")
+    wide.wait_for_contains_text("#range-text", "(fixed)", timeout=20)
+    got = wide.driver.execute_script(RANGE_BAR)
+    assert got["spread"] < 6, got["boxes"]
+    assert got["scroll"] <= got["width"], got
 
 
 def test_the_mode_bar_shows_only_over_a_hovered_chart(wide, live_server):

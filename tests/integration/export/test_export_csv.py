@@ -56,6 +56,31 @@ def test_csv_holds_the_numbers_the_series_api_returns(app, client):
             assert frame["min"].tolist() == api["min"]
 
 
+def test_each_row_names_its_series_unit(app, client):
+    """The last column is the unit the series was sent with (empty without one), so a
+    spreadsheet reads 0.153 as a ratio and 1234 as dollars an hour."""
+    t0 = (int(time.time()) - 600) // 60 * 60 * 1000
+    _ingest(
+        app.test_client(),
+        [
+            {"name": "exp.errors", "unit": "ratio", "points": [[t0, 0.153], [t0 + 1000, 0.2]]},
+            {"name": "exp.revenue", "unit": "USD/h", "points": [[t0, 1234.0]]},
+            {"name": "exp.plain", "points": [[t0, 7.0]]},
+        ],
+    )
+    for step in ("raw", "1m"):
+        response = client.get(
+            "/api/v1/export.csv?names=exp.errors,exp.revenue,exp.plain"
+            f"&start={t0}&end={t0 + 60_000}&step={step}"
+        )
+        assert response.status_code == 200
+        text = response.get_data(as_text=True)
+        assert text.splitlines()[0].split(",")[-1] == "unit"
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=False)
+        units = dict(zip(frame["name"], frame["unit"], strict=True))
+        assert units == {"exp.errors": "ratio", "exp.revenue": "USD/h", "exp.plain": ""}
+
+
 def test_cells_a_spreadsheet_would_run_are_escaped(app, client):
     """Hostile label values come out as text, never as formulas."""
     now = int(time.time() * 1000)

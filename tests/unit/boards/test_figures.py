@@ -51,13 +51,15 @@ def test_figures_are_plain_json():
 def test_a_line_chart_has_a_trace_per_series_and_its_thresholds():
     """Colours cycle by series, thresholds are dashed lines, the legend shows for two or more."""
     frames = [raw("cpu", {"host": f"h{i}"}, [float(i)]) for i in range(len(COLORS) + 1)]
-    widget = {"thresholds": [{"value": 90, "color": "orange"}, {"value": 99}]}
+    widget = {"thresholds": [{"value": 90, "color": "amber"}, {"value": 99}]}
     figure = line_figure(widget, frames)
     colors = [trace["line"]["color"] for trace in figure["data"]]
     assert colors == [*COLORS, COLORS[0]]
     assert [t["name"] for t in figure["data"][:2]] == ["h0", "h1"]
     shapes = figure["layout"]["shapes"]
-    assert [(s["y0"], s["line"]["color"]) for s in shapes] == [(90, "orange"), (99, "red")]
+    # a step's colour name is drawn in the board's palette ("amber" is no CSS colour), red
+    # when none is given, as the tiles colour it
+    assert [(s["y0"], s["line"]["color"]) for s in shapes] == [(90, "#f59e0b"), (99, "#ef4444")]
     assert figure["layout"]["showlegend"] is True
     assert line_figure({}, frames[:1])["layout"]["showlegend"] is False
     assert line_figure({}, frames[:1])["layout"]["shapes"] == []
@@ -118,3 +120,14 @@ def test_the_static_chart_of_each_widget_kind():
     assert static_chart({"kind": "stat"}, []) is None
     assert static_chart({"kind": "status"}, frames) is None
     assert static_chart({"kind": "table"}, frames) is None
+
+
+def test_an_axis_with_a_unit_suffix_gets_the_margin_its_tick_texts_need():
+    """``1.5k req/s`` is wider than ``1.5k``: the left margin grows with the suffix, so the tick
+    texts are not cut at the card's edge; a bare number or a 1-character unit keeps it."""
+    plain = line_figure({}, [])["layout"]["margin"]["l"]
+    rate = line_figure({"format": {"unit": "short", "suffix": " req/s"}}, [])["layout"]
+    percent = line_figure({"format": {"unit": "percentunit"}}, [])["layout"]
+    assert rate["yaxis"]["ticksuffix"] == " req/s"
+    assert rate["margin"]["l"] >= plain + 5 * 6
+    assert percent["margin"]["l"] == plain

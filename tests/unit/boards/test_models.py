@@ -75,5 +75,5 @@ def test_a_valid_widget_keeps_only_known_fields_with_defaults() -> None:
     widget = validate_dashboard(dash)["widgets"][0]
     assert (widget["aggregation"], widget["step"]) == ("avg", "auto")
     assert widget["layout"] == {"x": 0, "y": 0, "w": 6, "h": 4}
-    assert "extra" not in widget and widget["format"] == {"decimals": 0}
+    assert "extra" not in widget and widget["format"] == {"unit": "none", "decimals": 0}
     assert widget["range"] == {"from": "now-1h", "to": "now"}

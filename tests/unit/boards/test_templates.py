@@ -25,7 +25,8 @@ def test_the_host_dashboard_is_valid_and_draws_the_six_charts():
         "disk",
         "network",
     ]
-    assert {w["format"]["unit"] for w in board["widgets"]} == {"percent", "load", "bytes/s"}
+    # Grafana's unit ids: CPU and memory 0-100 %, load a plain number, throughput bytes/s
+    assert {w["format"]["unit"] for w in board["widgets"]} == {"percent", "none", "Bps"}
     for expr in _exprs(board):
         parse(expr)
         assert 'instance="db1:9100"' in expr and 'job="node"' in expr
