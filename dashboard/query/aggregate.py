@@ -56,7 +56,11 @@ def aggregate(op: str, block: Block, names: list[str], without: bool, param: obj
     order = np.argsort(ids, kind="stable")
     starts = np.searchsorted(ids[order], np.arange(len(labels)))
     mask, values = block.mask, block.values
-    count = _reduce(np.add, mask.astype(np.float64), order, starts)
+    count = (
+        np.add.reduceat(mask[order], starts, axis=0, dtype=np.float64)
+        if len(block)
+        else np.zeros((0, mask.shape[1]))
+    )
     present = count > 0
     if op == "quantile":
         return Block(labels, _quantile(block, ids, len(labels), param), present)

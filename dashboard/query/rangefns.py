@@ -112,29 +112,27 @@ def _extrapolated_rate(w: Windows, resets: np.ndarray | None, rate: bool) -> Res
     count = w.hi - lo
     mask = count >= 2
     first_v = _at(s.v, lo)
-    result = _at(s.v, last) - first_v
+    result = _at(s.v, last)
+    result -= first_v
     counter = resets is not None
     if resets is not None and resets.size:
         result += _within(w, resets, s.v[resets - 1])
     first_t, last_t = _at(s.ts, lo), _at(s.ts, last)
-    sampled = (last_t - first_t).astype(np.float64)
-    sampled *= 0.001
+    sampled = (last_t - first_t) * 0.001  # ms to s (the int64 converted as astype would)
     np.maximum(sampled, 1e-9, out=sampled)
     count -= 1
     np.maximum(count, 1, out=count)
     half = sampled / count  # the average interval, halved below
     threshold = half * 1.1
     half *= 0.5
-    to_start = (first_t - w.starts[None, :]).astype(np.float64)
-    to_start *= 0.001
+    to_start = (first_t - w.starts[None, :]) * 0.001
     np.copyto(to_start, half, where=to_start >= threshold)
     if counter:
         with np.errstate(divide="ignore", invalid="ignore"):
             to_zero = sampled * (first_v / result)
         use = (result > 0) & (first_v >= 0) & (to_zero < to_start)
         np.copyto(to_start, to_zero, where=use)
-    to_end = (w.ends[None, :] - last_t).astype(np.float64)
-    to_end *= 0.001
+    to_end = (w.ends[None, :] - last_t) * 0.001
     np.copyto(to_end, half, where=to_end >= threshold)
     to_start += to_end
     to_start /= sampled

@@ -121,7 +121,7 @@ class Samples:
         if distinct.size > 0.75 * both.size:
             return self.positions(starts), self.positions(ends)
         at = self.positions(distinct)
-        return at[:, where[: starts.size]], at[:, where[starts.size :]]
+        return _columns(at, where[: starts.size]), _columns(at, where[starts.size :])
 
     def instant(self, times: np.ndarray, lookback_ms: int) -> tuple[np.ndarray, np.ndarray]:
         """The latest sample in ``(t - lookback, t]`` per series and step: values and mask."""
@@ -139,3 +139,11 @@ class Samples:
         """The timestamps and values of series ``i``."""
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         return self.ts[a:b], self.v[a:b]
+
+
+def _columns(at: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``at[:, cols]``: a view when ``cols`` are consecutive, as the steps of a range query
+    are, else a copy."""
+    if cols.size and bool((np.diff(cols) == 1).all()):
+        return at[:, int(cols[0]) : int(cols[-1]) + 1]
+    return at[:, cols]
