@@ -216,17 +216,6 @@ class LiveEmitter:
         else:
             self.socketio.start_background_task(self._flush_later, due)
 
-    def stalled(self, room: str) -> list[str]:
-        """Clients in ``room`` with more than MAX_QUEUED packets waiting to be sent."""
-        server = self.socketio.server
-        out = []
-        for sid, eio_sid in server.manager.get_participants(NAMESPACE, room):
-            eio_socket = server.eio.sockets.get(eio_sid)
-            queue = getattr(eio_socket, "queue", None)
-            if queue is not None and queue.qsize() > MAX_QUEUED:
-                out.append(sid)
-        return out
-
     def _flush_later(self, delay: float) -> None:
         """Sleep cooperatively, then flush."""
         self.socketio.sleep(delay)
@@ -238,15 +227,14 @@ class LiveEmitter:
         messages = self.rt.hub.flush()
         for room, payload in messages:
             # a client whose send queue is full is skipped; when it drains, the next message's
-            # `prev` shows it the gap and it catches up with `since`
-            stalled = self.stalled(room)
-            # each node tails the bus itself: its points go to its own clients only, never
-            # through the message queue (which would deliver every node's copy everywhere)
-            transport.send_to_room(
-                self.socketio.server, NAMESPACE, room, "points", payload, skip=set(stalled)
+            # `prev` shows it the gap and it catches up with `since`. Each node tails the bus
+            # itself: its points go to its own clients only, never through the message queue
+            # (which would deliver every node's copy everywhere)
+            skipped = transport.send_to_room(
+                self.socketio.server, NAMESPACE, room, "points", payload, MAX_QUEUED
             )
-            if stalled:
-                self.rt.metrics.live_skipped.inc(len(stalled))
+            if skipped:
+                self.rt.metrics.live_skipped.inc(skipped)
         if messages:
             self.rt.metrics.live_messages.inc(len(messages))
             self.rt.metrics.live_flush_seconds.observe(time.perf_counter() - started)

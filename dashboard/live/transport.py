@@ -111,33 +111,49 @@ def single_socket(base: type) -> type:
     return SingleSocketWebSocket
 
 
-def send_to_room(server: Any, namespace: str, room: str, event: str, data: Any, skip: Any) -> None:
+def send_to_room(
+    server: Any, namespace: str, room: str, event: str, data: Any, max_queued: int
+) -> int:
     """``server.manager.emit(event, data, room=room)`` on this node only (never through a
-    message queue), skipping the sids in ``skip``; the Socket.IO packet, the Engine.IO packet
-    and the websocket frame are encoded once for the room, and each websocket viewer with
-    nothing queued gets the frame written at once: no queue, no writer greenlet switch and no
-    wsproto per viewer."""
+    message queue), in one pass over the room's viewers; the viewers with more than
+    ``max_queued`` packets waiting are skipped (stalled: the next message's ``prev`` shows
+    them the gap when they drain); returns how many were skipped. The Socket.IO packet, the
+    Engine.IO packet and the websocket frame are encoded once for the room, and each websocket
+    viewer with nothing queued gets the frame written at once: no queue, no writer greenlet
+    switch and no wsproto per viewer."""
     from engineio import packet as eio_packet
     from socketio import packet as sio_packet
 
+    sockets = server.eio.sockets
+    participants = list(server.manager.get_participants(namespace, room))
     encoded = server.packet_class(
         sio_packet.EVENT, namespace=namespace, data=[event, data]
     ).encode()
     if not isinstance(encoded, str):  # binary attachments: several packets
+        skip = [sid for sid, eio_sid in participants if _stalled(sockets.get(eio_sid), max_queued)]
         server.manager.emit(
-            event, data, namespace=namespace, room=room, skip_sid=list(skip), ignore_queue=True
+            event, data, namespace=namespace, room=room, skip_sid=skip, ignore_queue=True
         )
-        return
+        return len(skip)
     pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
     frame = text_frame(pkt.encode())
-    sockets = server.eio.sockets
-    for sid, eio_sid in server.manager.get_participants(namespace, room):
-        if sid in skip:
-            continue
+    skipped = 0
+    for _, eio_sid in participants:
         eio_socket = sockets.get(eio_sid)
         frames = getattr(eio_socket, "frames", None)
-        if frames is None or not frames.send_frame(frame, eio_socket):
-            server._send_eio_packet(eio_sid, pkt)
+        if frames is not None and frames.send_frame(frame, eio_socket):
+            continue  # written at once: nothing was queued
+        if _stalled(eio_socket, max_queued):
+            skipped += 1
+            continue
+        server._send_eio_packet(eio_sid, pkt)
+    return skipped
+
+
+def _stalled(eio_socket: Any, max_queued: int) -> bool:
+    """True when a viewer has more than ``max_queued`` packets waiting to be sent."""
+    queue = getattr(eio_socket, "queue", None)
+    return queue is not None and queue.qsize() > max_queued
 
 
 def use_single_socket(eio: Any) -> bool:
