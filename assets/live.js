@@ -468,9 +468,6 @@
             deferred[key] = pts;
             return;
           }
-          var g = byGraph[t.graph] ||
-            (byGraph[t.graph] = { gd: gd, x: [], y: [], traces: [], max: [], keys: [], drawn: {} });
-          g.keys.push(key);
           var trace = gd.data[t.trace];
           if (!trace) { return; }
           var xs = trace.x || [];
@@ -483,7 +480,13 @@
               lastX = pts[i][0];
             }
           }
+          // a chart with nothing new is not drawn: an empty draw still costs a redraw of its
+          // axes, and on a slow machine it took the frame's budget every frame, so a chart
+          // after it (a tile's sparkline) was put off for ever
           if (!nx.length) { return; }
+          var g = byGraph[t.graph] ||
+            (byGraph[t.graph] = { gd: gd, x: [], y: [], traces: [], max: [], keys: [], drawn: {} });
+          g.keys.push(key);
           var cutoff = nx[nx.length - 1] - t.window;
           var keep = xs.length - firstIndexAtOrAfter(xs, cutoff) + nx.length;
           g.x.push(nx);
