@@ -6,6 +6,7 @@ away (the server's refusal of a viewer's save: tests/integration/boards)."""
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.keys import Keys
 
 from tests.browser.test_editing import copy_of_default, open_in_edit_mode
@@ -50,6 +51,20 @@ def fill(dash_br, selector: str, text: str) -> None:
     field.send_keys(Keys.TAB)
 
 
+def click_once_drawn(dash_br, selector: str) -> None:
+    """Click ``selector`` once the page has stopped drawing it anew (after a reload Dash may
+    replace the element between finding it and clicking it)."""
+
+    def clicked() -> bool:
+        try:
+            dash_br.find_element(selector).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait_until(clicked, timeout=10)
+
+
 def test_add_a_custom_variable_see_its_dropdown_and_remove_it(dash_br, live_server):
     """``env`` = prod, staging: previewed, added to the list and the bar, in the URL; then
     removed by its button (by keyboard)."""
@@ -81,7 +96,7 @@ def test_add_a_custom_variable_see_its_dropdown_and_remove_it(dash_br, live_serv
     # a reload keeps it (it was saved)
     dash_br.driver.refresh()
     wait_until(lambda: bar(dash_br) == ["route", "env"], timeout=20)
-    dash_br.find_element("#edit-toggle").click()
+    click_once_drawn(dash_br, "#edit-toggle")
     wait_until(lambda: rows(dash_br) == ["route", "env"], timeout=10)
     remove = dash_br.find_element('[data-var="env"] button[aria-label="Remove variable env"]')
     remove.send_keys(Keys.ENTER)
