@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from dash import Dash, Input, Output, State, no_update
+from dash import ALL, Dash, Input, Output, State, no_update
 
 from dashboard import auth
 from dashboard.auth.guard import current_user
@@ -14,7 +14,7 @@ from dashboard.boards import service as boards
 from dashboard.metrics.model import ValidationError
 from dashboard.runtime import Runtime
 from layouts import ids
-from layouts.editing import export_href
+from layouts.editing import export_href, import_upload
 from layouts.finder import dashboard_options
 
 EXPORT_HREF = """
@@ -25,10 +25,14 @@ function (search) {
 """.replace("HREF", export_href("ID"))
 
 UPLOAD_NAME = """
-function (filename) {
-    return filename ? "File: " + filename : "Choose a JSON file…";
+function (filenames) {
+    return (filenames || []).map(function (filename) {
+        return filename ? "File: " + filename : "Choose a JSON file…";
+    });
 }
 """
+# the file picker (there once edit mode was opened: a pattern, so its absence is no error)
+PICKER = {**ids.IMPORT_PICKER, "form": ALL}
 
 
 def _opened(rt: Runtime, saved: dict[str, Any], note: str) -> tuple[str, Any, str]:
@@ -50,12 +54,25 @@ def register(app: Dash, rt: Runtime) -> None:
     )
     app.clientside_callback(
         UPLOAD_NAME,
-        Output(ids.IMPORT_UPLOAD, "children"),
-        Input(ids.IMPORT_UPLOAD, "filename"),
+        Output(PICKER, "children"),
+        Input(PICKER, "filename"),
         prevent_initial_call=True,
     )
     register_new(app, rt)
     register_import(app, rt)
+
+    @app.callback(
+        Output(ids.IMPORT_SLOT, "children"),
+        Input(ids.EDIT_TOGGLE, "n_clicks"),
+        State(ids.IMPORT_SLOT, "children"),
+        prevent_initial_call=True,
+    )
+    def draw_upload(clicks: int | None, drawn: Any) -> Any:
+        """Import JSON's file picker, the first time an editor switches edit mode on (it stays,
+        hidden with the form, when edit mode is switched off)."""
+        if drawn or not (clicks or 0) % 2 or not auth.can_edit(current_user()):
+            return no_update
+        return import_upload()
 
 
 def register_new(app: Dash, rt: Runtime) -> None:
@@ -92,26 +109,35 @@ def register_import(app: Dash, rt: Runtime) -> None:
         Output(ids.DASHBOARD_SELECT, "options", allow_duplicate=True),
         Output(ids.EDIT_STATUS, "children", allow_duplicate=True),
         Input(ids.IMPORT_SUBMIT, "n_clicks"),
-        State(ids.IMPORT_UPLOAD, "contents"),
-        State(ids.IMPORT_UPLOAD, "filename"),
+        State(PICKER, "contents"),
+        State(PICKER, "filename"),
         State(ids.IMPORT_TITLE, "value"),
         prevent_initial_call=True,
     )
     def import_json(
-        clicks: Any, contents: str | None, filename: str | None, title: str | None
+        clicks: Any, contents: list[str | None], filenames: list[str | None], title: str | None
     ) -> tuple[Any, Any, str]:
         """Validate the uploaded file, save it under the new title and a fresh id, open it."""
-        user = current_user()
-        if not clicks or not auth.can_edit(user):
-            return no_update, no_update, "Only editors and admins can import dashboards."
-        if not contents:
-            return no_update, no_update, "Choose a JSON file to import."
-        try:
-            body = read_upload(contents)
-        except ValueError:
-            return no_update, no_update, f"Not imported: {filename or 'the file'} is not JSON."
-        try:
-            saved = boards.import_dashboard(store=rt.dashboards, body=body, title=title, user=user)
-        except ValidationError as exc:
-            return no_update, no_update, f"Not imported: {exc}"
-        return _opened(rt, saved, f"Imported {saved['title']}")
+        contents_one = (contents or [None])[0]
+        filename = (filenames or [None])[0]
+        return _imported(rt, clicks, contents_one, filename, title)
+
+
+def _imported(
+    rt: Runtime, clicks: Any, contents: str | None, filename: str | None, title: str | None
+) -> tuple[Any, Any, str]:
+    """Import JSON's answer for the picked file (``contents``: a data URL, None: none picked)."""
+    user = current_user()
+    if not clicks or not auth.can_edit(user):
+        return no_update, no_update, "Only editors and admins can import dashboards."
+    if not contents:
+        return no_update, no_update, "Choose a JSON file to import."
+    try:
+        body = read_upload(contents)
+    except ValueError:
+        return no_update, no_update, f"Not imported: {filename or 'the file'} is not JSON."
+    try:
+        saved = boards.import_dashboard(store=rt.dashboards, body=body, title=title, user=user)
+    except ValidationError as exc:
+        return no_update, no_update, f"Not imported: {exc}"
+    return _opened(rt, saved, f"Imported {saved['title']}")

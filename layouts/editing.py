@@ -164,19 +164,26 @@ def transfer_controls(dashboard_id: str) -> list[Any]:
             download="",
             className="export-link",
         ),
-        dcc.Upload(
-            "Choose a JSON file…",
-            id=ids.IMPORT_UPLOAD,
-            accept=".json,application/json",
-            className="import-upload",
-            max_size=2_000_000,
-        ),
+        # the file picker comes with edit mode (callbacks/edit_boards.py): dcc's upload code
+        # (8 KB) is then fetched by the editors who open it, not by every page
+        html.Div(id=ids.IMPORT_SLOT, className="import-slot"),
         html.Label("Import as", htmlFor=ids.IMPORT_TITLE, className="range-label"),
         dcc.Input(
             id=ids.IMPORT_TITLE, type="text", placeholder="New title", className="range-input"
         ),
         html.Button("Import JSON", id=ids.IMPORT_SUBMIT, type="button", className="small-button"),
     ]
+
+
+def import_upload() -> dcc.Upload:
+    """The file picker of Import JSON (drawn the first time edit mode is switched on)."""
+    return dcc.Upload(
+        "Choose a JSON file…",
+        id=ids.IMPORT_PICKER,
+        accept=".json,application/json",
+        className="import-upload",
+        max_size=2_000_000,
+    )
 
 
 def add_controls(names: list[str]) -> list[Any]:

@@ -143,7 +143,10 @@ CONFIG_LEGEND = "edit-config-legend"
 CONFIG_SAVE = "edit-config-save"
 CONFIG_CANCEL = "edit-config-cancel"
 EXPORT_JSON = "edit-export-json"
-IMPORT_UPLOAD = "edit-import-upload"
+IMPORT_UPLOAD = "edit-import-upload"  # the picker's type: drawn with edit mode, so its id is a
+# pattern (IMPORT_PICKER) whose callbacks take it as absent until then
+IMPORT_PICKER = {"type": IMPORT_UPLOAD, "form": "import"}
+IMPORT_SLOT = "edit-import-slot"
 IMPORT_TITLE = "edit-import-title"
 IMPORT_SUBMIT = "edit-import-submit"
 # finding dashboards (layouts/finder.py): the list with its search, tags and stars; copy link

@@ -24,11 +24,12 @@ OWN_NAMESPACE = "dashboard"
 
 
 # What Dash's renderer fetches only once its scripts have run (the layout and callbacks) and dcc
-# only once the layout shows a graph, a dropdown or an upload (its lazy chunks): a page that
-# names them in <link rel=preload> has them fetched alongside its scripts instead of after them.
+# only once the layout shows a graph or a dropdown (its lazy chunks): a page that names them in
+# <link rel=preload> has them fetched alongside its scripts instead of after them. The upload's
+# chunk is not named: Import JSON's file picker is drawn when an editor opens edit mode.
 PRELOAD_FETCHES = ("_dash-layout", "_dash-dependencies")
 PRELOAD_CHUNKS = tuple(
-    f"_dash-component-suites/dash/dcc/async-{name}.js" for name in ("graph", "dropdown", "upload")
+    f"_dash-component-suites/dash/dcc/async-{name}.js" for name in ("graph", "dropdown")
 )
 
 

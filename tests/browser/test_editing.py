@@ -89,8 +89,10 @@ def test_a_viewer_gets_no_edit_controls(dash_br, live_server):
     assert not dash_br.find_element(".edit-panel").is_displayed()
     for control in (".edit-bar", ".drag-handle", ".resize-handle", '[id*="widget-config"]'):
         assert not dash_br.driver.find_elements("css selector", control)
-    for hidden in ("#edit-config-form", "#edit-import-upload", "#edit-export-json"):
+    for hidden in ("#edit-config-form", "#edit-export-json"):
         assert not dash_br.find_element(hidden).is_displayed()
+    # Import JSON's file picker is drawn for editors who open edit mode, never for a viewer
+    assert not dash_br.driver.find_elements("css selector", ".import-upload")
     before = session.get(live_server.url + "/api/v1/dashboards/default").json()
     # forged saves: the page's own client sends them, only the server stands in the way
     dash_br.driver.execute_script(
@@ -386,7 +388,7 @@ def test_export_then_import_under_a_new_title_gives_the_same_widgets(
     exported = dash_br.driver.execute_async_script(
         "fetch(arguments[0]).then(r => r.text()).then(arguments[1])", href
     )
-    upload = dash_br.find_element("#edit-import-upload input[type=file]")
+    upload = dash_br.wait_for_element(".import-upload input[type=file]", timeout=10)
     broken = tmp_path / "broken.json"
     broken.write_text(exported.replace('"kind": "stat"', '"kind": "radar"', 1))
     upload.send_keys(str(broken))

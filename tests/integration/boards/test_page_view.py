@@ -277,8 +277,7 @@ def test_the_page_preloads_what_the_renderer_fetches_next_and_each_preload_answe
         "/_dash-dependencies",
         "/_dash-component-suites/dash/dcc/async-graph.js",
         "/_dash-component-suites/dash/dcc/async-dropdown.js",
-        "/_dash-component-suites/dash/dcc/async-upload.js",
-    }
+    }  # not the upload's: Import JSON's file picker comes with edit mode
     for href, kind, crossorigin in links:
         # as Dash's fetches go (credentials same-origin), or the browser fetches twice
         assert bool(crossorigin) == (kind == "fetch"), href
