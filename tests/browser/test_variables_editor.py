@@ -51,18 +51,19 @@ def fill(dash_br, selector: str, text: str) -> None:
     field.send_keys(Keys.TAB)
 
 
-def click_once_drawn(dash_br, selector: str) -> None:
-    """Click ``selector`` once the page has stopped drawing it anew (after a reload Dash may
-    replace the element between finding it and clicking it)."""
+def click_once_drawn(dash_br, selector: str, keys: str | None = None) -> None:
+    """Click ``selector`` (or type ``keys`` into it) once the page has stopped drawing it anew
+    (after a reload or a redraw Dash may replace the element between finding it and using it)."""
 
-    def clicked() -> bool:
+    def done() -> bool:
         try:
-            dash_br.find_element(selector).click()
+            found = dash_br.find_element(selector)
+            found.send_keys(keys) if keys is not None else found.click()
         except StaleElementReferenceException:
             return False
         return True
 
-    wait_until(clicked, timeout=10)
+    wait_until(done, timeout=10)
 
 
 def test_add_a_custom_variable_see_its_dropdown_and_remove_it(dash_br, live_server):
@@ -98,8 +99,9 @@ def test_add_a_custom_variable_see_its_dropdown_and_remove_it(dash_br, live_serv
     wait_until(lambda: bar(dash_br) == ["route", "env"], timeout=20)
     click_once_drawn(dash_br, "#edit-toggle")
     wait_until(lambda: rows(dash_br) == ["route", "env"], timeout=10)
-    remove = dash_br.find_element('[data-var="env"] button[aria-label="Remove variable env"]')
-    remove.send_keys(Keys.ENTER)
+    click_once_drawn(
+        dash_br, '[data-var="env"] button[aria-label="Remove variable env"]', keys=Keys.ENTER
+    )
     dash_br.wait_for_text_to_equal("#vars-edit-status", "Removed $env", timeout=10)
     wait_until(lambda: bar(dash_br) == ["route"], timeout=10)
     assert rows(dash_br) == ["route"]
