@@ -9,7 +9,7 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
-from callbacks.edit_widgets import REFUSED, _editable_dashboard
+from callbacks.edit_widgets import REFUSED, _clicked, _editable_dashboard
 from callbacks.page import drawn_grid, page_variables
 from dashboard.auth.guard import current_user
 from dashboard.boards import service as boards
@@ -60,11 +60,6 @@ def read_form(
         multi=multi == "true",
         include_all=include_all == "true",
     )
-
-
-def _clicked() -> bool:
-    """True when a real click (not a button drawn anew) fired the callback."""
-    return ctx.triggered_id is not None and bool(ctx.triggered and ctx.triggered[0]["value"])
 
 
 def saved_outputs(
