@@ -58,6 +58,12 @@ class HotReader:
         """Many series' raw points in one read (flat arrays and offsets)."""
         return self.store.query_many(keys, start_ms, end_ms)
 
+    def newest_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Many series' newest raw point in the range (an instant selector's read)."""
+        return self.store.newest_many(keys, start_ms, end_ms)
+
     def series_version(self) -> object:
         """Changes when a series is added or removed."""
         return self.store.series_version()

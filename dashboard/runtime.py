@@ -269,6 +269,15 @@ class Runtime:
         ts = np.concatenate([f.ts for f in frames]).astype(np.int64, copy=False)
         return ts, np.concatenate([f.value for f in frames]).astype(np.float64), offsets
 
+    def newest_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each series' newest RAW point in ``[start_ms, end_ms]`` (``HotStore.newest_many``)
+        when the range lies in the hot store's 24 h, else :meth:`query_many`'s points."""
+        if start_ms >= now_ms() - DAY:
+            return self.hot.newest_many(keys, start_ms, end_ms)
+        return self.query_many(keys, start_ms, end_ms)
+
     def hour_buckets_many(
         self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
     ) -> tuple[np.ndarray, np.ndarray] | None:

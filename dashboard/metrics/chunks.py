@@ -73,6 +73,7 @@ _PCO_HEAD = _PCO_FILE + b"\x00"  # ... and a size hint of 0 (a hint only)
 _PCO_END = b"\x00"
 _FIRST_TS = struct.Struct("<q")  # at offset 8
 _LAST_TS = struct.Struct("<q")  # at offset 16
+_LAST_VALUE = struct.Struct("<d")  # at offset 48
 # Compression level 4 keeps 99 % of level 8's ratio at about half the encoding time.
 _CONFIG = ChunkConfig(compression_level=4)
 
@@ -209,6 +210,11 @@ def first_ts(blob: bytes) -> int:
 def last_ts(blob: bytes) -> int:
     """The newest timestamp of a chunk."""
     return _LAST_TS.unpack_from(blob, 16)[0]
+
+
+def last_value(blob: bytes) -> float:
+    """The value at a chunk's newest timestamp (from its header)."""
+    return _LAST_VALUE.unpack_from(blob, 48)[0]
 
 
 def count(blob: bytes) -> int:

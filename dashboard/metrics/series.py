@@ -325,6 +325,26 @@ class Series:
             b = int(np.searchsorted(self._hts[:n], end_ms, side="right"))
         return blobs, self._hts[a:b].copy(), self._hv[a:b].copy()
 
+    def newest_in(self, start_ms: int, end_ms: int) -> tuple[int, float] | bytes | None:
+        """The newest point in ``[start_ms, end_ms]``: ``(ts, value)`` when the head or a
+        chunk's header holds it (no decoding), the chunk to decode when ``end_ms`` falls
+        inside one, None when the range holds no point (an instant selector's read)."""
+        n = self._hn
+        if n and int(self._hts[0]) <= end_ms:  # the head is newer than every chunk
+            i = n - 1
+            if int(self._hts[i]) > end_ms:
+                i = int(np.searchsorted(self._hts[:n], end_ms, side="right")) - 1
+            t = int(self._hts[i])
+            return (t, float(self._hv[i])) if t >= start_ms else None
+        hi = bisect_right(self._chunks, end_ms, key=chunks.first_ts) if self._chunks else 0
+        if not hi:
+            return None
+        blob = self._chunks[hi - 1]
+        last = chunks.last_ts(blob)
+        if last < start_ms:
+            return None
+        return (last, chunks.last_value(blob)) if last <= end_ms else blob
+
     def read_buckets(self, step: Step, start_ms: int, end_ms: int) -> Buckets:
         """Buckets of ``step`` whose start lies in ``[floor(start/width)*width, end]``, within
         the step's retention (buckets that end more than it before the newest point are gone)."""

@@ -149,11 +149,14 @@ class Engine:
             times = np.full(self.times.size, fixed, dtype=np.int64)
         return times - duration_ms(offset)
 
-    def _read(self, matchers: list[Matcher], start: int, end: int) -> Samples:
-        """The samples of the matching series in ``[start, end]``, counted against the limit."""
+    def _read(self, matchers: list[Matcher], start: int, end: int, newest: bool = False) -> Samples:
+        """The samples of the matching series in ``[start, end]``, counted against the limit
+        (``newest``: the newest of each series is enough, as ``select_flat`` allows)."""
         flat = getattr(self.querier, "select_flat", None)  # flat arrays: no per-series copies
         if flat is not None:
-            labels, ts, v, offsets = flat(matchers, start, end)
+            labels, ts, v, offsets = (
+                flat(matchers, start, end, newest=True) if newest else flat(matchers, start, end)
+            )
             samples = Samples(labels, ts, v, offsets, start - 1)
         else:
             samples = Samples.of(self.querier.select(matchers, start, end), start - 1)
@@ -168,7 +171,7 @@ class Engine:
         """An instant vector selector: the latest sample within the lookback per step."""
         times = self._effective(node.at, node.offset)
         start = int(times.min()) - self.lookback_ms
-        samples = self._read(matchers_of(node), start, int(times.max()))
+        samples = self._read(matchers_of(node), start, int(times.max()), times.size == 1)
         values, mask = samples.instant(times, self.lookback_ms)
         return Block(samples.labels, values, mask).compact()
 

@@ -98,17 +98,21 @@ class StoreQuerier:
         return [index.keys[i] for i in rows], [dict(index.labels[i]) for i in rows]
 
     def select_flat(
-        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, newest: bool = False
     ) -> tuple[list[Labels], np.ndarray, np.ndarray, np.ndarray]:
         """The picked series with RAW points in ``[start_ms, end_ms]``: labels, and their
         points one series after another (timestamps, values, offsets as in ``Samples``).
 
         A reader with ``query_many`` (the hot store) reads them all in one call; any other
-        one series at a time.
+        one series at a time. ``newest``: only each series' newest point is needed (an
+        instant selector at one time), which a reader with ``newest_many`` reads without
+        the rest; another reader may return more.
         """
         keys, labels = self.picked(matchers, start_ms, end_ms)
         self._check_deadline()
         read_many = getattr(self.reader, "query_many", None)
+        if newest:
+            read_many = getattr(self.reader, "newest_many", read_many)
         if read_many is not None:
             ts, values, offsets = read_many(keys, start_ms, end_ms)
             self._check_deadline()

@@ -42,18 +42,14 @@ def _decode_clipped(
 ) -> int:
     """Decode one series' chunks (oldest first) into ``ts``/``values`` from index ``at``,
     keeping only their points in ``[start_ms, end_ms]``; return the index after the last."""
-    pos = at
+    pos = at + chunks.decode_run_into(blobs, ts[at:], values[at:])  # one run: fewest calls
     first = blobs[0]
-    if chunks.first_ts(first) < start_ms:  # only its points from start_ms on are copied
-        n = chunks.count(first)
-        head_ts, head_v = np.empty(n, dtype=np.int64), np.empty(n)
-        chunks.decode_into(first, head_ts, head_v)
-        a = int(np.searchsorted(head_ts, start_ms, side="left"))
-        ts[pos : pos + n - a] = head_ts[a:]
-        values[pos : pos + n - a] = head_v[a:]
-        pos += n - a
-        blobs = blobs[1:]
-    pos += chunks.decode_run_into(blobs, ts[pos:], values[pos:])
+    if chunks.first_ts(first) < start_ms:  # the first chunk's points before start_ms go
+        a = int(np.searchsorted(ts[at : at + chunks.count(first)], start_ms, side="left"))
+        if a:
+            ts[at : pos - a] = ts[at + a : pos]
+            values[at : pos - a] = values[at + a : pos]
+            pos -= a
     if pos > at and int(ts[pos - 1]) > end_ms:
         pos = at + int(np.searchsorted(ts[at:pos], end_ms, side="right"))
     return pos
@@ -270,6 +266,46 @@ class HotStore:
                     ts[pos : pos + head_ts.size] = head_ts
                     values[pos : pos + head_ts.size] = head_v
                     pos += head_ts.size
+            offsets[i + 1] = pos
+        return ts[:pos], values[:pos], np.array(offsets, dtype=np.int64)
+
+    def newest_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`query_many` cut to each series' newest point in ``[start_ms, end_ms]`` (at
+        most one a series: what an instant selector reads), mostly without decoding: a
+        series' head or the header of its newest chunk holds that point unless ``end_ms``
+        falls inside a chunk."""
+        got: list[tuple[int, float] | bytes | None] = [None] * len(keys)
+        missing: list[int] = []
+        with self._lock:
+            entries = self._entries
+            for i, key in enumerate(keys):
+                if self._loader is not None and self._gap(key, start_ms, end_ms) is not None:
+                    missing.append(i)
+                    continue
+                entry = entries.get(key)
+                if entry is None:
+                    self.misses += 1
+                    continue
+                self.hits += 1
+                entries.move_to_end(key)
+                got[i] = entry.series.newest_in(start_ms, end_ms)
+        for i in missing:
+            frame = self.query(keys[i], start_ms, end_ms, RAW)
+            got[i] = (int(frame.ts[-1]), float(frame.value[-1])) if len(frame) else None
+        ts = np.empty(len(keys), dtype=np.int64)
+        values = np.empty(len(keys))
+        offsets = [0] * (len(keys) + 1)
+        pos = 0
+        for i, one in enumerate(got):
+            if isinstance(one, bytes):  # end_ms inside a chunk: decode that one
+                cts, cv = chunks.decode(one)
+                k = int(np.searchsorted(cts, end_ms, side="right")) - 1
+                one = (int(cts[k]), float(cv[k])) if k >= 0 and cts[k] >= start_ms else None
+            if one is not None:
+                ts[pos], values[pos] = one
+                pos += 1
             offsets[i + 1] = pos
         return ts[:pos], values[:pos], np.array(offsets, dtype=np.int64)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from dashboard.metrics import chunks
 from dashboard.metrics.frame import SeriesFrame, SeriesInfo
 from dashboard.metrics.model import Batch, SeriesKey, SeriesPoints
 from dashboard.metrics.steps import HOUR, RAW, Step
@@ -45,6 +46,13 @@ class FastReader(PlainReader):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Many series' RAW points."""
         return self.store.query_many(keys, start_ms, end_ms)
+
+    def newest_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Many series' newest RAW point in the range."""
+        self.newest_reads = getattr(self, "newest_reads", 0) + 1
+        return self.store.newest_many(keys, start_ms, end_ms)
 
     def hour_buckets_many(
         self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
@@ -103,6 +111,47 @@ def test_query_many_equals_one_series_at_a_time() -> None:
             lo, hi = int(offsets[i]), int(offsets[i + 1])
             np.testing.assert_array_equal(ts[lo:hi], frame.ts)
             np.testing.assert_array_equal(values[lo:hi], frame.value)
+
+
+def test_newest_many_is_the_last_point_of_query_many() -> None:
+    rng = np.random.default_rng(11)
+    store = HotStore()
+    _write_random(store, rng, 40, 5)  # heads, several chunks, late points merged in
+    keys = [i.key for i in store.list_series()] + [SeriesKey.of("absent")]
+    chunk_edges = [
+        int(t)
+        for e in store._entries.values()
+        for blob in e.series.sealed()
+        for t in (chunks.first_ts(blob), chunks.last_ts(blob))
+    ]
+    ends = [int(x) for x in T0 + rng.integers(-HOUR, 6 * HOUR, 40)] + chunk_edges[:40]
+    for end in ends:
+        for start in (end - 5 * 60_000, end - 7 * HOUR, end, end + 1):
+            ts, values, offsets = store.newest_many(keys, start, end)
+            all_ts, all_values, all_offsets = store.query_many(keys, start, end)
+            for i in range(len(keys)):
+                lo, hi = int(all_offsets[i]), int(all_offsets[i + 1])
+                want = [(all_ts[hi - 1], all_values[hi - 1])] if hi > lo else []
+                a, b = int(offsets[i]), int(offsets[i + 1])
+                got = list(zip(ts[a:b], values[a:b], strict=True))
+                assert got == want, (keys[i], start, end)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_instant_queries_equal_through_either_reader(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    store = HotStore()
+    _write_random(store, rng, 30, 6)
+    fast, plain = FastReader(store), PlainReader(store)
+    queries = ["m", 'sum by (kind) (m{kind="gauge"})', "max by (kind) (m)", "m offset 7m"]
+    for at in [int(x) for x in T0 + rng.integers(0, 7 * HOUR, 25)]:
+        for query in queries:
+            got = _labelled(Engine(StoreQuerier(fast)).instant(query, at))
+            want = _labelled(Engine(StoreQuerier(plain)).instant(query, at))
+            assert got.keys() == want.keys()
+            for k in want:
+                np.testing.assert_array_equal(got[k], want[k])
+    assert fast.newest_reads >= 25 * 4  # the instant selectors read only the newest points
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
