@@ -245,13 +245,16 @@ def decode(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     return got_ts.astype(np.int64, copy=False), got_values.astype(np.float64, copy=False)
 
 
-def decode_run_into(blobs: list[bytes], ts_out: np.ndarray, values_out: np.ndarray) -> int:
+def decode_run_into(
+    blobs: list[bytes], ts_out: np.ndarray, values_out: np.ndarray, trusted: bool = False
+) -> int:
     """:func:`decode_into` of several chunks one after another (a series' run, oldest
     first), with the least work a chunk (grid chunks a run at a time); return the number of
-    points."""
+    points. ``trusted``: the chunks were encoded by this process (the hot store's), so their
+    headers' consistency checks are skipped (pcodec's own count is still checked)."""
     rows = _heads(blobs) if len(blobs) > 1 else None
     if rows is not None and rows[0].count(GRID_VERSION) == len(blobs):  # the common case
-        return _grid_run_into(blobs, rows, ts_out, values_out)
+        return _grid_run_into(blobs, rows, ts_out, values_out, trusted)
     pos, i = 0, 0
     while i < len(blobs):
         j = i
@@ -302,6 +305,7 @@ def _grid_run_into(
     rows: tuple[tuple[int, ...], ...],
     ts_out: np.ndarray,
     values_out: np.ndarray,
+    trusted: bool = False,
 ) -> int:
     """:func:`decode_run_into` of two or more grid chunks (``rows``: their ``_ONE`` fields by
     column): their values with one pcodec call (the bare chunks joined into one standalone
@@ -310,13 +314,15 @@ def _grid_run_into(
     n = sum(counts)
     if ts_out.size < n or values_out.size < n:
         raise ChunkError("no room for the chunks' points")
-    if 0 in counts or not _WIDTH_SET.issuperset(bits):
-        raise ChunkError("corrupt chunk header")
-    if [_GRID.size + (c * b + 7) // 8 for c, b in zip(counts, bits, strict=True)] != list(lengths):
-        raise ChunkError("corrupt chunk header")
     bodies = [blob[HEADER.size + length :] for blob, length in zip(blobs, lengths, strict=True)]
-    if [int.from_bytes(body[1:4], "little") + 1 for body in bodies] != list(counts):
-        raise ChunkError("corrupt chunk: point count does not match the header")
+    if not trusted:
+        if 0 in counts or not _WIDTH_SET.issuperset(bits):
+            raise ChunkError("corrupt chunk header")
+        widths = [_GRID.size + (c * b + 7) // 8 for c, b in zip(counts, bits, strict=True)]
+        if widths != list(lengths):
+            raise ChunkError("corrupt chunk header")
+        if [int.from_bytes(body[1:4], "little") + 1 for body in bodies] != list(counts):
+            raise ChunkError("corrupt chunk: point count does not match the header")
     version = blobs[0][1:3]  # pcodec's format version: one file for one version
     if len({blob[1:3] for blob in blobs}) > 1:
         return sum(
@@ -325,7 +331,7 @@ def _grid_run_into(
         )
     _values_into(version, bodies, values_out[:n])
     out = ts_out[:n]
-    index = np.arange(n, dtype=np.int64)
+    index = _index(n)
     step = steps[0]
     if steps.count(step) == len(steps):
         np.multiply(index, step, out=out)
@@ -347,6 +353,19 @@ def _grid_run_into(
     if any(bits):
         _residuals_into(blobs, counts, lengths, bits, out)
     return n
+
+
+_INDEX = np.arange(0, dtype=np.int64)
+
+
+def _index(n: int) -> np.ndarray:
+    """``np.arange(n)`` (int64, read-only), from one array kept and grown as runs need."""
+    global _INDEX
+    if _INDEX.size < n:
+        grown = np.arange(max(n, 2 * _INDEX.size), dtype=np.int64)
+        grown.flags.writeable = False
+        _INDEX = grown
+    return _INDEX[:n]
 
 
 def _int64(x: int) -> int:

@@ -42,7 +42,7 @@ def _decode_clipped(
 ) -> int:
     """Decode one series' chunks (oldest first) into ``ts``/``values`` from index ``at``,
     keeping only their points in ``[start_ms, end_ms]``; return the index after the last."""
-    pos = at + chunks.decode_run_into(blobs, ts[at:], values[at:])  # one run: fewest calls
+    pos = at + chunks.decode_run_into(blobs, ts[at:], values[at:], trusted=True)  # its own
     first = blobs[0]
     if chunks.first_ts(first) < start_ms:  # the first chunk's points before start_ms go
         a = int(np.searchsorted(ts[at : at + chunks.count(first)], start_ms, side="left"))
