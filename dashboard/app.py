@@ -138,6 +138,7 @@ def init_sockets(server: Flask, rt: Runtime, settings: Settings) -> None:
     plain = transport.without_websocket_compression(server.wsgi_app)
     server.wsgi_app = plain  # type: ignore[method-assign]
     transport.use_single_socket(socketio.server.eio)
+    transport.use_ping_timers(socketio.server.eio)
     server.extensions["live_namespace"] = live.register(socketio, rt)
     # this node's browsers only: on a Redis setup every node reads the worker's alerts from
     # the alert stream itself (ingest/redis_bus.py AlertStream), never through Pub/Sub

@@ -126,6 +126,28 @@ def test_a_room_message_encoded_once_reaches_every_viewer_whole_and_in_order(ser
             ws.close()
 
 
+def test_a_viewer_is_pinged_every_interval_and_stays_connected(server, cookie):
+    """Pings wait on a timer (not a greenlet a viewer): each answered ping brings the next one
+    an interval (10 s) later, and the viewer still gets its points after two of them."""
+    ws = _viewer(server, cookie)
+    try:
+        ws.settimeout(15)
+        pinged = []
+        while len(pinged) < 2:
+            text = ws.recv()
+            if text == "2":
+                pinged.append(time.monotonic())
+                ws.send("3")
+        assert 8 < pinged[1] - pinged[0] < 13
+        t = int(time.time() * 1000)
+        body = {"metrics": [{"name": "demo.active_users", "points": [[t, 7.0]]}]}
+        assert server.ingest(body).status_code == 202
+        (message,) = _points(ws, 1)
+        assert message["series"]["demo.active_users"][-1][1] == 7.0
+    finally:
+        ws.close()
+
+
 def test_the_open_file_limit_is_lifted(server):
     """`dashboard serve` raises its soft limit of open files to the hard limit."""
     soft, hard = psutil.Process(server.proc.pid).rlimit(psutil.RLIMIT_NOFILE)
