@@ -189,11 +189,13 @@ def otlp_metrics() -> ResponseReturnValue:
             """Decompress and decode the export."""
             if request.headers.get("Content-Encoding", "").lower() == "gzip":
                 body = otlp.gunzip(body, max_bytes=max_bytes())
-            message = otlp.parse_json(body) if as_json else otlp.parse_protobuf(body)
             promote = tuple(rt.settings.otlp_promote_attributes)
-            decoded.append(
-                otlp.request_batch(message, now_ms=now_ms, limits=limits, promote=promote)
-            )
+            if as_json:
+                got = otlp.json_batch(body, now_ms=now_ms, limits=limits, promote=promote)
+            else:
+                message = otlp.parse_protobuf(body)
+                got = otlp.request_batch(message, now_ms=now_ms, limits=limits, promote=promote)
+            decoded.append(got)
             if not decoded[0].batch.series and decoded[0].rejected:
                 raise ValidationError("body", decoded[0].error)
             return decoded[0].batch

@@ -214,3 +214,107 @@ def test_json_is_read_as_parse_dict_reads_it(drop, proto_names):
         ignore_unknown_fields=True,
     )
     assert otlp.parse_json(body) == want
+
+
+def _same_decoded(got: otlp.Decoded, want: otlp.Decoded) -> None:
+    """Two decodings hold the same series, points, delta keys, refusals and metadata."""
+    assert [str(s.key) for s in got.batch.series] == [str(s.key) for s in want.batch.series]
+    for mine, theirs in zip(got.batch.series, want.batch.series, strict=True):
+        assert mine.ts.tolist() == theirs.ts.tolist()
+        assert mine.values.tolist() == theirs.values.tolist()
+    assert got.delta == want.delta
+    assert (got.rejected, got.error) == (want.rejected, want.error)
+    assert got.batch.metadata == want.batch.metadata
+
+
+def _random_plain_doc(rng: np.random.Generator) -> dict:
+    """A plain OTLP/JSON export as SDKs write them: gauges and sums (cumulative and delta,
+    monotonic or not), int and double values, attributes of the four scalar kinds with names
+    that collide once made label names, points without a recorded value, and metrics the model
+    refuses (a bad name)."""
+
+    def value_of(i: int) -> dict:
+        kind = i % 4
+        if kind == 0:
+            return {"stringValue": f"v{i}"}
+        if kind == 1:
+            return {"boolValue": bool(i % 2)}
+        if kind == 2:
+            return {"intValue": str(i * 7 - 20)}
+        return {"doubleValue": i / 3}
+
+    metrics = []
+    for m in range(int(rng.integers(1, 8))):
+        points = []
+        for p in range(int(rng.integers(0, 5))):
+            point: dict = {"timeUnixNano": str(NANOS - p * 10**9), "startTimeUnixNano": "1"}
+            if rng.random() < 0.5:
+                point["asDouble"] = float(rng.normal(5, 2))
+            else:
+                point["asInt"] = str(int(rng.integers(-5, 100)))
+            keys = ["http.route", "http_route", "code", "1x"][: int(rng.integers(0, 4))]
+            point["attributes"] = [
+                {"key": k, "value": value_of(int(rng.integers(0, 40)))} for k in keys
+            ]
+            if rng.random() < 0.1:
+                point["flags"] = 1
+            points.append(point)
+        name = "" if rng.random() < 0.1 else f"app.metric{m}"
+        if rng.random() < 0.4:
+            data = {"gauge": {"dataPoints": points}}
+        else:
+            temporality = ["AGGREGATION_TEMPORALITY_DELTA", "AGGREGATION_TEMPORALITY_CUMULATIVE"]
+            data = {
+                "sum": {
+                    "dataPoints": points,
+                    "aggregationTemporality": temporality[int(rng.integers(0, 2))],
+                    "isMonotonic": bool(rng.random() < 0.7),
+                }
+            }
+        metrics.append({"name": name, "unit": ["", "ms", "1", "By"][m % 4], **data})
+    resource = [
+        {"key": "service.name", "value": {"stringValue": "api"}},
+        {"key": "service.instance.id", "value": {"stringValue": "i-1"}},
+        {"key": "host.name", "value": {"stringValue": "h1"}},
+    ]
+    return {
+        "resourceMetrics": [
+            {
+                "resource": {"attributes": resource},
+                "scopeMetrics": [{"scope": {"name": "lib"}, "metrics": metrics}],
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_a_plain_json_export_becomes_the_batch_its_message_gives(seed):
+    """``json_batch`` (straight from the document) gives what ``request_batch`` of the parsed
+    message gives: series, values, delta series, refusals and metadata."""
+    from google.protobuf import json_format
+
+    doc = _random_plain_doc(np.random.default_rng(seed))
+    body = json.dumps(doc).encode()
+    message = json_format.ParseDict(doc, ExportMetricsServiceRequest())
+    for promote in ((), ("host.name",)):
+        got = otlp.json_batch(body, now_ms=NOW, promote=promote)
+        want = otlp.request_batch(message, now_ms=NOW, promote=promote)
+        _same_decoded(got, want)
+        plain = otlp._plain_batch(doc, NOW, None, promote)  # (not handed to the message)
+        _same_decoded(plain, want)
+
+
+@pytest.mark.parametrize("drop", [(), ("h",), ("h", "a")])
+def test_an_export_json_batch_does_not_read_goes_through_the_message(drop):
+    """Histograms, arrays and exemplars leave the plain path: the batch is still the one the
+    parsed message gives."""
+    from google.protobuf import json_format
+
+    doc = json_format.MessageToDict(_kinds_export())
+    metrics = doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
+    metrics[:] = [m for m in metrics if m["name"] not in drop]
+    body = json.dumps(doc).encode()
+    got = otlp.json_batch(body, now_ms=NOW)
+    _same_decoded(got, otlp.request_batch(otlp.parse_json(body), now_ms=NOW))
+    with pytest.raises(ValidationError):
+        otlp.json_batch(b"{", now_ms=NOW)
