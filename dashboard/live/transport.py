@@ -11,11 +11,24 @@ greenlet. ``bench/viewers.py`` measured each (docs/viewers.md).
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
 import simple_websocket
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Message,
+    Ping,
+    Request,
+    TextMessage,
+)
+from wsproto.frame_protocol import CloseReason
+from wsproto.utilities import LocalProtocolError
 
 
 def without_websocket_compression(app: Any) -> Any:
@@ -50,34 +63,146 @@ def text_frame(text: str) -> bytes:
     return head + data
 
 
+class ReaderlessWebSocket:
+    """A server websocket on the request's own socket, read by the greenlet that waits for a
+    message (Engine.IO's handler): the part of ``simple_websocket.Server`` Engine.IO uses,
+    without its reader thread (a greenlet a viewer, with its saved stack, asleep in ``recv``).
+
+    ``writing`` is held while bytes are written (by any greenlet), so frames never interleave.
+    A message longer than ``max_message`` bytes closes the connection (1009).
+    """
+
+    mode = "gevent"
+
+    def __init__(self, environ: dict[str, Any], max_message: int) -> None:
+        """Answer the handshake of ``environ``'s request (no extension: no compression)."""
+        from gevent.lock import Semaphore
+
+        self.sock = connection_socket(environ)
+        self.writing = Semaphore()
+        self.max_message = max_message
+        self.conn = WSConnection(ConnectionType.SERVER)
+        self.connected = True
+        self._inbox: list[str | bytes] = []
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        request = [b"GET / HTTP/1.1"]
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                header = "-".join(p.capitalize() for p in key[5:].split("_"))
+                request.append(f"{header}: {value}".encode())
+        self.conn.receive_data(b"\r\n".join(request) + b"\r\n\r\n")
+        self._handle_events()
+
+    def receive(self) -> str | bytes:
+        """The next message; ``simple_websocket.ConnectionClosed`` once the peer has gone."""
+        while not self._inbox and self.connected:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self.connected = False
+                break
+            try:
+                self.conn.receive_data(data)
+            except LocalProtocolError:
+                self.connected = False
+                break
+            self._handle_events()
+        if self._inbox:
+            return self._inbox.pop(0)
+        raise simple_websocket.ConnectionClosed()
+
+    def send(self, data: str | bytes) -> None:
+        """Send one message (text for a ``str``)."""
+        if not self.connected:
+            raise simple_websocket.ConnectionClosed()
+        event = Message(data=data) if isinstance(data, bytes) else TextMessage(data=data)
+        self._write(self.conn.send(event))
+
+    def close(self, reason: int | None = None, message: str | None = None) -> None:
+        """Say goodbye, and wake the greenlet waiting in :meth:`receive`."""
+        if not self.connected:
+            raise simple_websocket.ConnectionClosed()
+        self.connected = False
+        try:
+            self._write(self.conn.send(CloseConnection(reason or CloseReason.NORMAL_CLOSURE)))
+        except LocalProtocolError:
+            pass
+        try:
+            self.sock.shutdown(socket.SHUT_RD)  # a peer that never answers: receive() returns
+        except OSError:
+            pass
+
+    def _write(self, data: bytes) -> None:
+        """Write bytes whole, after any frame being written."""
+        if data:
+            with self.writing:
+                try:
+                    self.sock.sendall(data)
+                except OSError:
+                    self.connected = False
+
+    def _handle_events(self) -> None:
+        """Act on what the peer sent: the handshake, pings, closing, message parts."""
+        for event in self.conn.events():
+            if isinstance(event, Request):
+                self._write(self.conn.send(AcceptConnection()))
+            elif isinstance(event, CloseConnection):
+                self.connected = False
+                try:
+                    self._write(self.conn.send(event.response()))
+                except LocalProtocolError:
+                    pass
+                try:
+                    self.sock.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
+                return
+            elif isinstance(event, Ping):
+                self._write(self.conn.send(event.response()))
+            elif isinstance(event, (TextMessage, BytesMessage)):
+                self._size += len(event.data)
+                if self._size > self.max_message:
+                    self.close(CloseReason.MESSAGE_TOO_BIG)
+                    return
+                self._parts.append(event.data)
+                if event.message_finished:
+                    parts, self._parts, self._size = self._parts, [], 0
+                    joined = parts[0] if len(parts) == 1 else parts[0][:0].join(parts)
+                    self._inbox.append(joined)
+
+
 def single_socket(base: type) -> type:
-    """Engine.IO's gevent websocket class ``base``, on the request's own socket, which can
-    also take a frame encoded once for a whole room (``send_frame``)."""
+    """Engine.IO's gevent websocket class ``base``, on the request's own socket, read without
+    a reader greenlet (``ReaderlessWebSocket``), which can also take a frame encoded once for
+    a whole room (``send_frame``)."""
 
     class SingleSocketWebSocket(base):
         """The websocket uses the connection's socket; gevent's handler closes it at the end as
-        for any request (simple-websocket closes it too when the peer goes).
+        for any request.
 
-        Its Engine.IO socket's ``frames`` is this object. ``writing`` is held while a frame is
-        being written, by the socket's writer greenlet or by ``send_frame``, so frames never
-        interleave.
+        Its Engine.IO socket's ``frames`` is this object. Its websocket's ``writing`` is held
+        while a frame is being written, by the socket's writer greenlet, by ``send_frame`` or
+        by the websocket's own answers, so frames never interleave.
         """
 
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-            from gevent.lock import Semaphore
-
-            own = {**environ, "werkzeug.socket": connection_socket(environ)}
-            self.ws = simple_websocket.Server(own, **self.server_args)
-            self.writing = Semaphore()
             eio_socket = getattr(self.app, "__self__", None)  # the handler is a bound method
+            limit = getattr(getattr(eio_socket, "server", None), "max_http_buffer_size", None)
+            self.ws = ReaderlessWebSocket(environ, int(limit or 1_000_000))
+            self.writing = self.ws.writing
             if eio_socket is not None:
                 eio_socket.frames = self
             return self.app(self)
 
         def send(self, message: Any) -> Any:
             """The writer greenlet's send (Engine.IO's queue, one packet after another)."""
-            with self.writing:
-                return super().send(message)
+            try:
+                return self.ws.send(message)
+            except simple_websocket.ConnectionClosed:
+                raise OSError() from None
 
         def send_frame(self, frame: bytes, eio_socket: Any) -> bool:
             """Write ``frame`` now, from the caller's greenlet, when nothing is queued or being

@@ -1,13 +1,19 @@
-"""A room's websocket frame, built once for all its viewers, as a browser's client reads it."""
+"""A room's websocket frame, built once for all its viewers, as a browser's client reads it;
+the websocket read without a reader greenlet, against a client's protocol state machine."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
+import simple_websocket
 from wsproto import ConnectionType
 from wsproto.connection import Connection
-from wsproto.events import TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
-from dashboard.live.transport import text_frame
+from dashboard.live.transport import ReaderlessWebSocket, text_frame
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
@@ -21,3 +27,94 @@ def test_a_text_frame_of_any_length_reads_back_whole(size):
     assert isinstance(events[0], TextMessage)
     assert events[0].message_finished
     assert events[0].data == text
+
+
+class _Input:
+    """gevent's ``wsgi.input`` as far as the transport reads it: ``.raw._sock``."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.raw = type("Raw", (), {"_sock": sock})()
+
+
+def _server_and_client(max_message: int = 1_000) -> tuple[ReaderlessWebSocket, socket.socket]:
+    """A websocket after its handshake on one end of a socket pair, and the other end (the
+    101 answer read off it)."""
+    here, there = socket.socketpair()
+    environ = {
+        "wsgi.input": _Input(here),
+        "HTTP_HOST": "localhost",
+        "HTTP_UPGRADE": "websocket",
+        "HTTP_CONNECTION": "Upgrade",
+        "HTTP_SEC_WEBSOCKET_KEY": "dGhlIHNhbXBsZSBub25jZQ==",
+        "HTTP_SEC_WEBSOCKET_VERSION": "13",
+    }
+    ws = ReaderlessWebSocket(environ, max_message)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += there.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 101")
+    assert b"deflate" not in answer.lower()  # never compressed
+    return ws, there
+
+
+def _client_events(sock: socket.socket, client: Connection) -> list:
+    """The events the server's next bytes give the client."""
+    client.receive_data(sock.recv(65536))
+    return list(client.events())
+
+
+def test_a_message_in_parts_reads_back_whole_text_and_bytes():
+    ws, there = _server_and_client()
+    client = Connection(ConnectionType.CLIENT)
+    there.sendall(client.send(TextMessage(data="ab", message_finished=False)))
+    there.sendall(client.send(TextMessage(data="cé", message_finished=True)))
+    there.sendall(client.send(BytesMessage(data=b"\x00\x01")))
+    assert ws.receive() == "abcé"
+    assert ws.receive() == b"\x00\x01"
+    ws.send("42/live,[1]")
+    (event,) = _client_events(there, client)
+    assert event.data == "42/live,[1]"
+
+
+def test_a_ping_is_answered_and_a_close_is_returned():
+    ws, there = _server_and_client()
+    client = Connection(ConnectionType.CLIENT)
+    there.sendall(client.send(Ping(payload=b"hi")))
+    there.sendall(client.send(CloseConnection(code=1000)))
+    with pytest.raises(simple_websocket.ConnectionClosed):
+        ws.receive()
+    events = _client_events(there, client)
+    assert isinstance(events[0], Pong) and events[0].payload == b"hi"
+    assert isinstance(events[1], CloseConnection) and events[1].code == 1000
+    assert not ws.connected
+
+
+def test_a_message_over_the_limit_closes_with_1009():
+    ws, there = _server_and_client(max_message=10)
+    client = Connection(ConnectionType.CLIENT)
+    there.sendall(client.send(TextMessage(data="x" * 11)))
+    with pytest.raises(simple_websocket.ConnectionClosed):
+        ws.receive()
+    (event,) = _client_events(there, client)
+    assert isinstance(event, CloseConnection) and event.code == 1009
+
+
+def test_closing_wakes_the_reader_of_a_silent_peer():
+    """The server's close returns a receive() blocked on a peer that never writes."""
+    ws, there = _server_and_client()
+    outcome: list[str] = []
+
+    def read() -> None:
+        try:
+            ws.receive()
+        except simple_websocket.ConnectionClosed:
+            outcome.append("closed")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.2)
+    ws.close()
+    reader.join(5)
+    assert outcome == ["closed"]
+    (event,) = _client_events(there, Connection(ConnectionType.CLIENT))
+    assert isinstance(event, CloseConnection) and event.code == 1000
