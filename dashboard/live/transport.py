@@ -28,7 +28,7 @@ from wsproto.events import (
     TextMessage,
 )
 from wsproto.frame_protocol import CloseReason
-from wsproto.utilities import LocalProtocolError
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 
 def without_websocket_compression(app: Any) -> Any:
@@ -191,7 +191,13 @@ def single_socket(base: type) -> type:
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
             eio_socket = getattr(self.app, "__self__", None)  # the handler is a bound method
             limit = getattr(getattr(eio_socket, "server", None), "max_http_buffer_size", None)
-            self.ws = ReaderlessWebSocket(environ, int(limit or 1_000_000))
+            try:
+                self.ws = ReaderlessWebSocket(environ, int(limit or 1_000_000))
+            except RemoteProtocolError as exc:  # a malformed upgrade: the client's fault
+                if eio_socket is not None:
+                    eio_socket.close(wait=False, abort=True)
+                start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+                return [f"bad websocket handshake: {exc}".encode()]
             self.writing = self.ws.writing
             if eio_socket is not None:
                 eio_socket.frames = self

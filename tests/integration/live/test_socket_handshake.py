@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 import socketio
@@ -67,3 +69,18 @@ def test_foreign_origin_is_refused_even_with_a_session(server, session_cookie, t
 def test_no_session_is_refused(server, transport):
     """Without a session cookie the namespace refuses the connection."""
     assert not _connect(server, transport, {"Origin": server.url})
+
+
+def test_a_websocket_upgrade_without_its_key_is_a_400(server, session_cookie):
+    """A malformed handshake (no Sec-WebSocket-Key or -Version) is the client's error."""
+    host, port = server.url.split("//")[1].split(":")
+    request = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Origin: {server.url}\r\nCookie: {session_cookie}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request.encode())
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"bad websocket handshake: Missing header" in answer
