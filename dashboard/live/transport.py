@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections import deque
 from typing import Any
 
 import simple_websocket
@@ -174,6 +175,67 @@ class ReaderlessWebSocket:
                     self._inbox.append(joined)
 
 
+class WriteQueue:
+    """The outgoing packets of one websocket viewer, in place of Engine.IO's queue and its
+    writer greenlet: a packet put is written by a greenlet that lives only while packets wait
+    (a viewer's pings and replies come seconds apart: most of the time none does). ``None``
+    closes the websocket after what waits before it. ``qsize`` is what waits, as a stalled
+    viewer's measure."""
+
+    def __init__(self, frames: Any, pending: Any) -> None:
+        """Write through ``frames`` (the ``SingleSocketWebSocket``), first what ``pending``
+        (the queue this replaces) still holds."""
+        from gevent.event import Event
+
+        self.frames = frames
+        self.waiting: deque[Any] = deque()
+        self.writer: Any = None
+        self.idle = Event()
+        self.idle.set()
+        while not pending.empty():
+            self.put(pending.get_nowait())
+            pending.task_done()
+
+    def put(self, pkt: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Queue ``pkt`` to be written (``None``: close after the rest)."""
+        self.waiting.append(pkt)
+        if self.writer is None:
+            import gevent
+
+            self.idle.clear()
+            self.writer = gevent.spawn(self._write)
+
+    def _write(self) -> None:
+        """Write what waits, one packet after another, then end."""
+        frames = self.frames
+        try:
+            while self.waiting:
+                pkt = self.waiting.popleft()
+                if pkt is None:
+                    if frames.ws.connected:
+                        frames.ws.close()
+                    self.waiting.clear()
+                    break
+                frames.send(pkt.encode())
+        except OSError:  # the peer went: its reader ends the session
+            self.waiting.clear()
+        finally:
+            self.writer = None
+            self.idle.set()
+
+    def join(self) -> None:
+        """Wait until everything put has been written."""
+        self.idle.wait()
+
+    def empty(self) -> bool:
+        """Nothing waits to be written."""
+        return not self.waiting
+
+    def qsize(self) -> int:
+        """The packets waiting to be written."""
+        return len(self.waiting)
+
+
 def single_socket(base: type) -> type:
     """Engine.IO's gevent websocket class ``base``, on the request's own socket, read without
     a reader greenlet (``ReaderlessWebSocket``), which can also take a frame encoded once for
@@ -199,9 +261,62 @@ def single_socket(base: type) -> type:
                 start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
                 return [f"bad websocket handshake: {exc}".encode()]
             self.writing = self.ws.writing
-            if eio_socket is not None:
-                eio_socket.frames = self
-            return self.app(self)
+            if eio_socket is None:
+                return self.app(self)
+            eio_socket.frames = self
+            return self._serve(eio_socket)
+
+        def _serve(self, s: Any) -> list:
+            """Engine.IO's ``Socket._websocket_handler`` (the upgrade from polling, then each
+            packet received), without its writer greenlet: the socket's packets go out through
+            a ``WriteQueue``."""
+            from engineio import exceptions
+            from engineio import packet as eio_packet
+
+            server = s.server
+
+            def wait() -> Any:
+                """The next message (None once the peer has gone)."""
+                data = self.wait()
+                if data and len(data) > server.max_http_buffer_size:
+                    raise ValueError("packet is too large")
+                return data
+
+            if s.connected:  # an upgrade from polling: the probe, then the upgrade packet
+                s.upgrading = True
+                probe = eio_packet.Packet(encoded_packet=wait())
+                if probe.packet_type != eio_packet.PING or probe.data != "probe":
+                    s.upgrading = False
+                    return []
+                self.ws.send(eio_packet.Packet(eio_packet.PONG, data="probe").encode())
+                s.queue.put(eio_packet.Packet(eio_packet.NOOP))  # ends the pending poll
+                if eio_packet.Packet(encoded_packet=wait()).packet_type != eio_packet.UPGRADE:
+                    s.upgraded = s.upgrading = False
+                    return []
+                s.upgraded, s.upgrading = True, False
+            else:
+                s.connected = s.upgraded = True
+            s.queue = WriteQueue(self, s.queue)
+            while True:
+                try:
+                    received = wait()
+                except Exception:  # the socket broke (or a packet too large): the end
+                    break
+                if received is None:  # the peer closed
+                    break
+                try:
+                    s.receive(eio_packet.Packet(encoded_packet=received))
+                except exceptions.UnknownPacketError:
+                    pass
+                except exceptions.SocketIsClosedError:
+                    break
+                except Exception:
+                    server.logger.exception("Unknown receive error")
+                    break
+            s.queue.put(None)  # what is waiting goes out, then the websocket closes
+            s.queue.join()
+            s.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            return []
 
         def send(self, message: Any) -> Any:
             """The writer greenlet's send (Engine.IO's queue, one packet after another)."""
