@@ -82,7 +82,7 @@ class ReaderlessWebSocket:
         self.sock = connection_socket(environ)
         self.writing = Semaphore()
         self.max_message = max_message
-        self.conn = WSConnection(ConnectionType.SERVER)
+        self.conn: Any = WSConnection(ConnectionType.SERVER)
         self.connected = True
         self._inbox: list[str | bytes] = []
         self._parts: list[str | bytes] = []
@@ -94,6 +94,8 @@ class ReaderlessWebSocket:
                 request.append(f"{header}: {value}".encode())
         self.conn.receive_data(b"\r\n".join(request) + b"\r\n\r\n")
         self._handle_events()
+        if self.conn.connection is not None:  # open: keep its frames, not the HTTP handshake
+            self.conn = self.conn.connection
 
     def receive(self) -> str | bytes:
         """The next message; ``simple_websocket.ConnectionClosed`` once the peer has gone."""
