@@ -1,12 +1,16 @@
-"""What a live viewer's websocket costs the node: one file descriptor, no compressor, and one
-encoding of a room's message for all its viewers.
+"""What a live viewer's websocket costs the node: one file descriptor, no compressor, one
+encoding of a room's message for all its viewers, and one greenlet.
 
 Engine.IO serves websockets on gevent through simple-websocket, which (a) duplicates the
 connection's socket, so each viewer holds two file descriptors and 10,000 viewers need more
 than 20,000, (b) accepts every offer of permessage-deflate (browsers always make one), so
 each viewer holds a zlib compressor of ~256 KB and every message is compressed once per viewer,
 and (c) frames each message per viewer after a trip through that viewer's queue and writer
-greenlet. ``bench/viewers.py`` measured each (docs/viewers.md).
+greenlet. And a viewer held four greenlets, each with its saved stack: the request's handler,
+simple-websocket's reader, Engine.IO's writer and Engine.IO's ping timer, asleep most of the
+time. Here the handler reads the websocket itself (``ReaderlessWebSocket``), packets go out
+through a ``WriteQueue`` whose writer lives only while packets wait, and the next ping waits
+on a libev timer (``use_ping_timers``). ``bench/viewers.py`` measured each (docs/viewers.md).
 """
 
 from __future__ import annotations

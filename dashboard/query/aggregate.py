@@ -136,6 +136,19 @@ def format_value(value: float) -> str:
     return np.format_float_positional(value, trim="-")
 
 
+def format_values(values: list[float]) -> list[str]:
+    """:func:`format_value` of each value (a range query's answer: thousands at once, most of
+    them written by ``repr`` as they are or with a ``.0`` to drop)."""
+    return [
+        text[:-2]
+        if text[-2:] == ".0"
+        else text
+        if "e" not in text and "n" not in text
+        else format_value(value)
+        for text, value in zip(map(repr, values), values, strict=True)
+    ]
+
+
 def _count_values(block: Block, names: list[str], without: bool, label: str) -> Block:
     """``count_values``: per group and distinct value, how many rows have it."""
     ids, groups = grouping(block, names, without)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.query.aggregate import format_value
+from dashboard.query.aggregate import format_value, format_values
 from dashboard.query.samples import Samples
 from dashboard.query.values import Block, QueryError, Scalar, String
 
@@ -109,7 +109,8 @@ def _samples_json(samples: Samples) -> list[dict[str, Any]]:
     out = []
     for i, labels in enumerate(samples.labels):
         ts, vs = samples.series_samples(i)
-        pairs = [[_ts(t), format_value(v)] for t, v in zip(ts.tolist(), vs.tolist(), strict=True)]
+        texts = format_values(vs.tolist())
+        pairs = [[_ts(t), text] for t, text in zip(ts.tolist(), texts, strict=True)]
         out.append({"metric": labels, "values": pairs})
     return out
 
@@ -123,9 +124,8 @@ def range_json(value: Block | Scalar, times: np.ndarray) -> dict[str, Any]:
     for i, labels in enumerate(value.labels):
         cols = np.flatnonzero(value.mask[i]).tolist()
         if cols:
-            vals = value.values[i].tolist()
-            result.append(
-                {"metric": labels, "values": [[stamps[c], format_value(vals[c])] for c in cols]}
-            )
+            texts = format_values(value.values[i, cols].tolist())
+            pairs = [[stamps[c], text] for c, text in zip(cols, texts, strict=True)]
+            result.append({"metric": labels, "values": pairs})
     result.sort(key=lambda r: sorted(r["metric"].items()))
     return {"resultType": "matrix", "result": result}
