@@ -13,6 +13,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from dashboard.metrics.series import RAW_RETENTION_MS, Series
 from dashboard.metrics.steps import HOUR, RAW, Step
 
 Loader = Callable[[SeriesKey, int, int], SeriesFrame]
+_T = TypeVar("_T")
 LOAD_THROUGH = 2**62  # a first load reads a series up to its newest point, whatever the range
 LOW_WATER = 0.9  # eviction frees down to this share of the budget, so it does not run per write
 _ENTRY_OVERHEAD = 64 + 3 * 32 + 104  # an _Entry, its ints, and an OrderedDict slot
@@ -231,24 +233,14 @@ class HotStore:
         offsets : int64 array, shape (len(keys) + 1,); series i holds ``[offsets[i],
             offsets[i + 1])``
         """
-        parts: list[tuple[list[bytes], np.ndarray, np.ndarray] | None] = [None] * len(keys)
-        missing: list[int] = []
-        with self._lock:
-            entries = self._entries
-            for i, key in enumerate(keys):
-                if self._loader is not None and self._gap(key, start_ms, end_ms) is not None:
-                    missing.append(i)  # a database read: query() does it outside the lock
-                    continue
-                entry = entries.get(key)
-                if entry is None:
-                    self.misses += 1
-                    continue
-                self.hits += 1
-                entries.move_to_end(key)
-                series = entry.series
-                if series.newest_ts < start_ms:
-                    continue
-                parts[i] = series.raw_parts(start_ms, end_ms)
+        parts, missing = self._held_many(
+            keys,
+            start_ms,
+            end_ms,
+            lambda series: (
+                None if series.newest_ts < start_ms else series.raw_parts(start_ms, end_ms)
+            ),
+        )
         for i in missing:
             frame = self.query(keys[i], start_ms, end_ms, RAW)
             parts[i] = ([], frame.ts, frame.value)
@@ -269,14 +261,17 @@ class HotStore:
             offsets[i + 1] = pos
         return ts[:pos], values[:pos], np.array(offsets, dtype=np.int64)
 
-    def newest_many(
-        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`query_many` cut to each series' newest point in ``[start_ms, end_ms]`` (at
-        most one a series: what an instant selector reads), mostly without decoding: a
-        series' head or the header of its newest chunk holds that point unless ``end_ms``
-        falls inside a chunk."""
-        got: list[tuple[int, float] | bytes | None] = [None] * len(keys)
+    def _held_many(
+        self,
+        keys: Sequence[SeriesKey],
+        start_ms: int,
+        end_ms: int,
+        read: Callable[[Series], _T | None],
+    ) -> tuple[list[_T | None], list[int]]:
+        """``read`` of each held series of ``keys`` under the lock (counted as hits and misses,
+        and marked as read), and the indexes of the series to load from the database first
+        (the caller reads those outside the lock, through :meth:`query`)."""
+        out: list[_T | None] = [None] * len(keys)
         missing: list[int] = []
         with self._lock:
             entries = self._entries
@@ -290,7 +285,19 @@ class HotStore:
                     continue
                 self.hits += 1
                 entries.move_to_end(key)
-                got[i] = entry.series.newest_in(start_ms, end_ms)
+                out[i] = read(entry.series)
+        return out, missing
+
+    def newest_many(
+        self, keys: Sequence[SeriesKey], start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`query_many` cut to each series' newest point in ``[start_ms, end_ms]`` (at
+        most one a series: what an instant selector reads), mostly without decoding: a
+        series' head or the header of its newest chunk holds that point unless ``end_ms``
+        falls inside a chunk."""
+        got, missing = self._held_many(
+            keys, start_ms, end_ms, lambda series: series.newest_in(start_ms, end_ms)
+        )
         for i in missing:
             frame = self.query(keys[i], start_ms, end_ms, RAW)
             got[i] = (int(frame.ts[-1]), float(frame.value[-1])) if len(frame) else None
