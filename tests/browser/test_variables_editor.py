@@ -6,7 +6,10 @@ away (the server's refusal of a viewer's save: tests/integration/boards)."""
 from __future__ import annotations
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.keys import Keys
 
 from tests.browser.test_editing import copy_of_default, open_in_edit_mode
@@ -53,13 +56,14 @@ def fill(dash_br, selector: str, text: str) -> None:
 
 def click_once_drawn(dash_br, selector: str, keys: str | None = None) -> None:
     """Click ``selector`` (or type ``keys`` into it) once the page has stopped drawing it anew
-    (after a reload or a redraw Dash may replace the element between finding it and using it)."""
+    (after a reload or a redraw Dash may replace the element between finding it and using it,
+    or show it a moment after it is in the page)."""
 
     def done() -> bool:
         try:
             found = dash_br.find_element(selector)
             found.send_keys(keys) if keys is not None else found.click()
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, ElementNotInteractableException):
             return False
         return True
 
