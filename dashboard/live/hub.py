@@ -144,9 +144,9 @@ class Hub:
     def publish(self, batch: Batch) -> float | None:
         """Log a batch and queue its points for the rooms that want them.
 
-        Returns None when no room wants anything, 0.0 when the caller should flush now (a
-        quiet spell), or the delay in seconds after which a flush is due. A positive delay is
-        returned once per window: the caller schedules one flush for it.
+        Returns None when no room wants anything or a flush is already due, 0.0 when the
+        caller should flush now (a quiet spell), or the delay in seconds after which a flush is
+        due: either once until the next :meth:`flush`, and the caller makes that one flush.
         """
         now = self.clock()
         with self._lock:
@@ -168,10 +168,8 @@ class Hub:
             if self._flush_scheduled:
                 return None
             wait = self._last_flush + self.window_s - now
-            if wait <= 0:
-                return 0.0
-            self._flush_scheduled = True
-            return wait
+            self._flush_scheduled = True  # one flush due, now or when the window ends
+            return max(wait, 0.0)
 
     def flush(self) -> list[tuple[str, dict[str, object]]]:
         """Take the pending points as one ``points`` message per room."""

@@ -207,12 +207,13 @@ class LiveEmitter:
         self.socketio = socketio
 
     def publish(self, batch: Batch) -> None:
-        """Queue a batch; emit now after a quiet spell, else once when the window ends."""
+        """Queue a batch; emit now after a quiet spell, else once when the window ends, from
+        a task of its own either way (the producer's request does not wait for the fan-out)."""
         due = self.rt.hub.publish(batch)
         if due is None:
             return
         if due <= 0:
-            self.flush()
+            self.socketio.start_background_task(self.flush)
         else:
             self.socketio.start_background_task(self._flush_later, due)
 

@@ -122,6 +122,18 @@ def test_publish_coalesces_within_the_window() -> None:
     assert hub.publish(batch((CPU_A, [(T0 + 4000, 6.0)]))) == 0.0
 
 
+def test_a_flush_due_now_is_asked_for_once_until_it_runs() -> None:
+    """The caller flushes in a task of its own: batches that come before it runs join it."""
+    hub, clock = make_hub(window_s=0.05)
+    hub.add_room("r", [Selector.of("cpu")])
+    assert hub.publish(batch((CPU_A, [(T0, 1.0)]))) == 0.0
+    assert hub.publish(batch((CPU_B, [(T0, 2.0)]))) is None
+    (_, msg), *rest = hub.flush()
+    assert rest == [] and set(msg["series"]) == {str(CPU_A), str(CPU_B)}
+    clock.advance(1.0)
+    assert hub.publish(batch((CPU_A, [(T0 + 1000, 3.0)]))) == 0.0
+
+
 def test_flush_with_nothing_pending_sends_nothing() -> None:
     """A flush after the pending points went out returns no messages."""
     hub, _ = make_hub()
