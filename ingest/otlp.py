@@ -537,7 +537,8 @@ def _plain_batch(
 def _plain_point_count(doc: dict) -> int:
     """The data points of a plain metric document."""
     data = doc.get("gauge", doc.get("sum"))
-    return len(data.get("dataPoints", [])) if type(data) is dict else 0
+    points = data.get("dataPoints", []) if type(data) is dict else []
+    return len(points) if type(points) is list else 0
 
 
 def _plain_pairs(items: Any) -> list[tuple[str, str]]:

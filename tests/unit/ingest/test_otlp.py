@@ -318,3 +318,16 @@ def test_an_export_json_batch_does_not_read_goes_through_the_message(drop):
     _same_decoded(got, otlp.request_batch(otlp.parse_json(body), now_ms=NOW))
     with pytest.raises(ValidationError):
         otlp.json_batch(b"{", now_ms=NOW)
+
+
+@pytest.mark.parametrize("points", [5, "x", {"a": 1}, None])
+def test_a_refused_metric_with_points_of_the_wrong_type_is_a_validation_error(points):
+    """A metric without a name whose ``dataPoints`` is not an array: refused as a bad body or a
+    bad metric, never a crash."""
+    metric = {"gauge": {"dataPoints": points}}
+    doc = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [metric]}]}]}
+    try:
+        decoded = otlp.json_batch(json.dumps(doc).encode(), now_ms=NOW)
+    except ValidationError:
+        return
+    assert not decoded.batch.series
