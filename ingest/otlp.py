@@ -126,27 +126,76 @@ def _int64(value: Any, lo: int, hi: int) -> int:
     return value
 
 
-def _attributes(items: Any, out: Any) -> None:
-    """Key-value attributes of string, boolean, integer or double values into ``out``."""
+def _attributes(items: list[tuple[str, str, Any]], out: Any) -> None:
+    """Checked plain attributes (``_plain_attributes``) into ``out``, a repeated KeyValue."""
+    for key, kind, given in items:
+        added = out.add(key=key)
+        if kind:
+            setattr(added.value, kind, given)
+
+
+_KINDS = {"stringValue": "string_value", "boolValue": "bool_value"}
+_KINDS.update(intValue="int_value", doubleValue="double_value")
+
+
+def _plain_attributes(items: Any) -> list[tuple[str, str, Any]]:
+    """Plain attributes checked: (key, AnyValue field or "" for none, value) each."""
     if type(items) is not list:
         raise _NotPlain
+    out = []
     for item in items:
         kv = _fields(item, _KV)
         value = _fields(kv.get("value", {}), _ANY)
-        added = out.add(key=_text(kv.get("key", "")))
+        key = _text(kv.get("key", ""))
         if len(value) > 1:
             raise _NotPlain
-        for kind, given in value.items():
-            if kind == "stringValue":
-                added.value.string_value = _text(given)
-            elif kind == "boolValue" and type(given) is bool:
-                added.value.bool_value = given
-            elif kind == "intValue":
-                added.value.int_value = _int64(given, -(2**63), 2**63)
-            elif kind == "doubleValue" and type(given) is float:
-                added.value.double_value = given
-            else:
-                raise _NotPlain
+        kind, given = next(iter(value.items()), ("", None))
+        if kind == "stringValue":
+            _text(given)
+        elif kind == "intValue":
+            given = _int64(given, -(2**63), 2**63)
+        elif kind and type(given) is not (bool if kind == "boolValue" else float):
+            raise _NotPlain
+        out.append((key, _KINDS.get(kind, ""), given))
+    return out
+
+
+def _plain_data(doc: dict) -> tuple[str, dict, int, bool]:
+    """A plain metric's data checked: ``gauge`` or ``sum``, its document, temporality and
+    monotonicity (0 and False for a gauge)."""
+    if ("gauge" in doc) == ("sum" in doc):
+        raise _NotPlain
+    if "gauge" in doc:
+        return "gauge", _fields(doc["gauge"], _GAUGE), 0, False
+    data_doc = _fields(doc["sum"], _SUM)
+    temporality = data_doc.get("aggregationTemporality", 0)
+    if type(temporality) is str:
+        temporality = _TEMPORALITY.get(temporality, -1)
+    if type(temporality) is not int or temporality not in (0, 1, 2):
+        raise _NotPlain
+    monotonic = data_doc.get("isMonotonic", False)
+    if type(monotonic) is not bool:
+        raise _NotPlain
+    return "sum", data_doc, temporality, monotonic
+
+
+def _plain_point(doc: Any) -> tuple[int, int, str, float | int, int, list]:
+    """A plain data point checked: time, start time, value field ("" for none) and value,
+    flags, attributes."""
+    doc = _fields(doc, _POINT)
+    nanos = _int64(doc.get("timeUnixNano", 0), 0, _U64)
+    start = _int64(doc.get("startTimeUnixNano", 0), 0, _U64)
+    field, value = "", 0.0
+    if "asDouble" in doc:
+        if "asInt" in doc or type(doc["asDouble"]) is not float:
+            raise _NotPlain
+        field, value = "as_double", doc["asDouble"]
+    elif "asInt" in doc:
+        field, value = "as_int", _int64(doc["asInt"], -(2**63), 2**63)
+    flags = doc.get("flags", 0)
+    if type(flags) is not int or not 0 <= flags < 2**32:
+        raise _NotPlain
+    return nanos, start, field, value, flags, _plain_attributes(doc.get("attributes", []))
 
 
 _KV = frozenset({"key", "value"})
@@ -177,7 +226,7 @@ def _fast_request(doc: dict) -> ExportMetricsServiceRequest:
         if "resource" in rm_doc:  # (set as ParseDict sets it: present once given)
             rm.resource.SetInParent()
             resource = _fields(rm_doc["resource"], _RESOURCE)
-            _attributes(resource.get("attributes", []), rm.resource.attributes)
+            _attributes(_plain_attributes(resource.get("attributes", [])), rm.resource.attributes)
         for sm_doc in _list(rm_doc.get("scopeMetrics", [])):
             sm_doc = _fields(sm_doc, _SCOPE_METRICS)
             sm = rm.scope_metrics.add(schema_url=_text(sm_doc.get("schemaUrl", "")))
@@ -203,48 +252,19 @@ def _fast_metric(doc: dict, metric: Any) -> None:
     metric.name = _text(doc.get("name", ""))
     metric.description = _text(doc.get("description", ""))
     metric.unit = _text(doc.get("unit", ""))
-    if ("gauge" in doc) == ("sum" in doc):
-        raise _NotPlain
-    if "gauge" in doc:
-        data_doc = _fields(doc["gauge"], _GAUGE)
-        data = metric.gauge
-        data.SetInParent()
-    else:
-        data_doc = _fields(doc["sum"], _SUM)
-        data = metric.sum
-        data.SetInParent()
-        temporality = data_doc.get("aggregationTemporality", 0)
-        if type(temporality) is str:
-            temporality = _TEMPORALITY.get(temporality, -1)
-        if type(temporality) is not int or temporality not in (0, 1, 2):
-            raise _NotPlain
+    kind, data_doc, temporality, monotonic = _plain_data(doc)
+    data = getattr(metric, kind)
+    data.SetInParent()
+    if kind == "sum":
         data.aggregation_temporality = temporality
-        monotonic = data_doc.get("isMonotonic", False)
-        if type(monotonic) is not bool:
-            raise _NotPlain
         data.is_monotonic = monotonic
     points = data.data_points
     for point_doc in _list(data_doc.get("dataPoints", [])):
-        point_doc = _fields(point_doc, _POINT)
-        point = points.add(
-            time_unix_nano=_int64(point_doc.get("timeUnixNano", 0), 0, _U64),
-            start_time_unix_nano=_int64(point_doc.get("startTimeUnixNano", 0), 0, _U64),
-        )
-        if "asDouble" in point_doc:
-            if "asInt" in point_doc:
-                raise _NotPlain
-            value = point_doc["asDouble"]
-            if type(value) is not float:
-                raise _NotPlain
-            point.as_double = value
-        elif "asInt" in point_doc:
-            point.as_int = _int64(point_doc["asInt"], -(2**63), 2**63)
-        flags = point_doc.get("flags", 0)
-        if type(flags) is not int or not 0 <= flags < 2**32:
-            raise _NotPlain
-        point.flags = flags
-        if "attributes" in point_doc:
-            _attributes(point_doc["attributes"], point.attributes)
+        nanos, start, field, value, flags, attrs = _plain_point(point_doc)
+        point = points.add(time_unix_nano=nanos, start_time_unix_nano=start, flags=flags)
+        if field:
+            setattr(point, field, value)
+        _attributes(attrs, point.attributes)
 
 
 def attribute_value(value: Any) -> str:
@@ -363,39 +383,13 @@ class _Export:
         name = _text(doc.get("name", ""))
         description = _text(doc.get("description", ""))
         unit = _text(doc.get("unit", ""))
-        if ("gauge" in doc) == ("sum" in doc):
-            raise _NotPlain
-        counter = delta = False
-        if "gauge" in doc:
-            data_doc = _fields(doc["gauge"], _GAUGE)
-        else:
-            data_doc = _fields(doc["sum"], _SUM)
-            temporality = data_doc.get("aggregationTemporality", 0)
-            if type(temporality) is str:
-                temporality = _TEMPORALITY.get(temporality, -1)
-            if type(temporality) is not int or temporality not in (0, 1, 2):
-                raise _NotPlain
-            monotonic = data_doc.get("isMonotonic", False)
-            if type(monotonic) is not bool:
-                raise _NotPlain
-            counter, delta = monotonic, temporality == DELTA
+        kind, data_doc, temporality, monotonic = _plain_data(doc)
+        counter, delta = monotonic, kind == "sum" and temporality == DELTA
         name = metric_name(name, unit, counter=counter, gauge=not counter)
         add = self.builder.add
         for point_doc in _list(data_doc.get("dataPoints", [])):
-            point_doc = _fields(point_doc, _POINT)
-            nanos = _int64(point_doc.get("timeUnixNano", 0), 0, _U64)
-            _int64(point_doc.get("startTimeUnixNano", 0), 0, _U64)
-            value: float | int = 0
-            if "asDouble" in point_doc:
-                if "asInt" in point_doc or type(point_doc["asDouble"]) is not float:
-                    raise _NotPlain
-                value = point_doc["asDouble"]
-            elif "asInt" in point_doc:
-                value = _int64(point_doc["asInt"], -(2**63), 2**63)
-            flags = point_doc.get("flags", 0)
-            if type(flags) is not int or not 0 <= flags < 2**32:
-                raise _NotPlain
-            labels = labels_over(base, _plain_pairs(point_doc.get("attributes", [])))
+            nanos, _, _, value, flags, attrs = _plain_point(point_doc)
+            labels = labels_over(base, _plain_pairs(attrs))
             if flags & NO_RECORDED_VALUE:
                 continue
             add(name, labels, [nanos // 1_000_000 if nanos else self.now_ms], [value])
@@ -521,7 +515,8 @@ def _plain_batch(
         rm_doc = _fields(rm_doc, _RESOURCE_METRICS)
         _text(rm_doc.get("schemaUrl", ""))
         resource = _fields(rm_doc.get("resource", {}), _RESOURCE)
-        base = resource_labels(dict(_plain_pairs(resource.get("attributes", []))), promote)
+        attrs = _plain_attributes(resource.get("attributes", []))
+        base = resource_labels(dict(_plain_pairs(attrs)), promote)
         for sm_doc in _list(rm_doc.get("scopeMetrics", [])):
             sm_doc = _fields(sm_doc, _SCOPE_METRICS)
             _text(sm_doc.get("schemaUrl", ""))
@@ -541,32 +536,20 @@ def _plain_point_count(doc: dict) -> int:
     return len(points) if type(points) is list else 0
 
 
-def _plain_pairs(items: Any) -> list[tuple[str, str]]:
-    """Plain attributes (as ``_attributes`` reads them) as (key, label value) pairs, the values
-    as :func:`attribute_value` writes them."""
-    if type(items) is not list:
-        raise _NotPlain
-    out = []
-    for item in items:
-        kv = _fields(item, _KV)
-        value = _fields(kv.get("value", {}), _ANY)
-        key = _text(kv.get("key", ""))
-        if len(value) > 1:
-            raise _NotPlain
-        text = ""
-        for kind, given in value.items():
-            if kind == "stringValue":
-                text = _text(given)
-            elif kind == "boolValue" and type(given) is bool:
-                text = "true" if given else "false"
-            elif kind == "intValue":
-                text = str(_int64(given, -(2**63), 2**63))
-            elif kind == "doubleValue" and type(given) is float:
-                text = str(given)
-            else:
-                raise _NotPlain
-        out.append((key, text))
-    return out
+def _plain_pairs(items: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
+    """Checked plain attributes (``_plain_attributes``) as (key, label value) pairs, the
+    values as :func:`attribute_value` writes them."""
+    return [
+        (key, "" if not kind else given if kind == "string_value" else _scalar_text(given))
+        for key, kind, given in items
+    ]
+
+
+def _scalar_text(value: bool | int | float) -> str:
+    """A boolean, integer or double attribute as a label value."""
+    if type(value) is bool:
+        return "true" if value else "false"
+    return str(value)
 
 
 def _sorted(keys: set[tuple[str, tuple[tuple[str, str], ...]]]) -> set[tuple[str, tuple]]:
