@@ -8,6 +8,7 @@ import io
 import time
 
 import pytest
+from pypdf import PdfReader
 
 from dashboard.boards.exprs import expr_name
 from dashboard.clock import now_ms
@@ -136,3 +137,27 @@ def test_the_page_draws_the_expression_with_its_legend(loaded):
     assert [f.key.label_dict for f in widget.frames] == [{"route": "/a"}, {"route": "/b"}]
     page = loaded.get("/?dashboard=rates")
     assert page.status_code == 200
+
+
+def test_the_pdf_report_of_an_expression_widget_summarises_its_result(loaded, t0):
+    """``export.pdf`` of the board: the widget's page draws the expression and its table has a
+    row per route (named by the legend) with the rate's last value; the counter's restart on
+    /b shows as no negative rate."""
+    start, end = t0 + 6 * MINUTE, t0 + 18 * MINUTE
+    response = loaded.get(f"/api/v1/export.pdf?dashboard=rates&start={start}&end={end}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    reader = PdfReader(io.BytesIO(response.data))
+    assert len(reader.pages) == 1 + 1 + 1  # title, the widget, the alerts
+    page = reader.pages[1]
+    text = page.extract_text()
+    print(repr(text))
+    assert "Requests per second" in text
+    assert list(page.images), "the expression's chart is drawn on its page"
+    rows = {
+        line.split()[0]: line.split()[1:] for line in text.splitlines() if line[:2] in ("/a", "/b")
+    }
+    assert set(rows) == {"/a", "/b"}
+    for route, slope in (("/a", 1.0), ("/b", 2.0)):
+        low, _high, _mean, last = (float(x) for x in rows[route][:4])
+        assert low >= 0  # a counter's restart is no drop in its rate
+        assert last == pytest.approx(slope / 15, rel=0.02)
