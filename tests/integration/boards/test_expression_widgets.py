@@ -139,6 +139,7 @@ def test_the_page_draws_the_expression_with_its_legend(loaded):
     assert page.status_code == 200
 
 
+@pytest.mark.serial  # alone: Chromium renders for it while no other report is being drawn
 def test_the_pdf_report_of_an_expression_widget_summarises_its_result(loaded, t0):
     """``export.pdf`` of the board: the widget's page draws the expression and its table has a
     row per route (named by the legend) with the rate's last value; the counter's restart on
