@@ -369,7 +369,7 @@ def run_health_watch(socketio: SocketIO, namespace: LiveNamespace, every_s: floa
             watch_once(socketio, namespace)
         except Exception:  # keep watching
             log.exception("health watch failed")
-        socketio.sleep(every_s)
+        socketio.sleep(namespace.health.next_check_s(every_s))
 
 
 def register(socketio: SocketIO, rt: Runtime) -> LiveNamespace:

@@ -14,6 +14,7 @@ from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
+AHEAD_MS = 15_000
 RATE = "sum by (route) (rate(shop_orders_total[1m]))"
 JS_TRACES = """
 var outer = document.getElementById(arguments[0]);
@@ -45,16 +46,17 @@ def test_an_expression_chart_draws_with_its_legend_and_moves_every_second(dash_b
     """The rate of each route is drawn as a trace named by the legend and gains a point a
     second from the live feed, at the rate the counters grow."""
     now = int(time.time() * 1000) // 5_000 * 5_000
-    orders(live_server, now - 10 * 60_000, now)
+    orders(live_server, now - 10 * 60_000, now + AHEAD_MS)
     stop = threading.Event()
 
     def keep_counting() -> None:
-        """Go on sending as a scraped exporter would, every 5 s."""
+        """Go on sending as a scraped exporter would, every 5 s, a sample ``AHEAD_MS`` early
+        (so a late send on a loaded machine never cuts the rate's window short)."""
         last = now
         while not stop.wait(0.5):
             t = int(time.time() * 1000) // 5_000 * 5_000
             if t > last:
-                orders(live_server, t, t)
+                orders(live_server, t + AHEAD_MS, t + AHEAD_MS)
                 last = t
 
     sender = threading.Thread(target=keep_counting, daemon=True)
@@ -112,7 +114,9 @@ def test_the_query_field_checks_and_completes_as_it_is_typed(dash_br, live_serve
     """Edit mode's query field proposes metric names and label values, says where a query
     is wrong, and adds a widget of it."""
     now = int(time.time() * 1000) // 5_000 * 5_000
-    orders(live_server, now - 60_000, now)
+    # samples 3 min ahead too (within the future skew ingest allows), so the rate over [1m]
+    # is the full 2/s whenever the widget is drawn, however slow the steps before it
+    orders(live_server, now - 60_000, now + 180_000)
     sign_in(dash_br, live_server)
     dash_br.wait_for_element("#widget-line-users-graph .main-svg", timeout=20)
     dash_br.find_element("#edit-toggle").click()

@@ -25,6 +25,22 @@ def test_a_single_slow_ping_does_not_flash_the_banner():
     assert watch.state.ok
 
 
+def test_a_failed_ping_is_checked_again_soon_so_an_outage_shows_within_seconds():
+    """After one failure the next ping comes at a quarter of the period; once the part counts
+    as down (or answers again), pings go back to the period."""
+    watch = HealthWatch(failures_to_degrade=2)
+    watch.observe(store_ok=True, bus_ok=True)
+    assert watch.next_check_s(1.0) == 1.0
+    watch.observe(store_ok=False, bus_ok=True)
+    assert watch.next_check_s(1.0) == 0.25
+    watch.observe(store_ok=False, bus_ok=True)  # down now: the pages are told
+    assert not watch.state.ok and watch.next_check_s(1.0) == 1.0
+    watch.observe(store_ok=True, bus_ok=False)
+    assert watch.next_check_s(1.0) == 0.25
+    watch.observe(store_ok=True, bus_ok=True)
+    assert watch.next_check_s(1.0) == 1.0
+
+
 def test_the_page_is_told_which_part_is_down_and_that_it_polls():
     """Each part down has its own words; all well says nothing."""
     assert Dependencies().as_dict() == {
