@@ -43,7 +43,15 @@ from dashboard.settings import Settings
 # The history (copied through the stores with ``history``) and each database's own bookkeeping
 # (its migrations, its retention horizons): never copied as rows.
 NOT_APP_TABLES = frozenset(
-    {"series", "points", "chunks", "rollups", "retention_horizon", "schema_migrations"}
+    {
+        "series",
+        "points",
+        "incoming",
+        "chunks",
+        "rollups",
+        "retention_horizon",
+        "schema_migrations",
+    }
 )
 NOT_APP_PREFIXES = ("points_", "chunks_", "rollup_", "sqlite_")
 # The natural key of a table whose primary key is a surrogate number

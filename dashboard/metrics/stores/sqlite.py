@@ -1,11 +1,14 @@
 """The embedded store: SQLite in WAL mode, batched and idempotent on (series, timestamp).
 
 Every point is kept at millisecond resolution; a point given again for a stored (series,
-timestamp) replaces its value, the last one given in a batch winning. Writes land in the head
-(``points``, a row a point); :meth:`SQLiteStore.seal` moves it into compressed chunks
-(``chunks``, a row a series and hour, :mod:`dashboard.metrics.chunked`), and a read merges the
-head over the chunks. Rollups are aggregated from the raw points by the read, so a replaced
-value can never leave a stale bucket behind.
+timestamp) replaces its value, the last one given winning. A write appends its points to
+``incoming`` (a rowid table: a batch of many series lands on a few pages at its end, where the
+head's (series, timestamp) order would dirty a page a series), folded into the head (``points``,
+a row a point) in the order given, at most a second later and before anything reads the head;
+:meth:`SQLiteStore.seal` moves the head into compressed chunks (``chunks``, a row a series and
+hour, :mod:`dashboard.metrics.chunked`), and a read merges the head over the chunks. Rollups are
+aggregated from the raw points by the read, so a replaced value can never leave a stale bucket
+behind.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ CREATE TABLE IF NOT EXISTS points (
     value REAL NOT NULL,
     PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incoming (
+    series_id INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS chunks (
     series_id INTEGER NOT NULL,
     start INTEGER NOT NULL,
@@ -61,16 +69,18 @@ CREATE TABLE IF NOT EXISTS metric_metadata (
 );
 """
 
-# The last value given wins; an equal value rewrites nothing.
-UPSERT_SQL = (
-    "INSERT INTO points (series_id, ts, value) VALUES (?, ?, ?)"
-    " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
-    " WHERE value IS NOT excluded.value"
-)
 SPAN_SQL = (
     "UPDATE series SET first_ts = min(coalesce(first_ts, ?), ?),"
     " last_ts = max(coalesce(last_ts, ?), ?),"
     " unit = CASE WHEN ? != '' THEN ? ELSE unit END WHERE id = ?"
+)
+APPEND_SQL = "INSERT INTO incoming (series_id, ts, value) VALUES (?, ?, ?)"
+# incoming rows into the head, each (series, ts) taking the value given last (rowid order)
+FOLD_SQL = (
+    "INSERT INTO points (series_id, ts, value)"
+    " SELECT series_id, ts, value FROM incoming WHERE rowid <= ? ORDER BY series_id, ts, rowid"
+    " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
+    " WHERE value IS NOT excluded.value"
 )
 RAW_SQL = "SELECT ts, value FROM points WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts"
 # A family's metadata: the latest non-empty value of each field wins.
@@ -100,6 +110,8 @@ CHUNKS_SQL = "SELECT start, data FROM chunks WHERE series_id = ? AND start BETWE
 log = logging.getLogger(__name__)
 
 SEAL_BATCH = 500
+FOLD_EVERY_S = 1.0
+FOLD_ROWS = 200_000  # or sooner, when this many points wait
 CHECKPOINT_EVERY_S = 1.0
 WRITER_CHECKPOINT_PAGES = 10_000
 
@@ -207,6 +219,8 @@ class SQLiteStore:
         self._spans: dict[int, tuple[int, str]] = {}  # first_ts and unit stored, by series id
         self.chunk_faults = 0  # stored chunks that did not decode, since start
         self.sealed_points = 0  # head points sealed into chunks, since start
+        self._incoming = 1  # rows appended and not folded (unknown at open: fold once)
+        self._fold_due = 0.0
 
     def _series_id(self, key: SeriesKey, unit: str) -> int:
         """The id of a series, created on first use (caller holds the lock, in a transaction)."""
@@ -292,6 +306,27 @@ class SQLiteStore:
         )
         return bulk, [s for s in live if sizes[s.key] < chunked.BULK_POINTS]
 
+    def _fold(self, now: float | None = None) -> None:
+        """Move the incoming points into the head (caller holds the lock, in a transaction)."""
+        if self._incoming:
+            (last,) = self._conn.execute("SELECT max(rowid) FROM incoming").fetchone()
+            if last is not None:
+                self._conn.execute(FOLD_SQL, (last,))
+                self._conn.execute("DELETE FROM incoming WHERE rowid <= ?", (last,))
+            self._incoming = 0
+        self._fold_due = (time.monotonic() if now is None else now) + FOLD_EVERY_S
+
+    def _folded(self) -> None:
+        """Fold the incoming points before a read of the head (caller holds the lock)."""
+        if self._incoming:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._fold()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def write(self, batch: Batch) -> int:
         """Store the batch in one transaction; a point given again replaces the one stored."""
         with self._lock:
@@ -304,10 +339,15 @@ class SQLiteStore:
                 bulk, live = self._bulk(live)
                 if live:
                     rows, spans = self._rows(live)
-                    self._conn.executemany(UPSERT_SQL, rows)
+                    self._conn.executemany(APPEND_SQL, rows)
                     self._conn.executemany(SPAN_SQL, self._widening(spans))
-                if bulk:  # series with many points: sealed straight into chunks
+                    self._incoming += sum(int(s.ts.size) for s in live)
+                if bulk:  # series with many points: sealed straight into chunks (the head
+                    self._fold()  # first holding what came before them)
                     self._seal_series(sorted(bulk), bulk)
+                now = time.monotonic()
+                if self._incoming >= FOLD_ROWS or (self._incoming and now >= self._fold_due):
+                    self._fold(now)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -319,6 +359,7 @@ class SQLiteStore:
     def list_series(self) -> list[SeriesInfo]:
         """Every series with stored points."""
         with self._lock:
+            self._folded()
             rows = self._conn.execute(LIST_SERIES_SQL).fetchall()
         infos = [
             SeriesInfo(SeriesKey.of(name, json.loads(labels)), unit, first, last)
@@ -361,6 +402,7 @@ class SQLiteStore:
             if row is None:
                 return empty_frame(key, step)
             sid = int(row[0])
+            self._folded()
             self._conn.execute("BEGIN")  # one snapshot for the chunks and the head
             try:
                 run = self._conn.execute(
@@ -407,6 +449,7 @@ class SQLiteStore:
             with self._lock:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
+                    self._fold()  # the points written since the last batch too
                     ids = [
                         r[0]
                         for r in self._conn.execute(
@@ -485,6 +528,7 @@ class SQLiteStore:
         """Series, head points, chunks and their points, the file's bytes (pages in use and
         free) and the raw compression ratio (16 bytes a point over the chunks' bytes)."""
         with self._lock:
+            self._folded()
             series, head, n_chunks, chunk_points, chunk_data = self._conn.execute(
                 "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM points),"
                 " (SELECT count(*) FROM chunks), (SELECT coalesce(sum(count), 0) FROM chunks),"
