@@ -11,6 +11,10 @@ each, as Prometheus sends a scrape; 1.0 and 2.0), OTLP one export of 1,000 point
 lines x 5 fields, as Telegraf sends). The JSON API gets the same 500 one-point series, and its
 usual bulk shape (100 series x 100 points). Each receiver's ``_over_json`` figure is its rate
 over the JSON API's for the same shape (500 one-point series) on the same bus in the same run.
+Sender-shaped batches come from a fleet of ``FLEET`` sources (hosts, service instances, sites):
+batch ``b`` carries source ``b % FLEET``'s series, so a sender's 500 series are 500 of 10,000,
+as a Prometheus with many targets sends them; each node is first sent one batch of every source
+(its series known, as in a running install), then the measured batches, in a steady state.
 Sender-shaped batches carry recent timestamps (two minutes old at most, as a sender's are); the
 bulk shape starts an hour ago. Bodies are encoded before the clock starts, so the figure is
 points accepted and durable per second. ``_points_per_server_cpu_s``: the same points over the
@@ -39,6 +43,7 @@ from ingest import remote_write as rw
 from ingest import remote_write_v2 as rw2
 
 Body = tuple[str, bytes, dict[str, str], int]  # path, body, headers, points
+FLEET = 20  # sources a sender's batches take turns over (20 x 500 = 10,000 series)
 
 
 def _start_ms(batch: int, step_ms: int = 1000, ago_s: int = 120) -> int:
@@ -47,18 +52,21 @@ def _start_ms(batch: int, step_ms: int = 1000, ago_s: int = 120) -> int:
     return (int(time.time()) - ago_s) * 1000 + batch * step_ms
 
 
-def remote_write_bodies(batches: int, samples: int = 500) -> list[Body]:
-    """Remote write requests of ``samples`` one-sample series, as a scrape is sent."""
+def remote_write_bodies(
+    batches: int, first: int = 0, samples: int = 500, sources: int = FLEET
+) -> list[Body]:
+    """Remote write requests ``first`` on of ``samples`` one-sample series, as a scrape is
+    sent, from ``sources`` sources in turn."""
     headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"}
     out = []
-    for b in range(batches):
+    for b in range(first, first + batches):
         req = rw.WriteRequest()
         for s in range(samples):
             series = req.timeseries.add()
             for name, value in (
                 ("__name__", "bench_cpu_seconds_total"),
                 ("cpu", str(s % 16)),
-                ("instance", "host:9100"),
+                ("instance", f"host{b % sources}:9100"),
                 ("job", "node"),
                 ("mode", f"m{s // 16}"),
             ):
@@ -68,14 +76,15 @@ def remote_write_bodies(batches: int, samples: int = 500) -> list[Body]:
     return out
 
 
-def remote_write_v2_bodies(batches: int, samples: int = 500) -> list[Body]:
-    """Remote write 2.0 requests of ``samples`` one-sample series (symbols interned once)."""
+def remote_write_v2_bodies(batches: int, first: int = 0, samples: int = 500) -> list[Body]:
+    """Remote write 2.0 requests ``first`` on of ``samples`` one-sample series (symbols
+    interned once)."""
     headers = {
         "Content-Encoding": "snappy",
         "Content-Type": f"application/x-protobuf;proto={rw2.PROTO}",
     }
     out = []
-    for b in range(batches):
+    for b in range(first, first + batches):
         req = rw2.Request()
         symbols: dict[str, int] = {"": 0}
         for s in range(samples):
@@ -86,7 +95,7 @@ def remote_write_v2_bodies(batches: int, samples: int = 500) -> list[Body]:
                 "cpu",
                 str(s % 16),
                 "instance",
-                "host:9100",
+                f"host{b % FLEET}:9100",
                 "job",
                 "node",
                 "mode",
@@ -106,6 +115,8 @@ def otlp_export(batch: int, metrics: int = 100, sets: int = 10) -> ExportMetrics
     resource = req.resource_metrics.add()
     attr = resource.resource.attributes.add(key="service.name")
     attr.value.string_value = "bench"
+    attr = resource.resource.attributes.add(key="service.instance.id")
+    attr.value.string_value = f"i{batch % FLEET}"
     scope = resource.scope_metrics.add()
     t = _start_ms(batch) * 1_000_000
     for m in range(metrics):
@@ -117,12 +128,12 @@ def otlp_export(batch: int, metrics: int = 100, sets: int = 10) -> ExportMetrics
     return req
 
 
-def otlp_bodies(batches: int, *, as_json: bool) -> list[Body]:
-    """OTLP exports of 1,000 points, protobuf or JSON."""
+def otlp_bodies(batches: int, first: int = 0, *, as_json: bool) -> list[Body]:
+    """OTLP exports ``first`` on of 1,000 points, protobuf or JSON."""
     from google.protobuf import json_format
 
     out = []
-    for b in range(batches):
+    for b in range(first, first + batches):
         req = otlp_export(b)
         if as_json:
             body = json_format.MessageToJson(req, indent=None).encode()
@@ -133,31 +144,33 @@ def otlp_bodies(batches: int, *, as_json: bool) -> list[Body]:
     return out
 
 
-def influx_bodies(batches: int, lines: int = 200) -> list[Body]:
-    """Line protocol bodies of ``lines`` lines of 5 fields."""
+def influx_bodies(batches: int, first: int = 0, lines: int = 200) -> list[Body]:
+    """Line protocol bodies ``first`` on of ``lines`` lines of 5 fields."""
     out = []
-    for b in range(batches):
+    for b in range(first, first + batches):
         t = _start_ms(b)
         text = "\n".join(
-            f"cpu,host=h{i % 20},cpu=cpu{i // 20} usage_user={b + i * 0.5},usage_system=1.5,"
-            f"usage_idle=90.25,usage_iowait=0.5,threads={i}i {t}"
+            f"cpu,host=h{b % FLEET}-{i % 20},cpu=cpu{i // 20} usage_user={b + i * 0.5},"
+            f"usage_system=1.5,usage_idle=90.25,usage_iowait=0.5,threads={i}i {t}"
             for i in range(lines)
         )
         out.append(("/api/v2/write?precision=ms", text.encode(), {}, lines * 5))
     return out
 
 
-def json_bodies(batches: int, series: int, points: int) -> list[Body]:
-    """JSON API batches of ``series`` x ``points``."""
+def json_bodies(batches: int, series: int, points: int, first: int = 0) -> list[Body]:
+    """JSON API batches ``first`` on of ``series`` x ``points`` (one-point series: from the
+    fleet, as a sender's)."""
     headers = {"Content-Type": "application/json"}
     out = []
-    for b in range(batches):
+    for b in range(first, first + batches):
+        source = {"source": str(b % FLEET)} if points == 1 else {}
         # the bulk shape spans 100 s a batch: start an hour ago, as bench/ingest.py does
         t0 = _start_ms(b, step_ms=points * 1000, ago_s=3600 if points > 1 else 120)
         metrics = [
             {
                 "name": "bench.json",
-                "labels": {"s": str(s), "shape": f"{series}x{points}"},
+                "labels": {"s": str(s), "shape": f"{series}x{points}", **source},
                 "points": [[t0 + i * 1000, float(i + s)] for i in range(points)],
             }
             for s in range(series)
@@ -195,23 +208,27 @@ def _rate(session: requests.Session, url: str, bodies: list[Body]) -> float:
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REFERENCE = "json_500x1"  # the JSON API with the senders' shape: what each receiver is put beside
-CASES: dict[str, Callable[[int], list[Body]]] = {
-    "json_500x1": lambda n: json_bodies(n, 500, 1),
-    "json_100x100": lambda n: json_bodies(max(1, n // 10), 100, 100),
+CASES: dict[str, Callable[[int, int], list[Body]]] = {  # (batches, first batch) -> bodies
+    "json_500x1": lambda n, first: json_bodies(n, 500, 1, first),
+    "json_100x100": lambda n, first: json_bodies(max(1, n // 10), 100, 100, first // 10),
     "remote_write_500": remote_write_bodies,
+    # one source sending the same 500 series a second: 120 points a series in the head by
+    # the end (a seal every 60 s leaves up to 60), against the fleet's 6
+    "remote_write_500_one_source": lambda n, first: remote_write_bodies(n, first, sources=1),
     "remote_write_v2_500": remote_write_v2_bodies,
-    "otlp_protobuf_1000": lambda n: otlp_bodies(n, as_json=False),
-    "otlp_json_1000": lambda n: otlp_bodies(n, as_json=True),
+    "otlp_protobuf_1000": lambda n, first: otlp_bodies(n, first, as_json=False),
+    "otlp_json_1000": lambda n, first: otlp_bodies(n, first, as_json=True),
     "influx_1000": influx_bodies,
 }
 
 
-def receivers(batches: int = 40, redis_url: str = REDIS_URL) -> dict[str, float]:
+def receivers(batches: int = 100, redis_url: str = REDIS_URL) -> dict[str, float]:
     """Points/s accepted (durable) by each receiver and by the JSON API, on the embedded bus and
     (with ``redis_url``) the Redis bus, each with its ratio to the JSON API on the same bus in
     the same run; and each decoder's own rate in-process (body to checked batch, no HTTP)."""
-    prepared = {name: make(batches) for name, make in CASES.items()}
-    warm = {name: make(2) for name, make in CASES.items()}
+    # one batch of each source first (the series known, code paths warm), then the measured
+    warm = {name: make(FLEET, 0) for name, make in CASES.items()}
+    prepared = {name: make(batches, FLEET) for name, make in CASES.items()}
     out: dict[str, float] = {}
     buses = {"embedded": ""}
     if redis_url:
@@ -229,7 +246,7 @@ def receivers(batches: int = 40, redis_url: str = REDIS_URL) -> dict[str, float]
                 if url_of_redis:  # signed in to read the persisters' lag from /healthz
                     login = {"username": "admin", "password": PASSWORD}
                     session.post(url + "/api/v1/auth/login", json=login, timeout=10)
-                _rate(session, url, warm[name])  # first requests: caches and code paths warm
+                _rate(session, url, warm[name])
                 _settle(session, url, bool(url_of_redis))
                 cpu = _cpu(proc)
                 rates[name] = _rate(session, url, bodies)
