@@ -219,7 +219,7 @@ class SQLiteStore:
         self._spans: dict[int, tuple[int, str]] = {}  # first_ts and unit stored, by series id
         self.chunk_faults = 0  # stored chunks that did not decode, since start
         self.sealed_points = 0  # head points sealed into chunks, since start
-        self._incoming = 1  # rows appended and not folded (unknown at open: fold once)
+        self._incoming = 0  # rows this store appended and did not fold (when to fold a write)
         self._fold_due = 0.0
 
     def _series_id(self, key: SeriesKey, unit: str) -> int:
@@ -308,24 +308,26 @@ class SQLiteStore:
 
     def _fold(self, now: float | None = None) -> None:
         """Move the incoming points into the head (caller holds the lock, in a transaction)."""
-        if self._incoming:
-            (last,) = self._conn.execute("SELECT max(rowid) FROM incoming").fetchone()
-            if last is not None:
-                self._conn.execute(FOLD_SQL, (last,))
-                self._conn.execute("DELETE FROM incoming WHERE rowid <= ?", (last,))
-            self._incoming = 0
+        (last,) = self._conn.execute("SELECT max(rowid) FROM incoming").fetchone()
+        if last is not None:
+            self._conn.execute(FOLD_SQL, (last,))
+            self._conn.execute("DELETE FROM incoming WHERE rowid <= ?", (last,))
+        self._incoming = 0
         self._fold_due = (time.monotonic() if now is None else now) + FOLD_EVERY_S
 
     def _folded(self) -> None:
-        """Fold the incoming points before a read of the head (caller holds the lock)."""
-        if self._incoming:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._fold()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        """Fold the incoming points before a read of the head (caller holds the lock). The
+        table is asked, not this store's count: a rolled-back fold, or another process writing
+        the same file, leaves rows this store did not count."""
+        if self._conn.execute("SELECT 1 FROM incoming LIMIT 1").fetchone() is None:
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._fold()
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     def write(self, batch: Batch) -> int:
         """Store the batch in one transaction; a point given again replaces the one stored."""

@@ -162,3 +162,19 @@ def test_points_acknowledged_before_a_crash_are_read_after_it(tmp_path: Path) ->
         assert store.stats()["head_points"] == 3
     finally:
         store.close()
+
+
+def test_points_another_process_appends_are_read_without_a_write_here(tmp_path: Path) -> None:
+    """A store that has folded everything it wrote still folds what another process (a CLI
+    command on the same file) appended, before its next read."""
+    path = tmp_path / "d.db"
+    store = SQLiteStore(path)
+    try:
+        _sender_batches(store, 1)
+        assert store.stats()["head_points"] == SERIES  # folded: nothing of its own waits
+        code = KILLED_WRITER.format(t0=T0)
+        subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60)
+        key = SeriesKey.of("ckpt.killed")
+        assert store.query(key, T0, T0 + 10 * SECOND, RAW).value.tolist() == [0.0, 1.0, 2.0]
+    finally:
+        store.close()
