@@ -171,6 +171,9 @@ class Runtime:
             bus.subscribe(self.alerts.on_batch)
         bus.subscribe(self.forget_history)
         self.metrics.watch_hot_store(hot.stats)
+        checkpointer = getattr(self.store, "checkpointer", None)
+        if checkpointer is not None:  # the embedded SQLite file
+            self.metrics.watch_checkpoints(lambda: (checkpointer.runs, checkpointer.failures))
         self.metrics.known_series.set_function(lambda: len(self.series_limit))
         self.metrics.live_clients.set_function(lambda: self.live_clients)
         self.metrics.bus_lag.set_function(self.bus_lag)

@@ -40,6 +40,27 @@ class HotStoreCollector(Collector):
             yield CounterMetricFamily(name, text, value=stats[key])
 
 
+class CheckpointCollector(Collector):
+    """The embedded SQLite file's background WAL checkpoints, read at each scrape."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int]]) -> None:
+        """Collect ``(done, failed)`` from ``counts``."""
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        """One counter, by outcome."""
+        done, failed = self.counts()
+        family = CounterMetricFamily(
+            "dashboard_sqlite_wal_checkpoints",
+            "Background WAL checkpoints of the embedded SQLite file, by outcome (a failed one"
+            " is logged; commits checkpoint themselves past 10,000 WAL pages)",
+            labels=["outcome"],
+        )
+        family.add_metric(["done"], done)
+        family.add_metric(["failed"], failed)
+        yield family
+
+
 class Metrics:
     """The node's Prometheus counters, in a registry of its own (one per app)."""
 
@@ -137,6 +158,10 @@ class Metrics:
         self.poll_failures = Counter(
             "dashboard_poll_failures", "Polls that failed, by target", ["target"], registry=r
         )
+
+    def watch_checkpoints(self, counts: Callable[[], tuple[int, int]]) -> None:
+        """Export the SQLite file's background checkpoints (done, failed)."""
+        self.registry.register(CheckpointCollector(counts))
 
     def watch_hot_store(self, stats: Callable[[], dict[str, int]]) -> None:
         """Export the hot store's stats (series, points, bytes, hits, misses, evictions...)."""

@@ -123,3 +123,21 @@ def test_the_hot_store_reports_what_it_holds(client, auth_headers) -> None:
     assert samples["dashboard_hot_hits_total"] + samples["dashboard_hot_misses_total"] >= 1
     for name in ("dashboard_hot_store_bytes", "dashboard_hot_evictions_total"):
         assert name in samples
+
+
+def test_the_sqlite_files_background_checkpoints_are_counted(client, auth_headers) -> None:
+    """The embedded file's WAL checkpoints, run beside the commits, show in /metrics by
+    outcome, once a batch has been committed."""
+    now = now_ms()
+    body = {"metrics": [{"name": "ckpt.value", "points": [[now - 1000, 1.0], [now, 2.0]]}]}
+    assert client.post(INGEST, json=body, headers=auth_headers).status_code == 202
+    store = client.application.extensions["dashboard"].store
+    assert store.checkpointer.wait(timeout_s=10)
+    text = client.get("/metrics").get_data(as_text=True)
+    counted = {
+        s.labels["outcome"]: s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "dashboard_sqlite_wal_checkpoints"
+        for s in family.samples
+    }
+    assert counted["done"] >= 1 and counted["failed"] == 0
