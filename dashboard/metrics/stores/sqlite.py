@@ -179,7 +179,12 @@ class Checkpointer:
             return
         self._running = True
         self._next = now + self.every_s
-        _start_os_thread(self.run)
+        try:
+            _start_os_thread(self.run)
+        except RuntimeError as exc:  # no thread to be had: the commit stands, and says why
+            self._running = False
+            self.failures += 1
+            log.warning("WAL checkpoint of %s not started: %s", self.path, exc)
 
     def wait(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for the checkpoint under way; True when none is."""

@@ -178,3 +178,23 @@ def test_points_another_process_appends_are_read_without_a_write_here(tmp_path: 
         assert store.query(key, T0, T0 + 10 * SECOND, RAW).value.tolist() == [0.0, 1.0, 2.0]
     finally:
         store.close()
+
+
+def test_a_checkpoint_thread_that_cannot_start_fails_no_commit(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Out of threads (the process's limit reached), the commit stands and the next due
+    checkpoint tries again."""
+    import dashboard.metrics.stores.sqlite as sqlite_store
+
+    def no_thread(target) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("can't start new thread")
+
+    store = SQLiteStore(tmp_path / "d.db")
+    try:
+        monkeypatch.setattr(sqlite_store, "_start_os_thread", no_thread)
+        keys = _sender_batches(store, 2)
+        assert store.checkpointer is not None and store.checkpointer.failures >= 1
+        assert not store.checkpointer._running  # free to try again when due
+        assert store.query(keys[0], T0, T0 + SECOND, RAW).value.tolist() == [0.0, 1.0]
+    finally:
+        monkeypatch.undo()
+        store.close()
