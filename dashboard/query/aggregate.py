@@ -140,11 +140,9 @@ def format_values(values: list[float]) -> list[str]:
     """:func:`format_value` of each value (a range query's answer: thousands at once, most of
     them written by ``repr`` as they are or with a ``.0`` to drop)."""
     return [
-        text[:-2]
-        if text[-2:] == ".0"
-        else text
-        if "e" not in text and "n" not in text
-        else format_value(value)
+        format_value(value)  # an exponent, inf or nan: Go's forms
+        if "e" in text or "n" in text
+        else (text[:-2] if text.endswith(".0") else text)
         for text, value in zip(map(repr, values), values, strict=True)
     ]
 

@@ -360,7 +360,7 @@ class SQLiteStore:
                 self._conn.execute("ROLLBACK")
                 raise
         if self.checkpointer is not None:
-            self.checkpointer.after_commit(time.monotonic())
+            self.checkpointer.after_commit(now)
         return batch.point_count
 
     def list_series(self) -> list[SeriesInfo]:
