@@ -8,13 +8,16 @@ each viewer holds a zlib compressor of ~256 KB and every message is compressed o
 and (c) frames each message per viewer after a trip through that viewer's queue and writer
 greenlet. And a viewer held four greenlets, each with its saved stack: the request's handler,
 simple-websocket's reader, Engine.IO's writer and Engine.IO's ping timer, asleep most of the
-time. Here the handler reads the websocket itself (``ReaderlessWebSocket``), packets go out
-through a ``WriteQueue`` whose writer lives only while packets wait, and the next ping waits
-on a libev timer (``use_ping_timers``). ``bench/viewers.py`` measured each (docs/viewers.md).
+time. Here the request ends once the websocket is open: the websocket keeps the connection
+(``ReaderlessWebSocket.take_socket``) and is read by a greenlet the event loop starts when
+bytes come (``Listener``), packets go out through a ``WriteQueue`` whose writer lives only
+while packets wait, and the next ping waits on a libev timer (``use_ping_timers``): an idle
+viewer holds no greenlet. ``bench/viewers.py`` measured each (docs/viewers.md).
 """
 
 from __future__ import annotations
 
+import io
 import socket
 import time
 from collections import deque
@@ -47,6 +50,9 @@ def without_websocket_compression(app: Any) -> Any:
     return wsgi
 
 
+READ_SIZE = 16384  # bytes a websocket read asks for: a viewer's messages are a few dozen
+
+
 def connection_socket(environ: dict[str, Any]) -> Any:
     """The socket of gevent's WSGI request (where simple-websocket finds it, not a duplicate)."""
     wsgi_input = environ["wsgi.input"]
@@ -69,9 +75,10 @@ def text_frame(text: str) -> bytes:
 
 
 class ReaderlessWebSocket:
-    """A server websocket on the request's own socket, read by the greenlet that waits for a
-    message (Engine.IO's handler): the part of ``simple_websocket.Server`` Engine.IO uses,
-    without its reader thread (a greenlet a viewer, with its saved stack, asleep in ``recv``).
+    """A server websocket on the request's own socket, read by whoever wants a message (the
+    upgrade's handshake) or what has come (a ``Listener``): the part of
+    ``simple_websocket.Server`` Engine.IO uses, without its reader thread (a greenlet a
+    viewer, with its saved stack, asleep in ``recv``).
 
     ``writing`` is held while bytes are written (by any greenlet), so frames never interleave.
     A message longer than ``max_message`` bytes closes the connection (1009).
@@ -108,18 +115,47 @@ class ReaderlessWebSocket:
                 data = self.sock.recv(4096)
             except OSError:
                 data = b""
-            if not data:
-                self.connected = False
-                break
-            try:
-                self.conn.receive_data(data)
-            except LocalProtocolError:
-                self.connected = False
-                break
-            self._handle_events()
+            self._take(data)
         if self._inbox:
             return self._inbox.pop(0)
         raise simple_websocket.ConnectionClosed()
+
+    def receive_ready(self) -> list[str | bytes]:
+        """The messages completed by what has arrived, read without waiting (``connected`` is
+        False once the peer has gone): for a reader woken by the event loop."""
+        raw = getattr(self.sock, "_sock", self.sock)  # gevent's socket: the OS one under it
+        while self.connected:
+            try:
+                data = raw.recv(READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            self._take(data)
+        messages, self._inbox = self._inbox, []
+        return messages
+
+    def take_socket(self) -> None:
+        """Hold the connection in a socket object of its own: the request's lets go of the file
+        descriptor (detached), so the request can end, its handler closing nothing that is
+        still in use, while the websocket stays open."""
+        from gevent import socket as gevent_socket
+
+        old = self.sock
+        family, kind, proto = old.family, old.type, old.proto
+        self.sock = gevent_socket.socket(family, kind, proto, fileno=old.detach())
+
+    def _take(self, data: bytes) -> None:
+        """Act on ``data`` read off the socket (nothing: the peer has gone)."""
+        if not data:
+            self.connected = False
+            return
+        try:
+            self.conn.receive_data(data)
+        except LocalProtocolError:
+            self.connected = False
+            return
+        self._handle_events()
 
     def send(self, data: str | bytes) -> None:
         """Send one message (text for a ``str``)."""
@@ -242,14 +278,84 @@ class WriteQueue:
         return len(self.waiting)
 
 
+class Listener:
+    """Reads a viewer's websocket when the event loop says bytes have come, in a greenlet that
+    lives only while they are handled: an idle viewer holds no greenlet (each held its
+    request's, asleep in ``recv`` with a saved stack of ~5.5 KB), only this watcher. One
+    reader at a time, so a viewer's messages are handled in the order sent. Once the peer
+    has gone (or its websocket was closed, which shuts the socket's reading side), what waits
+    is written, the Engine.IO session closes and so does the socket."""
+
+    def __init__(self, frames: Any, eio_socket: Any) -> None:
+        """Listen on ``frames``' websocket (``take_socket`` done) for ``eio_socket``."""
+        import gevent
+
+        self.frames = frames
+        self.eio_socket = eio_socket
+        self.watcher = gevent.get_hub().loop.io(frames.ws.sock.fileno(), 1)  # 1: readable
+        self.watcher.start(self._readable)
+
+    def _readable(self) -> None:
+        """In the event loop: bytes (or the end) have come; a greenlet reads them."""
+        import gevent
+
+        self.watcher.stop()
+        gevent.spawn(self._read)
+
+    def _read(self) -> None:
+        """Hand each message that has come to the session; listen again, or end."""
+        ws, s = self.frames.ws, self.eio_socket
+        try:
+            going = all(self._deliver(message) for message in ws.receive_ready())
+        except Exception:  # never leave a viewer unheard and unclosed
+            s.server.logger.exception("websocket read failed")
+            going = False
+        if going and ws.connected:
+            self.watcher.start(self._readable)
+        else:
+            self._end()
+
+    def _deliver(self, received: str | bytes) -> bool:
+        """Engine.IO's handling of one message; False when the session is over."""
+        from engineio import exceptions
+        from engineio import packet as eio_packet
+
+        s = self.eio_socket
+        if len(received) > s.server.max_http_buffer_size:
+            return False
+        try:
+            s.receive(eio_packet.Packet(encoded_packet=received))
+        except exceptions.UnknownPacketError:
+            pass
+        except exceptions.SocketIsClosedError:
+            return False
+        except Exception:
+            s.server.logger.exception("Unknown receive error")
+            return False
+        return True
+
+    def _end(self) -> None:
+        """What waits goes out, then the session and the socket close."""
+        s = self.eio_socket
+        self.watcher.close()
+        try:
+            s.queue.put(None)
+            s.queue.join()
+            s.close(wait=False, abort=True, reason=s.server.reason.TRANSPORT_CLOSE)
+        finally:
+            self.frames.ws.sock.close()
+            self.frames.listener = None
+
+
 def single_socket(base: type) -> type:
     """Engine.IO's gevent websocket class ``base``, on the request's own socket, read without
     a reader greenlet (``ReaderlessWebSocket``), which can also take a frame encoded once for
     a whole room (``send_frame``)."""
 
     class SingleSocketWebSocket(base):
-        """The websocket uses the connection's socket; gevent's handler closes it at the end as
-        for any request.
+        """The websocket uses the connection's socket. Once it is open the request ends: the
+        websocket holds the descriptor in a socket of its own (the request's handler closes
+        nothing then), its ``Listener`` reads it and closes it when the session ends.
 
         Its Engine.IO socket's ``frames`` is this object. Its websocket's ``writing`` is held
         while a frame is being written, by the socket's writer greenlet, by ``send_frame`` or
@@ -267,6 +373,7 @@ def single_socket(base: type) -> type:
                 start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
                 return [f"bad websocket handshake: {exc}".encode()]
             self.writing = self.ws.writing
+            self.environ = environ
             if eio_socket is None:
                 return self.app(self)
             eio_socket.frames = self
@@ -274,9 +381,9 @@ def single_socket(base: type) -> type:
 
         def _serve(self, s: Any) -> list:
             """Engine.IO's ``Socket._websocket_handler`` (the upgrade from polling, then each
-            packet received), without its writer greenlet: the socket's packets go out through
-            a ``WriteQueue``."""
-            from engineio import exceptions
+            packet received), without its writer greenlet (the socket's packets go out through
+            a ``WriteQueue``) and without waiting for packets in the request: a ``Listener``
+            hands them to the session as they come."""
             from engineio import packet as eio_packet
 
             server = s.server
@@ -303,25 +410,10 @@ def single_socket(base: type) -> type:
             else:
                 s.connected = s.upgraded = True
             s.queue = WriteQueue(self, s.queue)
-            while True:
-                try:
-                    received = wait()
-                except Exception:  # the socket broke (or a packet too large): the end
-                    break
-                if received is None:  # the peer closed
-                    break
-                try:
-                    s.receive(eio_packet.Packet(encoded_packet=received))
-                except exceptions.UnknownPacketError:
-                    pass
-                except exceptions.SocketIsClosedError:
-                    break
-                except Exception:
-                    server.logger.exception("Unknown receive error")
-                    break
-            s.queue.put(None)  # what is waiting goes out, then the websocket closes
-            s.queue.join()
-            s.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            # the request ends here; the event loop wakes a reader when the viewer writes
+            self.environ["wsgi.input"] = io.BytesIO()  # the handshake has no body to read
+            self.ws.take_socket()
+            self.listener = Listener(self, s)
             return []
 
         def send(self, message: Any) -> Any:

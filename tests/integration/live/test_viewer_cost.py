@@ -90,6 +90,79 @@ def test_each_viewer_holds_one_file_descriptor(server, cookie):
     assert node.num_fds() <= before + 2
 
 
+def _wait_fds(node: psutil.Process, at_most: int) -> int:
+    """The node's open descriptors once they are ``at_most`` (or after 5 s)."""
+    deadline = time.monotonic() + 5
+    while node.num_fds() > at_most and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return node.num_fds()
+
+
+def test_an_idle_viewer_costs_the_node_a_few_kilobytes(server, cookie):
+    """An idle viewer holds no greenlet (its websocket is read when the event loop says bytes
+    came), so 400 of them cost the node well under 16 KB each (a greenlet asleep in its
+    request held ~5.5 KB of saved stack, its request's parsed headers and buffers ~4 KB more:
+    21-32 KB a viewer), and every one of them still gets the next points."""
+    node = psutil.Process(server.proc.pid)
+    viewers = [_viewer(server, cookie) for _ in range(20)]  # the code paths warmed first
+    for ws in viewers:
+        ws.close()
+    _wait_fds(node, 20)
+    time.sleep(0.5)
+    before = node.memory_info().rss
+    viewers = [_viewer(server, cookie) for _ in range(400)]
+    try:
+        time.sleep(0.5)
+        per_viewer_kb = (node.memory_info().rss - before) / 400 / 1024
+        t = int(time.time() * 1000)
+        body = {"metrics": [{"name": "demo.active_users", "points": [[t, 11.0]]}]}
+        assert server.ingest(body).status_code == 202
+        for ws in viewers:
+            (message,) = _points(ws, 1)
+            assert message["series"]["demo.active_users"][-1][1] == 11.0
+    finally:
+        for ws in viewers:
+            ws.close()
+    assert per_viewer_kb < 16, per_viewer_kb
+
+
+def test_a_viewer_that_goes_or_misbehaves_is_closed_and_its_descriptor_freed(server, cookie):
+    """However a viewer leaves (a close frame, its connection dropped, a message over the
+    limit, which the node answers with close code 1009), the node ends its session and
+    closes its socket; the viewers that stay still get their points."""
+    node = psutil.Process(server.proc.pid)
+    before = node.num_fds()
+    staying = _viewer(server, cookie)
+    polite = [_viewer(server, cookie) for _ in range(3)]
+    dropped = [_viewer(server, cookie) for _ in range(3)]
+    oversized = [_viewer(server, cookie) for _ in range(3)]
+    assert node.num_fds() >= before + 10
+    for ws in polite:
+        ws.close()
+    for ws in dropped:
+        ws.sock.shutdown(2)
+        ws.sock.close()
+    for ws in oversized:
+        ws.send("4" + "x" * 1_100_000)
+    for ws in oversized:
+        ws.settimeout(5)
+        while True:
+            frame = ws.recv_frame()
+            if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+        assert int.from_bytes(frame.data[:2], "big") == 1009
+        ws.sock.close()
+    try:
+        assert _wait_fds(node, before + 1) <= before + 1
+        t = int(time.time() * 1000)
+        body = {"metrics": [{"name": "demo.active_users", "points": [[t, 5.0]]}]}
+        assert server.ingest(body).status_code == 202
+        (message,) = _points(staying, 1)
+        assert message["series"]["demo.active_users"][-1][1] == 5.0
+    finally:
+        staying.close()
+
+
 def _points(ws: websocket.WebSocket, count: int) -> list[dict]:
     """The next ``points`` payloads until ``count`` values of the users series came."""
     out: list[dict] = []

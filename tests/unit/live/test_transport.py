@@ -118,3 +118,23 @@ def test_closing_wakes_the_reader_of_a_silent_peer():
     assert outcome == ["closed"]
     (event,) = _client_events(there, Connection(ConnectionType.CLIENT))
     assert isinstance(event, CloseConnection) and event.code == 1000
+
+
+def test_receive_ready_reads_what_came_and_never_waits():
+    """A reader woken by the event loop takes the messages completed so far (none yet: an
+    empty list at once, the socket left open), then learns that the peer has gone."""
+    ws, there = _server_and_client(max_message=100_000)
+    ws.sock.setblocking(False)
+    assert ws.receive_ready() == []
+    assert ws.connected
+    client = Connection(ConnectionType.CLIENT)
+    there.sendall(client.send(TextMessage(data="ab", message_finished=False)))
+    assert ws.receive_ready() == []  # half a message
+    there.sendall(client.send(TextMessage(data="c")))
+    there.sendall(client.send(TextMessage(data="3")))
+    assert ws.receive_ready() == ["abc", "3"]
+    there.sendall(client.send(TextMessage(data="x" * 40_000)))  # more than one read
+    assert ws.receive_ready() == ["x" * 40_000]
+    there.close()
+    assert ws.receive_ready() == []
+    assert not ws.connected
