@@ -438,6 +438,8 @@ def measure(
         "disconnects": result["disconnects"],
         "viewers_live_at_end": result["viewers_live"],
         "server_cpu_cores": cpu / elapsed,
+        # nodes, nginx and the viewers' process: the machine's work for each second's message
+        "all_cpu_cores": (cpu + extra_cpu) / elapsed + result["generator_cpu_share"],
         "server_cpu_ms_per_viewer_s": cpu / elapsed / per * 1000,
         "proxy_cpu_cores": extra_cpu / elapsed,
         "server_open_files": sum(fds),
@@ -541,6 +543,8 @@ COLUMNS = [
     ("idle KB per conn", "idle_kb_per_connection", 1),
     ("live KB per conn", "live_kb_per_connection", 1),
     ("generator CPU (of 1 core)", "generator_cpu_share", 2),
+    ("proxy cores busy", "proxy_cpu_cores", 2),
+    ("all cores busy", "all_cpu_cores", 2),
     ("connect errors", "connect_errors", 0),
     ("gaps", "gaps", 0),
     ("load avg 1m", "load_avg_1m", 2),
@@ -609,7 +613,9 @@ NOTE = (
     "processes over the window; KB per connection is RSS growth over the viewers connected "
     "(idle: before any point flows; live: after the window). Delay = receipt - send time of a "
     "message's first point (its oldest; one message in 50 is decoded whole to check that); "
-    "gaps = messages whose `prev` was not the viewer's last cursor."
+    "gaps = messages whose `prev` was not the viewer's last cursor. All cores busy = nodes + "
+    "nginx + viewers' process: most of it is spent in the burst after each second's points, "
+    "so that figure over the machine's cores bounds how soon the last viewer can read them."
 )
 
 

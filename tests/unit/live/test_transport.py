@@ -138,3 +138,55 @@ def test_receive_ready_reads_what_came_and_never_waits():
     there.close()
     assert ws.receive_ready() == []
     assert not ws.connected
+
+
+class _Client:
+    """An Engine.IO socket as the service task sees it."""
+
+    def __init__(self, sid: str, closed: bool = False, closing: bool = False) -> None:
+        self.sid, self.closed, self.closing, self.checked = sid, closed, closing, 0
+
+    def check_ping_timeout(self) -> bool:
+        self.checked += 1
+        if self.sid == "broken":
+            raise RuntimeError("a client's trouble")
+        return True
+
+
+class _Server:
+    """An Engine.IO server as the service task sees it: its clients, a stop event."""
+
+    def __init__(self, clients: list[_Client], ping_timeout: float) -> None:
+        self.sockets = {c.sid: c for c in clients}
+        self.ping_timeout = ping_timeout
+        self.logger = __import__("logging").getLogger("test")
+        self.waits: list[float] = []
+
+    def create_event(self) -> threading.Event:
+        server = self
+
+        class Stop(threading.Event):
+            def wait(self, timeout: float | None = None) -> bool:
+                server.waits.append(timeout or 0)
+                if sum(server.waits) >= server.ping_timeout * 2:  # two whole rounds
+                    self.set()
+                return self.is_set()
+
+        return Stop()
+
+
+def test_the_service_task_checks_each_client_once_a_timeout_in_a_few_wake_ups():
+    """1,000 clients and a 10 s ping timeout: every open client is checked once a round (a
+    broken one does not stop the others), closed ones are forgotten, and the task wakes 40
+    times a round (every 0.25 s), not once a client."""
+    from dashboard.live.transport import service_clients
+
+    clients = [_Client(f"c{i}") for i in range(997)]
+    clients += [_Client("gone", closed=True), _Client("closing", closing=True)]
+    clients += [_Client("broken")]
+    server = _Server(clients, ping_timeout=10)
+    service_clients(server, step_s=0.25)
+    assert len(server.waits) == 80
+    assert {c.checked for c in clients if not (c.closed or c.closing)} == {2}
+    assert "gone" not in server.sockets
+    assert server.sockets["closing"].checked == 0
