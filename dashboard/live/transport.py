@@ -51,6 +51,7 @@ def without_websocket_compression(app: Any) -> Any:
 
 
 READ_SIZE = 16384  # bytes a websocket read asks for: a viewer's messages are a few dozen
+READS_A_WAKE = 4  # reads at most each time the event loop says a websocket has bytes
 
 
 def connection_socket(environ: dict[str, Any]) -> Any:
@@ -124,7 +125,9 @@ class ReaderlessWebSocket:
         """The messages completed by what has arrived, read without waiting (``connected`` is
         False once the peer has gone): for a reader woken by the event loop."""
         raw = getattr(self.sock, "_sock", self.sock)  # gevent's socket: the OS one under it
-        while self.connected:
+        for _ in range(READS_A_WAKE):  # a peer that never stops writing waits for its turn
+            if not self.connected:
+                break
             try:
                 data = raw.recv(READ_SIZE)
             except BlockingIOError:
@@ -138,7 +141,9 @@ class ReaderlessWebSocket:
     def take_socket(self) -> None:
         """Hold the connection in a socket object of its own: the request's lets go of the file
         descriptor (detached), so the request can end, its handler closing nothing that is
-        still in use, while the websocket stays open."""
+        still in use, while the websocket stays open. A plain TCP connection: ``dashboard
+        serve`` speaks no TLS (it ends at the proxy), and a TLS socket's state would not
+        survive the detach."""
         from gevent import socket as gevent_socket
 
         old = self.sock

@@ -140,6 +140,33 @@ def test_receive_ready_reads_what_came_and_never_waits():
     assert not ws.connected
 
 
+def test_a_peer_that_writes_without_pause_is_read_a_share_at_a_time():
+    """One wake of the event loop reads at most READS_A_WAKE x READ_SIZE bytes, so a viewer
+    writing without pause cannot hold the node; the rest comes on the next wakes, in order."""
+    from dashboard.live.transport import READ_SIZE, READS_A_WAKE
+
+    ws, there = _server_and_client(max_message=100_000)
+    ws.sock.setblocking(False)
+    there.setblocking(False)
+    client = Connection(ConnectionType.CLIENT)
+    sent = [f"{i:04d}" + "x" * 996 for i in range(150)]
+    backlog = b"".join(client.send(TextMessage(data=m)) for m in sent)
+    got: list = []
+    wakes = 0
+    while len(got) < len(sent) and wakes < 200:
+        if backlog:
+            try:
+                backlog = backlog[there.send(backlog) :]
+            except BlockingIOError:
+                pass
+        taken = ws.receive_ready()
+        assert sum(len(m) for m in taken) <= READS_A_WAKE * READ_SIZE
+        got += taken
+        wakes += 1
+    assert got == sent
+    assert wakes > 1
+
+
 class _Client:
     """An Engine.IO socket as the service task sees it."""
 
