@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash import ALL, Dash, Input, Output, State, no_update
 
-from callbacks.edit_widgets import REFUSED, _clicked, _editable_dashboard
+from callbacks.edit_widgets import REFUSED, _clicked, _clicked_id, _editable_dashboard
 from callbacks.page import drawn_grid, page_variables
 from dashboard.auth.guard import current_user
 from dashboard.boards import service as boards
@@ -204,7 +204,7 @@ def register_form(app: Dash, rt: Runtime) -> None:
         """The form for the variable whose Edit was pressed (an empty one on Cancel)."""
         if not _clicked():
             return (no_update,) * len(FORM_OUTPUTS)
-        trigger = ctx.triggered_id
+        trigger = _clicked_id()
         if not isinstance(trigger, dict):
             return form.form_for(None)
         dash = _editable_dashboard(rt, search)
@@ -260,7 +260,7 @@ def register_save(app: Dash, rt: Runtime) -> None:
         if isinstance(dash, str):
             return (no_update,) * (len(page_outputs) - 1) + (dash,) + keep_form
         variables = dash.get("variables") or []
-        trigger = ctx.triggered_id
+        trigger = _clicked_id()
         if isinstance(trigger, dict):  # a Remove button
             gone = str(trigger["name"])
             changed = {**dash, "variables": drop_variable(variables, gone)}

@@ -81,9 +81,19 @@ def _grid_and_status() -> list[Output]:
     ]
 
 
+def _clicked_id() -> Any:
+    """The id of what a real click fired the callback with, or None when only components
+    drawn anew did (their ``n_clicks`` is None). A click and a redraw can come in one call,
+    the redraw first: the click is the one with a value."""
+    for fired in ctx.triggered or []:
+        if fired.get("value"):
+            return ctx.triggered_prop_ids.get(fired["prop_id"])
+    return None
+
+
 def _clicked() -> bool:
     """True when a real click (not a component drawn anew) fired the callback."""
-    return ctx.triggered_id is not None and bool(ctx.triggered and ctx.triggered[0]["value"])
+    return _clicked_id() is not None
 
 
 def _saved_view(
@@ -251,7 +261,7 @@ def register_edit(app: Dash, rt: Runtime) -> None:
         if isinstance(dash, str):
             return no_update, no_update, dash
         try:
-            changed, note = edited(dash, ctx.triggered_id, kind, metric, labels, title, query)
+            changed, note = edited(dash, _clicked_id(), kind, metric, labels, title, query)
         except FormError as exc:
             return no_update, no_update, str(exc)
         except ValueError as exc:  # an edit of a widget that is gone, say
@@ -472,7 +482,7 @@ def register_form(app: Dash, rt: Runtime) -> None:
         unchanged = (no_update,) * len(FORM_FIELDS)
         if not _clicked():
             return unchanged
-        trigger = ctx.triggered_id
+        trigger = _clicked_id()
         if trigger == ids.CONFIG_CANCEL:
             return (True, None, *unchanged[2:])
         dash = _editable_dashboard(rt, search)

@@ -5,6 +5,8 @@ away (the server's refusal of a viewer's save: tests/integration/boards)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from selenium.common.exceptions import (
     ElementNotInteractableException,
@@ -103,10 +105,22 @@ def test_add_a_custom_variable_see_its_dropdown_and_remove_it(dash_br, live_serv
     wait_until(lambda: bar(dash_br) == ["route", "env"], timeout=20)
     click_once_drawn(dash_br, "#edit-toggle")
     wait_until(lambda: rows(dash_br) == ["route", "env"], timeout=10)
-    click_once_drawn(
-        dash_br, '[data-var="env"] button[aria-label="Remove variable env"]', keys=Keys.ENTER
-    )
-    dash_br.wait_for_text_to_equal("#vars-edit-status", "Removed $env", timeout=10)
+    remove = '[data-var="env"] button[aria-label="Remove variable env"]'
+    click_once_drawn(dash_br, remove, keys=Keys.ENTER)
+
+    def removed() -> bool:
+        """The status says so; a press the list's redraw swallowed in the browser (the button
+        replaced as the key went) is made again, which removing twice allows."""
+        if dash_br.find_element("#vars-edit-status").text == "Removed $env":
+            return True
+        still_there = dash_br.driver.find_elements("css selector", remove)
+        if still_there and time.monotonic() > pressed[0] + 8:
+            pressed[0] = time.monotonic()
+            click_once_drawn(dash_br, remove, keys=Keys.ENTER)
+        return False
+
+    pressed = [time.monotonic()]
+    wait_until(removed, timeout=25)
     wait_until(lambda: bar(dash_br) == ["route"], timeout=10)
     assert rows(dash_br) == ["route"]
     assert "var-env" not in dash_br.driver.current_url

@@ -45,14 +45,28 @@ def _outputs(dependency: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def save(client, name: str, kind: str, definition: str, remove: str | None = None) -> dict:
-    """Post the editor's Save (or a variable's Remove) as the page does; the answer's outputs."""
+def save(
+    client,
+    name: str,
+    kind: str,
+    definition: str,
+    remove: str | None = None,
+    drawn_anew: tuple[str, ...] = (),
+) -> dict:
+    """Post the editor's Save (or a variable's Remove) as the page does; the answer's outputs.
+    ``drawn_anew``: Remove buttons of the list drawn again in the same call, before the click
+    (their ``n_clicks`` None)."""
     deps = client.get("/_dash-dependencies").get_json()
     (dep,) = [d for d in deps if any(i["id"] == "vars-edit-save" for i in d["inputs"])]
     removes = []
     if remove is not None:
-        removes = [{"id": {"type": "vars-edit-remove", "name": remove}, "property": "n_clicks"}]
-        removes[0]["value"] = 1
+        removes = [
+            {"id": {"type": "vars-edit-remove", "name": n}, "property": "n_clicks", "value": None}
+            for n in drawn_anew
+        ]
+        removes.append(
+            {"id": {"type": "vars-edit-remove", "name": remove}, "property": "n_clicks", "value": 1}
+        )
     body = {
         "output": dep["output"],
         "outputs": _outputs(dep),
@@ -70,10 +84,10 @@ def save(client, name: str, kind: str, definition: str, remove: str | None = Non
             {"id": "page-url", "property": "search", "value": "?dashboard=ops"},
         ],
         "changedPropIds": [
-            json.dumps(removes[0]["id"], separators=(",", ":"), sort_keys=True) + ".n_clicks"
-            if remove
-            else "vars-edit-save.n_clicks"
-        ],
+            json.dumps(r["id"], separators=(",", ":"), sort_keys=True) + ".n_clicks"
+            for r in removes
+        ]
+        or ["vars-edit-save.n_clicks"],
     }
     answer = client.post("/_dash-update-component", json=body)
     assert answer.status_code == 200, answer.get_data(as_text=True)
@@ -110,6 +124,18 @@ def test_an_editor_adds_a_variable_and_the_page_follows(app, admin):
     bar = [item["props"]["data-var"] for item in answer["vars-bar"]["children"]]
     assert bar == ["region", "env"]
     removed = save(editor, "", "custom", "", remove="env")
+    assert removed["vars-edit-status"]["children"] == "Removed $env"
+    assert [v["name"] for v in _variables(admin)] == ["region"]
+
+
+def test_a_click_that_comes_with_a_redraw_of_the_list_still_removes_its_variable(app, admin):
+    """The list drawn anew (its buttons' n_clicks None) and a click on one of them can reach
+    the server in one call, the redraw first: the click counts, and only its variable goes."""
+    editor = _user(app, "ed3", "editor")
+    assert save(editor, "env", "custom", "prod, staging")["vars-edit-status"]["children"] == (
+        "Added $env"
+    )
+    removed = save(editor, "", "custom", "", remove="env", drawn_anew=("region",))
     assert removed["vars-edit-status"]["children"] == "Removed $env"
     assert [v["name"] for v in _variables(admin)] == ["region"]
 
