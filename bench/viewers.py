@@ -500,14 +500,17 @@ def two_nodes(viewers: int, seconds: float, **kw: object) -> dict:
 
 
 def machine() -> str:
-    """Cores, OS, Python, Node and the date."""
+    """Cores and their model, OS, Python, Node and the date."""
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    os_name = "Linux"
+    os_name, model = "Linux", platform.machine()
     with contextlib.suppress(OSError):
         found = re.search(r'PRETTY_NAME="([^"]+)"', Path("/etc/os-release").read_text())
         os_name = found.group(1) if found else os_name
+    with contextlib.suppress(OSError):
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        model = f"{found.group(1).strip()}, {model}" if found else model
     return (
-        f"{os.cpu_count()} cores ({platform.machine()}), {os_name}, "
+        f"{os.cpu_count()} cores ({model}), {os_name}, "
         f"Python {platform.python_version()}, Node {node.lstrip('v')}, run started {STARTED}"
     )
 
