@@ -417,8 +417,13 @@ def single_socket(base: type) -> type:
             s.queue = WriteQueue(self, s.queue)
             # the request ends here; the event loop wakes a reader when the viewer writes
             self.environ["wsgi.input"] = io.BytesIO()  # the handshake has no body to read
-            self.ws.take_socket()
-            self.listener = Listener(self, s)
+            try:
+                self.ws.take_socket()
+                self.listener = Listener(self, s)
+            except OSError:  # the connection went in the meantime (the node stopping)
+                self.ws.connected = False
+                self.ws.sock.close()
+                s.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
             return []
 
         def send(self, message: Any) -> Any:

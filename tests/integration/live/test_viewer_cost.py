@@ -114,12 +114,7 @@ def test_an_idle_viewer_costs_the_node_a_few_kilobytes(server, cookie):
     try:
         time.sleep(0.5)
         per_viewer_kb = (node.memory_info().rss - before) / 400 / 1024
-        t = int(time.time() * 1000)
-        body = {"metrics": [{"name": "demo.active_users", "points": [[t, 11.0]]}]}
-        assert server.ingest(body).status_code == 202
-        for ws in viewers:
-            (message,) = _points(ws, 1)
-            assert message["series"]["demo.active_users"][-1][1] == 11.0
+        _gets_the_next_point(server, viewers, 11.0)
     finally:
         for ws in viewers:
             ws.close()
@@ -163,13 +158,19 @@ def test_a_viewer_that_goes_or_misbehaves_is_closed_and_its_descriptor_freed(ser
         while held() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert held() == 0
-        t = int(time.time() * 1000)
-        body = {"metrics": [{"name": "demo.active_users", "points": [[t, 5.0]]}]}
-        assert server.ingest(body).status_code == 202
-        (message,) = _points(staying, 1)
-        assert message["series"]["demo.active_users"][-1][1] == 5.0
+        _gets_the_next_point(server, [staying], 5.0)
     finally:
         staying.close()
+
+
+def _gets_the_next_point(server: LiveServer, viewers: list, value: float) -> None:
+    """A point of ``value`` ingested now reaches each of ``viewers``, alone in its message."""
+    t = int(time.time() * 1000)
+    body = {"metrics": [{"name": "demo.active_users", "points": [[t, value]]}]}
+    assert server.ingest(body).status_code == 202
+    for ws in viewers:
+        (message,) = _points(ws, 1)
+        assert message["series"]["demo.active_users"][-1][1] == value
 
 
 def _points(ws: websocket.WebSocket, count: int) -> list[dict]:
@@ -221,11 +222,7 @@ def test_a_viewer_is_pinged_every_interval_and_stays_connected(server, cookie):
                 pinged.append(time.monotonic())
                 ws.send("3")
         assert 8 < pinged[1] - pinged[0] < 13
-        t = int(time.time() * 1000)
-        body = {"metrics": [{"name": "demo.active_users", "points": [[t, 7.0]]}]}
-        assert server.ingest(body).status_code == 202
-        (message,) = _points(ws, 1)
-        assert message["series"]["demo.active_users"][-1][1] == 7.0
+        _gets_the_next_point(server, [ws], 7.0)
     finally:
         ws.close()
 
