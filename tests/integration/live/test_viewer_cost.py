@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import json
 import time
+from collections.abc import Callable
 
 import psutil
 import pytest
@@ -84,18 +85,15 @@ def test_each_viewer_holds_one_file_descriptor(server, cookie):
         ws.close()
     assert len(held) == 20, held
     assert opened < 25, opened
-    deadline = time.monotonic() + 5
-    while node.num_fds() > before + 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _eventually(lambda: node.num_fds() <= before + 2)
     assert node.num_fds() <= before + 2
 
 
-def _wait_fds(node: psutil.Process, at_most: int) -> int:
-    """The node's open descriptors once they are ``at_most`` (or after 5 s)."""
-    deadline = time.monotonic() + 5
-    while node.num_fds() > at_most and time.monotonic() < deadline:
+def _eventually(done: Callable[[], object], seconds: float = 5) -> None:
+    """Until ``done()`` is true, or ``seconds`` have passed (the caller asserts after)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
         time.sleep(0.05)
-    return node.num_fds()
 
 
 def test_an_idle_viewer_costs_the_node_a_few_kilobytes(server, cookie):
@@ -104,10 +102,11 @@ def test_an_idle_viewer_costs_the_node_a_few_kilobytes(server, cookie):
     request held ~5.5 KB of saved stack, its request's parsed headers and buffers ~4 KB more:
     21-32 KB a viewer), and every one of them still gets the next points."""
     node = psutil.Process(server.proc.pid)
+    open_before = node.num_fds()
     viewers = [_viewer(server, cookie) for _ in range(20)]  # the code paths warmed first
     for ws in viewers:
         ws.close()
-    _wait_fds(node, 20)
+    _eventually(lambda: node.num_fds() <= open_before)
     time.sleep(0.5)
     before = node.memory_info().rss
     viewers = [_viewer(server, cookie) for _ in range(400)]
@@ -154,9 +153,7 @@ def test_a_viewer_that_goes_or_misbehaves_is_closed_and_its_descriptor_freed(ser
         assert int.from_bytes(frame.data[:2], "big") == 1009
         ws.sock.close()
     try:
-        deadline = time.monotonic() + 5
-        while held() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _eventually(lambda: held() == 0)
         assert held() == 0
         _gets_the_next_point(server, [staying], 5.0)
     finally:
